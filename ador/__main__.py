@@ -1,0 +1,3 @@
+from ador.cli.main import main
+
+main()

@@ -1,0 +1,50 @@
+"""The `ador` command: parses options, calls the library, prints. Errors exit 2, one line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ador.cli.common import err_console
+from ador.cli.evaluate_cmd import evaluate_cmd
+from ador.cli.spec_cmd import spec_app
+from ador.errors import AdorError
+
+app = typer.Typer(
+    name="ador",
+    help="Design LLM-serving accelerators: evaluate, validate, compare and search designs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("evaluate")(evaluate_cmd)
+app.add_typer(spec_app, name="spec")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except AdorError as err:
+        err_console.print(f"[red]error:[/red] {err.message()}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as err:  # click usage errors and friends
+        import click
+
+        if isinstance(err, click.exceptions.Exit):
+            sys.exit(err.exit_code)
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,45 @@
+"""`ador spec`: validate spec files and write the JSON Schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ador.cli.common import console
+from ador.errors import AdorError
+from ador.spec.io import json_schema, validate_file, write_text_atomic
+
+spec_app = typer.Typer(help="Validate spec files and export the hardware JSON Schema.",
+                       no_args_is_help=True)
+
+
+@spec_app.command("validate")
+def validate(files: Annotated[list[Path], typer.Argument(help="YAML spec files")]) -> None:
+    """Check hardware, model or scenario YAML files; exit 2 on the first bad one."""
+    failures = []
+    for path in files:
+        try:
+            spec = validate_file(path)
+        except AdorError as err:
+            failures.append(err)
+            continue
+        console.print(f"[green]ok[/green] {path} ({type(spec).__name__})")
+    if failures:
+        for err in failures[:-1]:
+            console.print(f"[red]error:[/red] {err.message()}", highlight=False)
+        raise failures[-1]
+
+
+@spec_app.command("schema")
+def schema(out: Annotated[Path | None, typer.Option("--out", "-o",
+                                                     help="file to write (default stdout)")] = None
+           ) -> None:
+    """Write the JSON Schema of the hardware spec (for editor completion)."""
+    text = json_schema()
+    if out is None:
+        typer.echo(text)
+    else:
+        write_text_atomic(out, text + "\n")
+        console.print(f"wrote {out}")

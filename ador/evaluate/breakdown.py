@@ -1,0 +1,130 @@
+"""One design's evaluation as a frozen breakdown, and its stable JSON form.
+
+The JSON keys ``ttft_s``, ``tpot_s``, ``e2e_s``, ``throughput_tok_s``,
+``throughput_per_chip_tok_s``, ``memory_bytes``, ``fits_memory`` and ``breakdown`` are a
+contract: later versions add keys, never rename or remove them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ador.evaluate.engine import check_supported, evaluate_population
+from ador.evaluate.results import BOUND_NAMES, PopulationResult
+from ador.model.design import DesignArrays
+from ador.spec.hardware import HardwareSpec
+from ador.spec.model import ModelSpec
+from ador.spec.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class OperatorRow:
+    stage: str
+    name: str
+    op_class: str
+    time_s: float
+    flops: float
+    hbm_bytes: float
+    bound: str
+
+
+@dataclass(frozen=True)
+class StageBreakdown:
+    time_s: float
+    flops: float
+    class_times_s: dict[str, float]
+    utilisation: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    hardware: str
+    model: str
+    scenario: Scenario
+    ttft_s: float
+    tpot_s: float
+    e2e_s: float
+    throughput_tok_s: float
+    throughput_per_chip_tok_s: float
+    chips: int
+    weights_bytes: float
+    kv_cache_bytes: float
+    activation_bytes: float
+    memory_capacity_bytes: float
+    fits_memory: bool
+    prefill: StageBreakdown
+    decode: StageBreakdown
+    operators: tuple[OperatorRow, ...]
+
+    @property
+    def memory_bytes(self) -> float:
+        return self.weights_bytes + self.kv_cache_bytes + self.activation_bytes
+
+
+def evaluate(*, hardware: HardwareSpec, model: ModelSpec, scenario: Scenario) -> Breakdown:
+    """Evaluate one design; raises InfeasibleError when it cannot run the scenario."""
+    check_supported(hardware=hardware, scenario=scenario)
+    pop = evaluate_population(designs=DesignArrays.from_specs([hardware]), model=model,
+                              scenario=scenario)
+    return breakdown_of(pop, 0, hardware=hardware.name, model=model.name, scenario=scenario)
+
+
+def breakdown_of(pop: PopulationResult, i: int, *, hardware: str, model: str,
+                 scenario: Scenario) -> Breakdown:
+    def stage(s) -> StageBreakdown:
+        return StageBreakdown(
+            time_s=float(s.time[i]), flops=s.flops,
+            class_times_s={k: float(v[i]) for k, v in s.class_times.items()},
+            utilisation={k: float(v[i]) for k, v in s.utilisation.items()})
+
+    rows = []
+    for name_stage, s in (("prefill", pop.prefill), ("decode", pop.decode)):
+        for name, t in s.op_times.items():
+            rows.append(OperatorRow(stage=name_stage, name=name, op_class=s.op_class[name],
+                                    time_s=float(t[i]), flops=s.op_flops[name],
+                                    hbm_bytes=float(s.op_bytes[name][i]),
+                                    bound=BOUND_NAMES[int(s.op_bound[name][i])]))
+    return Breakdown(
+        hardware=hardware, model=model, scenario=scenario,
+        ttft_s=float(pop.ttft[i]), tpot_s=float(pop.tpot[i]), e2e_s=float(pop.e2e[i]),
+        throughput_tok_s=float(pop.throughput[i]),
+        throughput_per_chip_tok_s=float(pop.throughput_per_chip[i]), chips=pop.chips,
+        weights_bytes=pop.memory.weights, kv_cache_bytes=pop.memory.kv_cache,
+        activation_bytes=pop.memory.activations,
+        memory_capacity_bytes=float(pop.memory_capacity[i]),
+        fits_memory=bool(pop.fits_memory[i]),
+        prefill=stage(pop.prefill), decode=stage(pop.decode), operators=tuple(rows),
+    )
+
+
+def to_json(b: Breakdown) -> dict:
+    """The stable JSON object of ``ador evaluate --json``."""
+    def stage(s: StageBreakdown) -> dict:
+        return {"time_s": s.time_s, "flops": s.flops, "time_by_class_s": s.class_times_s,
+                "utilisation": s.utilisation}
+
+    return {
+        "hardware": b.hardware,
+        "model": b.model,
+        "scenario": b.scenario.model_dump(mode="json"),
+        "ttft_s": b.ttft_s,
+        "tpot_s": b.tpot_s,
+        "e2e_s": b.e2e_s,
+        "throughput_tok_s": b.throughput_tok_s,
+        "throughput_per_chip_tok_s": b.throughput_per_chip_tok_s,
+        "chips": b.chips,
+        "memory_bytes": b.memory_bytes,
+        "memory_capacity_bytes": b.memory_capacity_bytes,
+        "fits_memory": b.fits_memory,
+        "breakdown": {
+            "memory": {"weights_bytes": b.weights_bytes, "kv_cache_bytes": b.kv_cache_bytes,
+                       "activation_bytes": b.activation_bytes},
+            "prefill": stage(b.prefill),
+            "decode": stage(b.decode),
+            "operators": [
+                {"stage": r.stage, "name": r.name, "class": r.op_class, "time_s": r.time_s,
+                 "flops": r.flops, "hbm_bytes": r.hbm_bytes, "bound": r.bound}
+                for r in b.operators
+            ],
+        },
+    }

@@ -1,0 +1,136 @@
+"""The evaluator: a scenario on a population of designs, in one vectorized pass."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ador.errors import InfeasibleError
+from ador.evaluate.results import PopulationResult, StageResult
+from ador.model.compute import col
+from ador.model.design import DesignArrays
+from ador.model.interconnect import p2p_send_time
+from ador.model.memory import footprint
+from ador.model.opcost import op_cost, overlap_collective
+from ador.spec.hardware import HardwareSpec
+from ador.spec.model import ModelSpec
+from ador.spec.precision import RATE_VS_FP16
+from ador.spec.scenario import Scenario
+from ador.workload.graph import build_graph, critical_path
+from ador.workload.operators import OpClass, Operator, Stage
+from ador.workload.transformer import decode_contexts, decode_ops, prefill_ops
+
+LAYER_OPS_EXCLUDED = {"embedding", "final_norm", "lm_head"}
+PRODUCERS = {"allreduce_attn": "o_proj", "allreduce_ffn": "down_proj"}
+
+
+def evaluate_population(*, designs: DesignArrays, model: ModelSpec, scenario: Scenario,
+                        max_points: int = 32) -> PopulationResult:
+    """Evaluate ``scenario`` of ``model`` on every design of ``designs`` at once."""
+    d = designs
+    rate = col(np.full(d.n, RATE_VS_FP16[scenario.compute_precision]))
+    prefill = _stage(d=d, ops=prefill_ops(model, scenario), scenario=scenario, rate=rate,
+                     weights=np.array([1.0]), tokens=scenario.batch * scenario.input_len,
+                     model=model)
+    ctx, weights = decode_contexts(scenario, max_points=max_points)
+    decode = _stage(d=d, ops=decode_ops(model, scenario, ctx), scenario=scenario, rate=rate,
+                    weights=weights, tokens=scenario.batch, model=model)
+    ttft = prefill.time
+    tpot = decode.time
+    e2e = ttft + (scenario.output_len - 1) * tpot
+    throughput = scenario.batch * scenario.output_len / e2e
+    mem = footprint(model, scenario)
+    capacity = d.hbm_bytes
+    supported = d.supports_precision(scenario.compute_precision) & d.supports_precision(
+        scenario.kv_precision) & (d.chips >= scenario.chips)
+    return PopulationResult(
+        ttft=ttft, tpot=tpot, e2e=e2e, throughput=throughput,
+        throughput_per_chip=throughput / scenario.chips, chips=scenario.chips, memory=mem,
+        memory_capacity=capacity, fits_memory=mem.total <= capacity, supported=supported,
+        prefill=prefill, decode=decode,
+    )
+
+
+def _stage(*, d: DesignArrays, ops: list[Operator], scenario: Scenario, rate: np.ndarray,
+           weights: np.ndarray, tokens: int, model: ModelSpec) -> StageResult:
+    """Time of one pass; arrays are (n, k) over designs and decode contexts until averaged."""
+    costs = {op.name: op_cost(d=d, op=op, rate=rate, tp=scenario.tp) for op in ops}
+    pp = scenario.pp
+    times = {}
+    for op in ops:
+        t = costs[op.name].time
+        if op.name in PRODUCERS:
+            t = overlap_collective(d=d, producer=costs[PRODUCERS[op.name]].time,
+                                   collective=costs[op.name].comm) + (
+                t - costs[op.name].comm)
+        layers = op.repeat * (pp if op.name not in LAYER_OPS_EXCLUDED else 1)
+        times[op.name] = t * layers
+    graph = build_graph(ops)
+    total = critical_path(graph, times)
+    if pp > 1:
+        total = total + (pp - 1) * p2p_send_time(
+            d=d, size_bytes=tokens * model.hidden * scenario.activation_precision.bytes)
+
+    def avg(a: np.ndarray) -> np.ndarray:
+        a = np.broadcast_to(a, (d.n, weights.shape[0]))
+        return a @ weights
+
+    class_times: dict[str, np.ndarray] = {}
+    for op in ops:
+        key = op.op_class.value
+        class_times[key] = class_times.get(key, 0.0) + avg(times[op.name])
+    span = avg(total)
+    reps = {op.name: op.repeat * (pp if op.name not in LAYER_OPS_EXCLUDED else 1) for op in ops}
+    flops = {op.name: float(np.sum(np.broadcast_to(op.flops, weights.shape) * weights))
+             * reps[op.name] for op in ops}
+    mid = weights.shape[0] // 2
+    return StageResult(
+        time=span,
+        op_times={name: avg(t) for name, t in times.items()},
+        op_flops=flops,
+        op_bytes={op.name: avg(costs[op.name].hbm_bytes) * reps[op.name] for op in ops},
+        op_bound={op.name: np.broadcast_to(costs[op.name].bound, (d.n, weights.shape[0]))[:, mid]
+                  for op in ops},
+        op_class={op.name: op.op_class.value for op in ops},
+        class_times=class_times,
+        utilisation=_utilisation(d=d, ops=ops, costs=costs, reps=reps, rate=rate,
+                                 span=span, avg=avg),
+        flops=float(sum(flops.values())),
+    )
+
+
+def _utilisation(*, d, ops, costs, reps, rate, span, avg) -> dict[str, np.ndarray]:
+    """Achieved work over peak work during the pass, per unit class (and HBM bandwidth)."""
+    sa_peak = 2.0 * d.sa_count * d.sa_rows * d.sa_cols * d.clock_hz * rate[:, 0]
+    mt_peak = 2.0 * d.mt_count * d.mt_lanes * d.mt_tree_width * d.clock_hz * rate[:, 0]
+    vu_peak = d.vu_count * d.vu_lanes * d.clock_hz
+    sa_work = mt_work = vu_work = hbm = 0.0
+    for op in ops:
+        c, r = costs[op.name], reps[op.name]
+        mf = op.matrix_flops
+        sa_work = sa_work + avg(c.share_sa * mf) * r
+        mt_work = mt_work + avg((1.0 - c.share_sa) * mf) * r
+        vu_work = vu_work + avg(np.zeros_like(c.time) + op.vector_ops + op.special_ops) * r
+        hbm = hbm + avg(c.hbm_bytes) * r
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "systolic_array": np.where(sa_peak > 0, sa_work / (sa_peak * span), 0.0),
+            "mac_tree": np.where(mt_peak > 0, mt_work / (mt_peak * span), 0.0),
+            "vector_unit": vu_work / (vu_peak * span),
+            "hbm": hbm / (d.hbm_bw * span),
+        }
+
+
+def check_supported(*, hardware: HardwareSpec, scenario: Scenario) -> None:
+    """Raise a clear error when the hardware cannot run the scenario at all."""
+    chip = hardware.chip
+    for what, p in (("weight/activation", scenario.compute_precision),
+                    ("kv", scenario.kv_precision)):
+        if p not in chip.precisions:
+            raise InfeasibleError(
+                f"hardware '{hardware.name}' does not support {what} precision {p.value} "
+                f"(supported: {', '.join(x.value for x in chip.precisions)})",
+                field="precision", value=p.value)
+    if scenario.chips > hardware.system.chips:
+        raise InfeasibleError(
+            f"the scenario needs tp x pp = {scenario.chips} chips but '{hardware.name}' has "
+            f"system.chips = {hardware.system.chips}", field="tp", value=scenario.tp)

@@ -1,0 +1,150 @@
+"""Struct-of-arrays view of many hardware designs, so that cost functions run on populations.
+
+Every field is a float64 numpy array of shape (n,). A missing unit class has count 0. The cost
+model reads only this structure, never the pydantic specs, so that search can build it
+directly from knob matrices without creating spec objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+from ador.spec.hardware import Dataflow, HardwareSpec, Topology
+from ador.spec.precision import Precision
+
+# Candidate output tiles of an output-stationary array are padded to this many entries.
+MAX_TILES = 4
+TOPOLOGY_CODE = {Topology.RING: 0, Topology.FULLY_CONNECTED: 1, Topology.SWITCH: 2}
+PRECISIONS = tuple(Precision)
+
+
+@dataclass(frozen=True)
+class DesignArrays:
+    clock_hz: np.ndarray
+    node_nm: np.ndarray
+    # systolic arrays
+    sa_count: np.ndarray
+    sa_rows: np.ndarray
+    sa_cols: np.ndarray
+    sa_output_stationary: np.ndarray  # 1.0 for output-stationary, 0.0 for weight-stationary
+    sa_tile_rows: np.ndarray  # (n, MAX_TILES) candidate output tiles (output-stationary)
+    sa_tile_cols: np.ndarray  # (n, MAX_TILES)
+    sa_max_split_k: np.ndarray
+    sa_local_buffer_bytes: np.ndarray
+    # MAC trees
+    mt_count: np.ndarray
+    mt_lanes: np.ndarray
+    mt_tree_width: np.ndarray
+    mt_local_buffer_bytes: np.ndarray
+    # vector units
+    vu_count: np.ndarray
+    vu_lanes: np.ndarray
+    vu_special_per_cycle: np.ndarray
+    # memories
+    sram_bytes: np.ndarray
+    sram_bw: np.ndarray
+    hbm_stacks: np.ndarray
+    hbm_bw: np.ndarray
+    hbm_bytes: np.ndarray
+    # links and system
+    p2p_links: np.ndarray
+    p2p_bw: np.ndarray
+    p2p_latency_s: np.ndarray
+    p2p_overlap: np.ndarray
+    chips: np.ndarray
+    topology: np.ndarray
+    # precision support: (n, len(PRECISIONS)) of 0/1
+    supports: np.ndarray
+    # calibration
+    matrix_eff: np.ndarray
+    attention_eff: np.ndarray
+    vector_eff: np.ndarray
+    hbm_eff: np.ndarray
+    kernel_overhead_s: np.ndarray
+    min_kernel_s: np.ndarray
+    allreduce_latency_s: np.ndarray
+    allreduce_bw_eff: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.clock_hz.shape[0])
+
+    def supports_precision(self, precision: Precision) -> np.ndarray:
+        return self.supports[:, PRECISIONS.index(precision)] > 0
+
+    def take(self, index) -> "DesignArrays":
+        """A subset of designs (boolean mask or integer index)."""
+        return replace(self, **{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    @staticmethod
+    def concat(parts: list["DesignArrays"]) -> "DesignArrays":
+        return DesignArrays(**{
+            f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(DesignArrays)
+        })
+
+    @staticmethod
+    def from_specs(specs: list[HardwareSpec]) -> "DesignArrays":
+        rows = [_row(spec) for spec in specs]
+        return DesignArrays(**{
+            f.name: np.asarray([row[f.name] for row in rows], dtype=np.float64)
+            for f in fields(DesignArrays)
+        })
+
+
+def _row(spec: HardwareSpec) -> dict:
+    chip = spec.chip
+    sa, mt, vu = chip.unit("systolic_array"), chip.unit("mac_tree"), chip.unit("vector_unit")
+    cal = chip.calibration
+    tiles = _tiles(sa)
+    p2p = chip.p2p
+    return {
+        "clock_hz": chip.clock_hz,
+        "node_nm": chip.process_node_nm,
+        "sa_count": sa.count if sa else 0,
+        "sa_rows": sa.rows if sa else 1,
+        "sa_cols": sa.cols if sa else 1,
+        "sa_output_stationary": float(bool(sa) and sa.dataflow is Dataflow.OUTPUT_STATIONARY),
+        "sa_tile_rows": [t[0] for t in tiles],
+        "sa_tile_cols": [t[1] for t in tiles],
+        "sa_max_split_k": sa.max_split_k if sa else 1,
+        "sa_local_buffer_bytes": sa.local_buffer_bytes if sa else 0,
+        "mt_count": mt.count if mt else 0,
+        "mt_lanes": mt.lanes if mt else 1,
+        "mt_tree_width": mt.tree_width if mt else 1,
+        "mt_local_buffer_bytes": (mt.local_buffer_bytes or 0) if mt else 0,
+        "vu_count": vu.count,
+        "vu_lanes": vu.lanes,
+        "vu_special_per_cycle": vu.special_ops_per_cycle,
+        "sram_bytes": chip.sram.capacity_bytes,
+        "sram_bw": chip.sram.bandwidth_bytes_per_s,
+        "hbm_stacks": chip.hbm.stacks,
+        "hbm_bw": chip.hbm.bandwidth_bytes_per_s,
+        "hbm_bytes": chip.hbm.capacity_bytes,
+        "p2p_links": p2p.links if p2p else 0,
+        "p2p_bw": p2p.bandwidth_per_link_bytes_per_s if p2p else 1.0,
+        "p2p_latency_s": p2p.latency_s if p2p else 0.0,
+        "p2p_overlap": float(p2p.overlap_compute) if p2p else 0.0,
+        "chips": spec.system.chips,
+        "topology": TOPOLOGY_CODE[spec.system.topology],
+        "supports": [float(p in chip.precisions) for p in PRECISIONS],
+        "matrix_eff": cal.matrix_efficiency,
+        "attention_eff": cal.attention_efficiency,
+        "vector_eff": cal.vector_efficiency,
+        "hbm_eff": cal.hbm_efficiency,
+        "kernel_overhead_s": cal.kernel_overhead_s,
+        "min_kernel_s": cal.min_kernel_s,
+        "allreduce_latency_s": cal.allreduce_latency_s,
+        "allreduce_bw_eff": cal.allreduce_bandwidth_efficiency,
+    }
+
+
+def _tiles(sa) -> list[tuple[int, int]]:
+    if sa is None:
+        tiles = [(1, 1)]
+    elif sa.dataflow is Dataflow.OUTPUT_STATIONARY:
+        tiles = [tuple(t) for t in sa.output_tiles] or [(sa.rows, sa.cols)]
+    else:
+        tiles = [(sa.rows, sa.cols)]
+    return (tiles + [tiles[0]] * MAX_TILES)[:MAX_TILES]

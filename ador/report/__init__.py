@@ -1,0 +1,1 @@
+"""Reporting: tables and figures built from results (nothing here computes the model)."""

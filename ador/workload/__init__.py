@@ -1,0 +1,1 @@
+"""Workload: transformer operators with shapes, FLOPs and bytes, and their dependency graph."""

@@ -1,0 +1,73 @@
+"""Operators of a transformer forward pass, with shapes, FLOPs and bytes moved.
+
+Shapes are per chip (after tensor-parallel sharding). Fields may be numpy arrays: a decode
+step is built for a vector of context lengths at once, and the cost model broadcasts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+Num = float | np.ndarray
+
+
+class OpClass(str, Enum):
+    GEMM = "gemm"  # weight GEMM/GEMV (projections, FFN, lm_head)
+    ATTENTION = "attention"  # fused attention: scores, softmax, context
+    VECTOR = "vector"  # norms, RoPE, activation, residual adds
+    MEMORY = "memory"  # embedding gather
+    COLLECTIVE = "collective"  # tensor-parallel all-reduce
+
+
+class Stage(str, Enum):
+    PREFILL = "prefill"
+    DECODE = "decode"
+
+
+@dataclass(frozen=True)
+class MatMul:
+    """``groups`` independent products of an (m x k) by a (k x n) matrix."""
+
+    m: Num
+    n: Num
+    k: Num
+    groups: Num = 1.0
+
+    @property
+    def flops(self) -> Num:
+        return 2.0 * self.m * self.n * self.k * self.groups
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    op_class: OpClass
+    stage: Stage
+    repeat: int = 1  # executions per forward pass on one chip (layers per pipeline stage)
+    matmuls: tuple[MatMul, ...] = ()
+    weight_bytes: float = 0.0
+    act_in_bytes: Num = 0.0
+    act_out_bytes: Num = 0.0
+    kv_read_bytes: Num = 0.0
+    kv_write_bytes: Num = 0.0
+    vector_ops: Num = 0.0
+    special_ops: Num = 0.0
+    comm_bytes: float = 0.0  # all-reduce payload per chip
+    meta: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def flops(self) -> Num:
+        """Matrix FLOPs (2 per MAC) plus vector ops and special-function ops."""
+        return sum((mm.flops for mm in self.matmuls), 0.0) + self.vector_ops + self.special_ops
+
+    @property
+    def matrix_flops(self) -> Num:
+        return sum((mm.flops for mm in self.matmuls), 0.0)
+
+    @property
+    def bytes_moved(self) -> Num:
+        return (self.weight_bytes + self.act_in_bytes + self.act_out_bytes
+                + self.kv_read_bytes + self.kv_write_bytes)

@@ -1,0 +1,217 @@
+"""Per-chip operators of one prefill pass and one decode step of a LLaMA-style decoder.
+
+Megatron tensor parallelism: QKV and gate/up are column-parallel, O and down row-parallel,
+each followed by an all-reduce of the hidden state; heads are split across chips and KV heads
+are replicated when there are fewer KV heads than chips. The lm_head is vocab-parallel
+(the logits gather is a few KB per token and is neglected). Pipeline parallelism gives each
+chip ``ceil(layers / pp)`` layers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ador.errors import InfeasibleError
+from ador.spec.model import ModelSpec
+from ador.spec.scenario import Scenario
+from ador.workload.operators import MatMul, Num, OpClass, Operator, Stage
+
+# Elementwise work per element, counted as vector-lane operations.
+RMSNORM_OPS = 4.0  # square, accumulate, scale by rsqrt, scale by weight (+1 rsqrt per token)
+ROPE_OPS = 3.0  # x*cos + rotate(x)*sin (tables precomputed)
+ADD_OPS = 1.0
+SWIGLU_OPS = 4.0  # 1 + exp(-g), reciprocal-multiply, *g, *up (+1 exp per element)
+SOFTMAX_OPS = 4.0  # running max, subtract, accumulate, rescale (+1 exp per score)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Per-chip sizes under the scenario's tensor and pipeline parallelism."""
+
+    tp: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    hidden: int
+    ffn: int
+    vocab: int
+    layers: int
+    wbytes: float
+    abytes: float
+    kvbytes: float
+
+    @property
+    def q_dim(self) -> int:
+        return self.heads * self.head_dim
+
+    @property
+    def kv_dim(self) -> int:
+        return self.kv_heads * self.head_dim
+
+
+def shard(model: ModelSpec, scenario: Scenario) -> Shard:
+    tp, pp = scenario.tp, scenario.pp
+    if model.heads % tp:
+        raise InfeasibleError(f"tp must divide the number of attention heads ({model.heads})",
+                              field="tp", value=tp)
+    if pp > model.layers:
+        raise InfeasibleError(f"pp cannot exceed the number of layers ({model.layers})",
+                              field="pp", value=pp)
+    return Shard(
+        tp=tp,
+        heads=model.heads // tp,
+        kv_heads=max(1, model.kv_heads // tp),
+        head_dim=model.head_dim,
+        hidden=model.hidden,
+        ffn=math.ceil(model.ffn_hidden / tp),
+        vocab=math.ceil(model.vocab / tp),
+        layers=math.ceil(model.layers / pp),
+        wbytes=scenario.weight_precision.bytes,
+        abytes=scenario.activation_precision.bytes,
+        kvbytes=scenario.kv_precision.bytes,
+    )
+
+
+def _gemm(name: str, stage: Stage, s: Shard, m: Num, n: int, k: int, repeat: int) -> Operator:
+    return Operator(
+        name=name, op_class=OpClass.GEMM, stage=stage, repeat=repeat,
+        matmuls=(MatMul(m=m, n=n, k=k),),
+        weight_bytes=float(n * k * s.wbytes),
+        act_in_bytes=m * k * s.abytes, act_out_bytes=m * n * s.abytes,
+    )
+
+
+def _vector(name: str, stage: Stage, s: Shard, elems: Num, ops: float, special: Num,
+            tensors_in: float, repeat: int, op_class: OpClass = OpClass.VECTOR) -> Operator:
+    return Operator(
+        name=name, op_class=op_class, stage=stage, repeat=repeat,
+        act_in_bytes=tensors_in * elems * s.abytes, act_out_bytes=elems * s.abytes,
+        vector_ops=ops * elems, special_ops=special,
+    )
+
+
+def _allreduce(name: str, stage: Stage, s: Shard, tokens: Num, repeat: int) -> Operator | None:
+    if s.tp == 1:
+        return None
+    return Operator(name=name, op_class=OpClass.COLLECTIVE, stage=stage, repeat=repeat,
+                    comm_bytes=tokens * s.hidden * s.abytes)
+
+
+def layer_ops(s: Shard, stage: Stage, *, tokens: Num, batch: int, attention: Operator
+              ) -> list[Operator]:
+    """One decoder layer in execution order; ``tokens`` is rows of the activation matrix."""
+    L, h = s.layers, s.hidden
+    ops = [
+        _vector("input_norm", stage, s, tokens * h, RMSNORM_OPS, tokens, 1, L),
+        _gemm("qkv_proj", stage, s, tokens, s.q_dim + 2 * s.kv_dim, h, L),
+        _vector("rope", stage, s, tokens * (s.q_dim + s.kv_dim), ROPE_OPS, 0.0, 1, L),
+        attention,
+        _gemm("o_proj", stage, s, tokens, h, s.q_dim, L),
+        _allreduce("allreduce_attn", stage, s, tokens, L),
+        _vector("residual_add_attn", stage, s, tokens * h, ADD_OPS, 0.0, 2, L),
+        _vector("post_attn_norm", stage, s, tokens * h, RMSNORM_OPS, tokens, 1, L),
+        _gemm("gate_up_proj", stage, s, tokens, 2 * s.ffn, h, L),
+        _vector("swiglu", stage, s, tokens * s.ffn, SWIGLU_OPS, tokens * s.ffn, 2, L),
+        _gemm("down_proj", stage, s, tokens, h, s.ffn, L),
+        _allreduce("allreduce_ffn", stage, s, tokens, L),
+        _vector("residual_add_ffn", stage, s, tokens * h, ADD_OPS, 0.0, 2, L),
+    ]
+    return [op for op in ops if op is not None]
+
+
+def prefill_attention(s: Shard, *, batch: int, seq: int) -> Operator:
+    """Causal flash-style attention over ``seq`` prompt tokens for each of ``batch`` requests.
+
+    Scores are never written out: Q, K, V are read once, O written once, and the new K, V
+    rows appended to the cache. On average a query sees (seq + 1) / 2 keys.
+    """
+    keys = (seq + 1) / 2.0
+    groups = batch * s.heads
+    scores = groups * seq * keys
+    return Operator(
+        name="attention", op_class=OpClass.ATTENTION, stage=Stage.PREFILL, repeat=s.layers,
+        matmuls=(MatMul(m=seq, n=keys, k=s.head_dim, groups=groups),
+                 MatMul(m=seq, n=s.head_dim, k=keys, groups=groups)),
+        act_in_bytes=batch * seq * (s.q_dim + 2 * s.kv_dim) * s.abytes,
+        act_out_bytes=batch * seq * s.q_dim * s.abytes,
+        kv_write_bytes=batch * seq * 2 * s.kv_dim * s.kvbytes,
+        vector_ops=SOFTMAX_OPS * scores, special_ops=scores,
+    )
+
+
+def decode_attention(s: Shard, *, batch: int, context: Num) -> Operator:
+    """Attention of one new token per sequence over ``context`` cached tokens (GEMV over KV).
+
+    With GQA the ``heads / kv_heads`` query heads that share a KV head form the rows of one
+    small GEMM, so each K/V row is read once per group.
+    """
+    group = s.heads // s.kv_heads
+    groups = batch * s.kv_heads
+    scores = batch * s.heads * context
+    return Operator(
+        name="attention", op_class=OpClass.ATTENTION, stage=Stage.DECODE, repeat=s.layers,
+        matmuls=(MatMul(m=group, n=context, k=s.head_dim, groups=groups),
+                 MatMul(m=group, n=s.head_dim, k=context, groups=groups)),
+        act_in_bytes=batch * (s.q_dim + 2 * s.kv_dim) * s.abytes,
+        act_out_bytes=batch * s.q_dim * s.abytes,
+        kv_read_bytes=batch * context * 2 * s.kv_dim * s.kvbytes,
+        kv_write_bytes=batch * 2 * s.kv_dim * s.kvbytes,
+        vector_ops=SOFTMAX_OPS * scores, special_ops=scores,
+    )
+
+
+def _head_tail(s: Shard, stage: Stage, *, tokens: Num, last_tokens: Num) -> tuple[list, list]:
+    embed = Operator(name="embedding", op_class=OpClass.MEMORY, stage=stage,
+                     act_in_bytes=tokens * s.hidden * s.wbytes,
+                     act_out_bytes=tokens * s.hidden * s.abytes)
+    final_norm = _vector("final_norm", stage, s, last_tokens * s.hidden, RMSNORM_OPS,
+                         last_tokens, 1, 1)
+    lm_head = _gemm("lm_head", stage, s, last_tokens, s.vocab, s.hidden, 1)
+    return [embed], [final_norm, lm_head]
+
+
+def prefill_ops(model: ModelSpec, scenario: Scenario) -> list[Operator]:
+    """Operators of the prefill of the whole static batch (batch x input_len tokens).
+
+    Only the last token of each sequence goes through the final norm and lm_head.
+    """
+    s = shard(model, scenario)
+    b, seq = scenario.batch, scenario.input_len
+    tokens = float(b * seq)
+    head, tail = _head_tail(s, Stage.PREFILL, tokens=tokens, last_tokens=float(b))
+    attn = prefill_attention(s, batch=b, seq=seq)
+    return head + layer_ops(s, Stage.PREFILL, tokens=tokens, batch=b, attention=attn) + tail
+
+
+def decode_ops(model: ModelSpec, scenario: Scenario, context: Num) -> list[Operator]:
+    """Operators of one decode step: one token per sequence, ``context`` cached tokens."""
+    s = shard(model, scenario)
+    b = scenario.batch
+    tokens = float(b)
+    head, tail = _head_tail(s, Stage.DECODE, tokens=tokens, last_tokens=tokens)
+    attn = decode_attention(s, batch=b, context=np.asarray(context, dtype=np.float64))
+    return head + layer_ops(s, Stage.DECODE, tokens=tokens, batch=b, attention=attn) + tail
+
+
+def decode_contexts(scenario: Scenario, *, max_points: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Context lengths and weights to average the decode step over the generation.
+
+    Step j (j = 1 .. output_len - 1) attends over input_len + j cached tokens. With at most
+    ``max_points`` steps every step is evaluated; otherwise evenly spaced nodes with
+    trapezoid weights integrate the (piecewise-linear in context) step time.
+    Returns (contexts, weights) with weights summing to one.
+    """
+    steps = scenario.output_len - 1
+    first = scenario.input_len + 1
+    if steps <= 0:
+        return np.array([float(scenario.input_len)]), np.array([1.0])
+    if steps <= max_points:
+        ctx = np.arange(first, first + steps, dtype=np.float64)
+        return ctx, np.full(steps, 1.0 / steps)
+    ctx = np.linspace(first, first + steps - 1, max_points)
+    w = np.full(max_points, 1.0)
+    w[0] = w[-1] = 0.5
+    return ctx, w / w.sum()
