@@ -88,6 +88,9 @@ def _stage(*, d: DesignArrays, ops: list[Operator], scenario: Scenario, rate: np
         op_times={name: avg(t) for name, t in times.items()},
         op_flops=flops,
         op_bytes={op.name: avg(costs[op.name].hbm_bytes) * reps[op.name] for op in ops},
+        op_sram_bytes={op.name: avg(costs[op.name].sram_bytes) * reps[op.name] for op in ops},
+        op_comm_bytes={op.name: _sent_bytes(op.comm_bytes, scenario.tp) * reps[op.name]
+                       for op in ops},
         op_bound={op.name: np.broadcast_to(costs[op.name].bound, (d.n, weights.shape[0]))[:, mid]
                   for op in ops},
         op_class={op.name: op.op_class.value for op in ops},
@@ -96,6 +99,11 @@ def _stage(*, d: DesignArrays, ops: list[Operator], scenario: Scenario, rate: np
                                  span=span, avg=avg),
         flops=float(sum(flops.values())),
     )
+
+
+def _sent_bytes(payload: float, p: int) -> float:
+    """Bytes one chip sends in a ring all-reduce of ``payload`` bytes over p chips."""
+    return 2.0 * (p - 1) / p * payload if p > 1 else 0.0
 
 
 def _utilisation(*, d, ops, costs, reps, rate, span, avg) -> dict[str, np.ndarray]:

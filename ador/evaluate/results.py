@@ -20,6 +20,8 @@ class StageResult:
     op_times: dict[str, np.ndarray]  # seconds per pass, repeats included
     op_flops: dict[str, float]  # FLOPs per pass, repeats included
     op_bytes: dict[str, np.ndarray]  # HBM bytes per pass, repeats included
+    op_sram_bytes: dict[str, np.ndarray]  # global-buffer bytes per pass, repeats included
+    op_comm_bytes: dict[str, float]  # bytes each chip sends over P2P per pass
     op_bound: dict[str, np.ndarray]  # index into BOUND_NAMES (decode: at the middle context)
     op_class: dict[str, str]
     class_times: dict[str, np.ndarray]

@@ -18,6 +18,7 @@ from ador.spec.precision import Precision
 MAX_TILES = 4
 TOPOLOGY_CODE = {Topology.RING: 0, Topology.FULLY_CONNECTED: 1, Topology.SWITCH: 2}
 PRECISIONS = tuple(Precision)
+HBM_GENERATIONS = ("hbm2", "hbm2e", "hbm3", "hbm3e", "hbm4")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class DesignArrays:
     hbm_stacks: np.ndarray
     hbm_bw: np.ndarray
     hbm_bytes: np.ndarray
+    hbm_gen: np.ndarray  # index into HBM_GENERATIONS
     # links and system
     p2p_links: np.ndarray
     p2p_bw: np.ndarray
@@ -122,6 +124,7 @@ def _row(spec: HardwareSpec) -> dict:
         "hbm_stacks": chip.hbm.stacks,
         "hbm_bw": chip.hbm.bandwidth_bytes_per_s,
         "hbm_bytes": chip.hbm.capacity_bytes,
+        "hbm_gen": HBM_GENERATIONS.index(chip.hbm.generation),
         "p2p_links": p2p.links if p2p else 0,
         "p2p_bw": p2p.bandwidth_per_link_bytes_per_s if p2p else 1.0,
         "p2p_latency_s": p2p.latency_s if p2p else 0.0,

@@ -38,6 +38,7 @@ class OpCost:
     vector: np.ndarray
     hbm: np.ndarray
     sram: np.ndarray
+    sram_bytes: np.ndarray
     comm: np.ndarray
     hbm_bytes: np.ndarray
     bound: np.ndarray  # 0 compute, 1 HBM, 2 SRAM, 3 communication, 4 overhead
@@ -79,7 +80,7 @@ def op_cost(*, d: DesignArrays, op: Operator, rate: np.ndarray, tp: int) -> OpCo
     time = np.maximum(busy + overhead, col(d.min_kernel_s))
     bound = np.where(overhead > busy, 4, parts.argmax(axis=0))
     return OpCost(time=time, matrix=matrix + zero, share_sa=share + zero, vector=vec + zero,
-                  hbm=hbm, sram=sram + zero, comm=comm + zero, hbm_bytes=hbm_bytes,
+                  hbm=hbm, sram=sram + zero, sram_bytes=sram_bytes + zero, comm=comm + zero, hbm_bytes=hbm_bytes,
                   bound=bound)
 
 
