@@ -1,0 +1,55 @@
+"""Run folders: everything one search wrote, in a layout that reports read back.
+
+Layout of ``results/<name>-<YYYYMMDD-HHMMSS>/`` (file names are stable; later versions add
+files and columns, never rename or remove them)::
+
+    config.yaml        the resolved problem (ProblemSpec YAML, every default filled in);
+                       ``ador explore --config config.yaml`` runs the same search again
+    space.yaml         the resolved design space (SpaceSpec YAML, base template by path)
+    designs.csv        every evaluated design, one row each, in evaluation order
+    pareto.csv         the feasible non-dominated designs (same columns as designs.csv plus
+                       ``yaml``, the path of the design's hardware YAML relative to the folder)
+    pareto/<id>.yaml   each Pareto design as a hardware spec; ``ador evaluate pareto/<id>.yaml``
+                       with the options in its header comment reproduces its numbers exactly
+    baselines.csv      each baseline GPU (a100, h100, h200 by default) on the same scenarios
+    comparison.csv     each Pareto design against each baseline: ratios per metric
+    hypervolume.csv    hypervolume of the feasible front after each batch of evaluations
+    summary.json       run facts: problem, backend, seed, counts, timings, best designs,
+                       the ratios against the baselines, file names
+    study.db           (Optuna backend only, default storage) the SQLite study; ``--resume``
+                       continues it
+
+Columns of designs.csv / pareto.csv:
+
+``id``            design id, ``d00000``... in evaluation order (Pareto YAML file stem)
+``batch``         generation (pymoo) or ask batch (Optuna) or chunk (sweep), from 0
+``feasible``      1 when every constraint holds (all ``g_*`` <= 0), else 0
+``<knob>``        one column per knob of the space, with the knob's name, in SI units
+                  (choice knobs: the choice's label)
+``ttft_s``, ``tpot_s``, ``throughput_per_chip_tok_s``
+                  performance, aggregated over the problem's scenarios (latencies: the
+                  worst scenario; rates: the geometric mean)
+``tokens_per_s_per_mm2``, ``tokens_per_j``, ``tokens_per_s_per_usd``, ``area_mm2``,
+``power_w``, ``cost_usd``
+                  efficiency (present when the efficiency model is available)
+``hbm_bw_bytes_per_s``, ``p2p_bw_bytes_per_s``, ``tp``, ``chips``
+                  per-chip HBM bandwidth, per-chip P2P bandwidth (all links, one direction),
+                  tensor-parallel degree used, chips per system
+``fits_memory``   1 when the model fits in HBM in every scenario
+``g_<name>``      constraint values (<= 0 feasible): ``g_valid``, ``g_supported``,
+                  ``g_memory``, ``g_ttft``, ``g_tpot``, ``g_area``, ``g_hbm_bw``, ``g_power``,
+                  ``g_p2p_bw``, ``g_cost`` (only those the problem uses); relative excess
+                  over the limit, e.g. ``tpot / slo - 1``
+``obj_<name>``    the minimised objective values (maximised metrics negated)
+``<scenario>:<metric>``  with several scenarios, each scenario's own metrics as well
+
+baselines.csv: ``baseline``, ``scenario``, ``tp`` and the same metric columns.
+comparison.csv: ``id``, ``baseline``, ``tpot_ratio`` (baseline tpot / design tpot, > 1 is
+better), ``throughput_per_chip_ratio``, ``tokens_per_s_per_mm2_ratio``,
+``tokens_per_j_ratio`` (design / baseline, > 1 is better; efficiency ratios only when
+available). hypervolume.csv: ``evaluations``, ``feasible``, ``hypervolume`` (normalised to
+the run's final ideal/nadir, reference point 1.1 in every objective).
+
+A run folder is created once and never overwritten: a clash of names is an error. Every file
+is written atomically (``ador.spec.io.write_text_atomic``).
+"""
