@@ -35,15 +35,15 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
-    except Exception as err:  # click usage errors and friends
-        import click
-
-        if isinstance(err, click.exceptions.Exit):
-            sys.exit(err.exit_code)
-        if isinstance(err, click.ClickException):
-            err.show()
+    except Exception as err:  # usage errors and exits, from click or the copy typer bundles
+        code = getattr(err, "exit_code", None)
+        if not isinstance(code, int):
+            raise
+        show = getattr(err, "show", None)
+        if callable(show):
+            show()
             sys.exit(2)
-        raise
+        sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover
