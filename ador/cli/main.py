@@ -7,6 +7,7 @@ import sys
 import typer
 
 from ador.cli.common import err_console
+from ador.cli.calibrate_cmd import calibrate_cmd
 from ador.cli.evaluate_cmd import evaluate_cmd
 from ador.cli.spec_cmd import spec_app
 from ador.errors import AdorError
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.command("evaluate")(evaluate_cmd)
 app.add_typer(spec_app, name="spec")
+app.command("calibrate")(calibrate_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -61,7 +61,8 @@ def systolic_os_cycles(*, d: DesignArrays, mm: MatMul) -> tuple[np.ndarray, np.n
         tr = col(d.sa_tile_rows[:, t])
         tc = col(d.sa_tile_cols[:, t])
         tiles = _cdiv(mm.m, tr) * _cdiv(mm.n, tc) * mm.groups
-        elems = (mm.m * mm.k * _cdiv(mm.n, tc) + mm.n * mm.k * _cdiv(mm.m, tr)) * mm.groups
+        elems = ((mm.m * mm.k * _cdiv(mm.n, tc) + mm.n * mm.k * _cdiv(mm.m, tr)) * mm.groups
+                 / col(d.sa_multicast))
         for split in SPLIT_K_CHOICES:
             allowed = split <= col(d.sa_max_split_k)
             waves = np.ceil(tiles * split / count)

@@ -33,6 +33,7 @@ class DesignArrays:
     sa_tile_rows: np.ndarray  # (n, MAX_TILES) candidate output tiles (output-stationary)
     sa_tile_cols: np.ndarray  # (n, MAX_TILES)
     sa_max_split_k: np.ndarray
+    sa_multicast: np.ndarray
     sa_local_buffer_bytes: np.ndarray
     # MAC trees
     mt_count: np.ndarray
@@ -64,6 +65,8 @@ class DesignArrays:
     attention_eff: np.ndarray
     vector_eff: np.ndarray
     hbm_eff: np.ndarray
+    act_residency: np.ndarray
+    elementwise_eff: np.ndarray
     kernel_overhead_s: np.ndarray
     min_kernel_s: np.ndarray
     allreduce_latency_s: np.ndarray
@@ -111,6 +114,7 @@ def _row(spec: HardwareSpec) -> dict:
         "sa_tile_rows": [t[0] for t in tiles],
         "sa_tile_cols": [t[1] for t in tiles],
         "sa_max_split_k": sa.max_split_k if sa else 1,
+        "sa_multicast": sa.operand_multicast if sa else 1,
         "sa_local_buffer_bytes": sa.local_buffer_bytes if sa else 0,
         "mt_count": mt.count if mt else 0,
         "mt_lanes": mt.lanes if mt else 1,
@@ -136,6 +140,8 @@ def _row(spec: HardwareSpec) -> dict:
         "attention_eff": cal.attention_efficiency,
         "vector_eff": cal.vector_efficiency,
         "hbm_eff": cal.hbm_efficiency,
+        "act_residency": cal.activation_residency,
+        "elementwise_eff": cal.elementwise_efficiency,
         "kernel_overhead_s": cal.kernel_overhead_s,
         "min_kernel_s": cal.min_kernel_s,
         "allreduce_latency_s": cal.allreduce_latency_s,

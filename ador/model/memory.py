@@ -18,10 +18,11 @@ from ador.workload.transformer import shard
 
 
 def offchip_activation_bytes(*, d: DesignArrays, act_bytes) -> np.ndarray:
-    """Activation bytes that go to HBM: a tensor that fits in half the global buffer stays on
-    chip (the other half holds weight tiles in flight); a larger one spills entirely."""
+    """Activation bytes that go to HBM: a tensor that fits in the part of the global buffer
+    that holds activations (``activation_residency`` of it) stays on chip; a larger one
+    spills entirely."""
     act = np.asarray(act_bytes, dtype=np.float64)
-    return np.where(act <= col(d.sram_bytes) / 2.0, 0.0, act)
+    return np.where(act <= col(d.sram_bytes) * col(d.act_residency), 0.0, act)
 
 
 def gemm_hbm_bytes(*, d: DesignArrays, op: Operator) -> np.ndarray:

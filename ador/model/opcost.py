@@ -70,6 +70,8 @@ def op_cost(*, d: DesignArrays, op: Operator, rate: np.ndarray, tp: int) -> OpCo
                    - offchip_activation_bytes(d=d, act_bytes=op.act_out_bytes))
         sram_bytes = sram_bytes + on_chip
     hbm_bytes = op_hbm_bytes(d=d, op=op) + zero
+    if op.op_class in (OpClass.VECTOR, OpClass.MEMORY):
+        hbm_bw = col(d.hbm_bw) * col(d.elementwise_eff)
     hbm = hbm_bytes / hbm_bw
     sram = sram_bytes / col(d.sram_bw)
     comm = allreduce_time(d=d, size_bytes=op.comm_bytes, p=tp) if (

@@ -45,6 +45,9 @@ class SystolicArray(Spec):
     local_buffer_bytes: Bytes
     output_tiles: Annotated[list[tuple[PositiveInt, PositiveInt]], Field(max_length=4)] = []
     max_split_k: Annotated[int, Field(ge=1, le=16, strict=True)] = 1
+    # Arrays that receive one global-buffer read of an operand tile together (broadcast /
+    # multicast); Hopper's TMA multicast across a 2-SM thread-block cluster gives 2.
+    operand_multicast: Annotated[int, Field(ge=1, le=16, strict=True)] = 1
 
     @model_validator(mode="after")
     def _tiles_only_for_output_stationary(self) -> "SystolicArray":
@@ -125,6 +128,14 @@ class Calibration(Spec):
     # Achieved fraction of peak HBM bandwidth for streaming reads. 0.9 is a typical
     # measured ceiling for large copies on HBM2e/HBM3 parts (e.g. ~1.8 of 2.04 TB/s on A100).
     hbm_efficiency: Fraction = 0.9
+    # Achieved fraction of peak HBM bandwidth in standalone elementwise kernels (norms,
+    # RoPE, activation, residual adds, embedding gather); fused datapaths reach hbm_efficiency.
+    elementwise_efficiency: Fraction = 0.9
+    # Fraction of the global buffer that keeps activations on chip between operators.
+    # A software-managed scratchpad can hold them (0.5: the other half stages weight
+    # tiles); a hardware-managed GPU L2 loses them to the weight stream, so measured
+    # elementwise kernels run at HBM speed (fitted per GPU by ador calibrate).
+    activation_residency: Annotated[float, Field(ge=0, le=1)] = 0.5
     kernel_overhead_s: Seconds = 1e-6
     min_kernel_s: Seconds = 0.0
     allreduce_latency_s: Seconds = 0.0

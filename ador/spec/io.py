@@ -141,6 +141,28 @@ def load_scenario_file(name_or_path: str | Path) -> ScenarioFile:
     return load_spec(ScenarioFile, _resolve(str(name_or_path), scenarios_dir(), "scenario", {}))
 
 
+def spaces_dir() -> Path:
+    return templates_dir() / "spaces"
+
+
+def space_path(name_or_path: str | Path) -> Path:
+    return _resolve(str(name_or_path), spaces_dir(), "design space", {})
+
+
+def load_space(name_or_path: str | Path):
+    """Load a design space (SpaceSpec) from a YAML path or a name in hwtemplates/spaces."""
+    from ador.spec.space import SpaceSpec
+
+    return load_spec(SpaceSpec, space_path(name_or_path))
+
+
+def load_problem(path: str | Path):
+    """Load a search problem (ProblemSpec) from a YAML file."""
+    from ador.spec.problem import ProblemSpec
+
+    return load_spec(ProblemSpec, Path(path))
+
+
 def list_templates() -> list[str]:
     return sorted(p.stem for p in templates_dir().glob("*.yaml"))
 
@@ -213,3 +235,34 @@ def json_schema() -> str:
     return json.dumps(schema, indent=2)
 
 
+
+
+CALIBRATION_MARK = "  # calibration: written by `ador calibrate`; do not edit by hand"
+
+
+def replace_calibration_block(path: Path, calibration: BaseModel) -> None:
+    """Rewrite the ``chip.calibration`` block of a hardware YAML in place, keeping the rest of
+    the file (comments included) byte for byte. The block goes last in ``chip:``."""
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    body = yaml.safe_dump({"calibration": calibration.model_dump(mode="json")},
+                          sort_keys=False, width=88)
+    block = [CALIBRATION_MARK] + ["  " + line for line in body.splitlines()]
+    kept: list[str] = []
+    skipping = False
+    for line in lines:
+        if line == CALIBRATION_MARK or line.startswith("  calibration:"):
+            skipping = True
+            continue
+        if skipping and (line.startswith("    ") or not line.strip()):
+            continue
+        skipping = False
+        kept.append(line)
+    try:
+        end = next(i for i, line in enumerate(kept) if line.startswith("system:"))
+    except StopIteration:
+        end = len(kept)
+    text = "\n".join(kept[:end] + block + kept[end:]) + "\n"
+    data = yaml.safe_load(text)
+    validate_data(HardwareSpec, data, file=str(path))
+    write_text_atomic(path, text)

@@ -122,13 +122,15 @@ def layer_ops(s: Shard, stage: Stage, *, tokens: Num, batch: int, attention: Ope
     return [op for op in ops if op is not None]
 
 
-def prefill_attention(s: Shard, *, batch: int, seq: int) -> Operator:
-    """Causal flash-style attention over ``seq`` prompt tokens for each of ``batch`` requests.
+def prefill_attention(s: Shard, *, batch: int, seq: Num, prior: Num = 0) -> Operator:
+    """Causal flash-style attention over ``seq`` new tokens for each of ``batch`` requests,
+    after ``prior`` already cached tokens (a chunked prefill; 0 for a whole prompt).
 
-    Scores are never written out: Q, K, V are read once, O written once, and the new K, V
-    rows appended to the cache. On average a query sees (seq + 1) / 2 keys.
+    Scores are never written out: Q, K, V are read once, O written once, the cached prior
+    K, V read once, and the new K, V rows appended to the cache. On average a query sees
+    prior + (seq + 1) / 2 keys.
     """
-    keys = (seq + 1) / 2.0
+    keys = prior + (seq + 1) / 2.0
     groups = batch * s.heads
     scores = groups * seq * keys
     return Operator(
@@ -137,6 +139,7 @@ def prefill_attention(s: Shard, *, batch: int, seq: int) -> Operator:
                  MatMul(m=seq, n=s.head_dim, k=keys, groups=groups)),
         act_in_bytes=batch * seq * (s.q_dim + 2 * s.kv_dim) * s.abytes,
         act_out_bytes=batch * seq * s.q_dim * s.abytes,
+        kv_read_bytes=batch * prior * 2 * s.kv_dim * s.kvbytes,
         kv_write_bytes=batch * seq * 2 * s.kv_dim * s.kvbytes,
         vector_ops=SOFTMAX_OPS * scores, special_ops=scores,
     )

@@ -1,0 +1,1 @@
+"""Calibration of the GPU templates on measured per-operator kernel times."""
