@@ -5,6 +5,7 @@ Mechanisms, few parameters per device (never per row):
   (tile and wave quantisation, split-K and L2 operand traffic are modelled separately);
 - ``hbm_efficiency``: achieved fraction of peak HBM bandwidth when streaming weights;
 - ``elementwise_efficiency``: achieved fraction of HBM bandwidth in elementwise kernels;
+- ``overlap_exponent``: how imperfectly compute and memory traffic overlap near the ridge;
 - ``kernel_overhead_s``: fixed time per kernel (ramp-up and tail of a kernel, fitted on
   kernel durations) plus the gap between back-to-back kernel launches (LAUNCH_GAP_S);
 - ``activation_residency``: share of L2 that keeps activations between kernels;
@@ -34,9 +35,9 @@ from ador.spec.io import load_model
 LAUNCH_GAP_S = 1.0e-6
 FIT_TOKENS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 
-GEMM_PARAMS = ("matrix_eff", "hbm_eff", "kernel_overhead_s")
-GEMM_START, GEMM_LOWER, GEMM_UPPER = (0.8, 0.85, 4e-6), (0.2, 0.3, 0.0), (1.0, 1.0, 3e-5)
-GEMM_SCALE = (0.1, 0.1, 1e-6)
+GEMM_PARAMS = ("matrix_eff", "hbm_eff", "kernel_overhead_s", "overlap_exp")
+GEMM_START, GEMM_LOWER = (0.8, 0.85, 4e-6, 4.0), (0.2, 0.3, 0.0, 1.0)
+GEMM_UPPER, GEMM_SCALE = (1.0, 1.0, 3e-5, 64.0), (0.1, 0.1, 1e-6, 1.0)
 RESIDENCY_GRID = (0.0, 0.02, 0.05, 0.1, 0.25, 0.5)
 # The residual add is a pure streaming kernel (two reads, one write, one op per element):
 # it measures the elementwise bandwidth a kernel library achieves. The profiled norms,

@@ -1,8 +1,8 @@
 """Calibrate every GPU template from the shared operator measurements.
 
 A100 and H100 have per-operator data; the H200 is the H100 die with HBM3e, so it takes the
-H100's compute parameters and keeps its own HBM figures. Flash-attention prefill data exist
-for the A100 only; Hopper's attention efficiency is the A100 fit scaled by the ratio of the
+H100's compute parameters and keeps its own HBM figures. The 8-bit matrix efficiency scale comes from the FlashAttention-3 FP8/FP16 ceilings.
+Flash-attention prefill data exist for the A100 only; Hopper's attention efficiency is the A100 fit scaled by the ratio of the
 published best FlashAttention-3 (H100) and FlashAttention-2 (A100) forward throughputs,
 each over its chip's peak (kernel_ceilings.csv).
 """
@@ -45,6 +45,16 @@ def hopper_attention_scale(ceilings: pd.DataFrame) -> float:
     return fa3_h100 / fa2_a100
 
 
+def eight_bit_scale(ceilings: pd.DataFrame) -> float:
+    """Tensor-core efficiency of 8-bit relative to 16-bit work: the best published
+    FlashAttention-3 FP8 and FP16 forward throughputs on H100, each over its peak
+    (1979 and 989.4 TFLOP/s). No FP8 GEMM ceiling is in the measurement set."""
+    fa3 = ceilings[ceilings["source"].str.startswith("FlashAttention-3")]
+    fp8 = float(fa3[fa3["precision"] == "fp8"]["value"].max()) / (2 * H100_PEAK_TFLOPS)
+    fp16 = float(fa3[fa3["precision"] == "fp16"]["value"].max()) / H100_PEAK_TFLOPS
+    return min(1.0, fp8 / fp16)
+
+
 def calibrate_all(templates=tuple(MEASURED)) -> list[CalibrationResult]:
     mlp, attention, ceilings = load_mlp(), load_attention(), load_ceilings()
     fitted: dict[str, dict] = {}
@@ -67,6 +77,7 @@ def calibrate_all(templates=tuple(MEASURED)) -> list[CalibrationResult]:
             a100_attention = fit_attention(hardware=a100, params={
                 k: v for k, v in a100_params.items() if not k.startswith("allreduce")},
                 rows=attention)
+        params["eight_bit_scale"] = eight_bit_scale(ceilings)
         attn = a100_attention if source == "a100-sxm-80gb" else min(
             1.0, a100_attention * hopper_attention_scale(ceilings))
         cal = calibration_from(params, attention_efficiency=attn, source=_note(name, source))
@@ -83,6 +94,8 @@ def calibrate_all(templates=tuple(MEASURED)) -> list[CalibrationResult]:
 def calibration_from(params: dict, *, attention_efficiency: float, source: str) -> Calibration:
     return Calibration(
         matrix_efficiency=round(params["matrix_eff"], 4),
+        matrix_efficiency_8bit_scale=round(params["eight_bit_scale"], 4),
+        overlap_exponent=round(params["overlap_exp"], 3),
         attention_efficiency=round(attention_efficiency, 4),
         vector_efficiency=1.0,
         hbm_efficiency=round(params["hbm_eff"], 4),

@@ -8,8 +8,11 @@ import typer
 
 from ador.cli.common import err_console
 from ador.cli.calibrate_cmd import calibrate_cmd
+from ador.cli.compare_cmd import compare_cmd
 from ador.cli.evaluate_cmd import evaluate_cmd
+from ador.cli.report_cmd import plot_app, report_cmd
 from ador.cli.spec_cmd import spec_app
+from ador.cli.validate_cmd import validate_cmd
 from ador.errors import AdorError
 
 app = typer.Typer(
@@ -21,7 +24,11 @@ app = typer.Typer(
 )
 app.command("evaluate")(evaluate_cmd)
 app.add_typer(spec_app, name="spec")
+app.command("report")(report_cmd)
+app.add_typer(plot_app, name="plot")
 app.command("calibrate")(calibrate_cmd)
+app.command("validate")(validate_cmd)
+app.command("compare")(compare_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

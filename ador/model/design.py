@@ -15,7 +15,7 @@ from ador.spec.hardware import Dataflow, HardwareSpec, Topology
 from ador.spec.precision import Precision
 
 # Candidate output tiles of an output-stationary array are padded to this many entries.
-MAX_TILES = 4
+MAX_TILES = 6
 TOPOLOGY_CODE = {Topology.RING: 0, Topology.FULLY_CONNECTED: 1, Topology.SWITCH: 2}
 PRECISIONS = tuple(Precision)
 HBM_GENERATIONS = ("hbm2", "hbm2e", "hbm3", "hbm3e", "hbm4")
@@ -62,6 +62,8 @@ class DesignArrays:
     supports: np.ndarray
     # calibration
     matrix_eff: np.ndarray
+    matrix_eff_8bit: np.ndarray
+    overlap_exp: np.ndarray
     attention_eff: np.ndarray
     vector_eff: np.ndarray
     hbm_eff: np.ndarray
@@ -137,6 +139,8 @@ def _row(spec: HardwareSpec) -> dict:
         "topology": TOPOLOGY_CODE[spec.system.topology],
         "supports": [float(p in chip.precisions) for p in PRECISIONS],
         "matrix_eff": cal.matrix_efficiency,
+        "matrix_eff_8bit": cal.matrix_efficiency_8bit_scale,
+        "overlap_exp": cal.overlap_exponent,
         "attention_eff": cal.attention_efficiency,
         "vector_eff": cal.vector_efficiency,
         "hbm_eff": cal.hbm_efficiency,

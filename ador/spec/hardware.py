@@ -43,7 +43,7 @@ class SystolicArray(Spec):
     cols: PositiveInt
     dataflow: Dataflow = Dataflow.WEIGHT_STATIONARY
     local_buffer_bytes: Bytes
-    output_tiles: Annotated[list[tuple[PositiveInt, PositiveInt]], Field(max_length=4)] = []
+    output_tiles: Annotated[list[tuple[PositiveInt, PositiveInt]], Field(max_length=6)] = []
     max_split_k: Annotated[int, Field(ge=1, le=16, strict=True)] = 1
     # Arrays that receive one global-buffer read of an operand tile together (broadcast /
     # multicast); Hopper's TMA multicast across a 2-SM thread-block cluster gives 2.
@@ -123,6 +123,12 @@ class Calibration(Spec):
     """
 
     matrix_efficiency: Fraction = 1.0
+    # Matrix efficiency of 8-bit (fp8/int8) products relative to matrix_efficiency.
+    matrix_efficiency_8bit_scale: Fraction = 1.0
+    # Compute, global-buffer and HBM times of an operator combine as their k-norm with this
+    # exponent k: infinity is perfect overlap (the largest alone); a finite k adds the cost
+    # of imperfect overlap near the ridge point, where the parts are of similar size.
+    overlap_exponent: Annotated[float, Field(ge=1)] = float("inf")
     attention_efficiency: Fraction = 1.0
     vector_efficiency: Fraction = 1.0
     # Achieved fraction of peak HBM bandwidth for streaming reads. 0.9 is a typical

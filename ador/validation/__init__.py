@@ -1,0 +1,1 @@
+"""Validation of predictions against measured end-to-end figures."""

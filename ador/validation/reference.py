@@ -1,0 +1,91 @@
+"""Reading of reference measurements (CSV): one row per measured figure.
+
+Format (documented with the validation data): id, source, hardware, model, precision, tp,
+batch, input_len, output_len, metric, value, unit, notes. A malformed row is an error that
+names the file, the line, the column, the rule and the value.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from ador.errors import SpecError
+from ador.spec.base import Spec
+from ador.spec.io import spec_error_from
+from ador.spec.precision import Precision
+
+REQUIRED_COLUMNS = ("id", "source", "hardware", "model", "precision", "tp", "batch",
+                    "input_len", "output_len", "metric", "value", "unit")
+METRIC_UNITS = {
+    "ttft": {"ms": 1e-3, "s": 1.0},
+    "tpot": {"ms": 1e-3, "s": 1.0},
+    "e2e_latency": {"ms": 1e-3, "s": 1.0},
+    "static_throughput_per_gpu": {"tok/s": 1.0},
+}
+Metric = Literal["ttft", "tpot", "e2e_latency", "static_throughput_per_gpu"]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class ReferenceRow(Spec):
+    id: Annotated[str, Field(min_length=1)]
+    source: str
+    hardware: Annotated[str, Field(min_length=1)]
+    model: Annotated[str, Field(min_length=1)]
+    precision: Precision
+    tp: PositiveInt
+    batch: PositiveInt
+    input_len: PositiveInt
+    output_len: PositiveInt
+    metric: Metric
+    value: Annotated[float, Field(gt=0)]
+    unit: str
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _unit_matches_metric(self) -> "ReferenceRow":
+        allowed = METRIC_UNITS[self.metric]
+        if self.unit not in allowed:
+            raise ValueError(f"unit of metric '{self.metric}' must be one of "
+                             f"{', '.join(allowed)} (got '{self.unit}')")
+        return self
+
+    @property
+    def si_value(self) -> float:
+        """The measured value in seconds or tokens per second."""
+        return self.value * METRIC_UNITS[self.metric][self.unit]
+
+
+def read_reference(path: Path) -> list[ReferenceRow]:
+    path = Path(path)
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError("reference file not found", file=str(path)) from None
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise SpecError(f"missing column(s): {', '.join(missing)}", file=str(path),
+                            field="header", value=",".join(reader.fieldnames or []))
+        rows, seen = [], set()
+        for line, raw in enumerate(reader, start=2):
+            data = {k: (v.strip() if isinstance(v, str) else v) for k, v in raw.items()
+                    if k in REQUIRED_COLUMNS or k == "notes"}
+            data["notes"] = data.get("notes") or ""
+            try:
+                row = ReferenceRow.model_validate(data)
+            except ValidationError as err:
+                error = spec_error_from(err, file=f"{path}:{line}")
+                raise SpecError(error.rule, file=error.file,
+                                field=f"{data.get('id') or 'row'}.{error.field}"
+                                if error.field else data.get("id"), value=error.value) from None
+            if row.id in seen:
+                raise SpecError("row ids must be unique", file=f"{path}:{line}", field="id",
+                                value=row.id)
+            seen.add(row.id)
+            rows.append(row)
+    return rows
