@@ -1,0 +1,424 @@
+"""Data steps of the report's figures: pure functions from plain DataFrames / dicts (a run
+folder's CSVs, a Breakdown or its JSON, area and validation JSON) to the DataFrames or dicts
+that ``ador.report.figures`` draws. Nothing here imports plotly or evaluates the model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ador.errors import AdorError
+from ador.units import format_quantity
+
+
+# --------------------------------------------------------------------------- metrics ----
+@dataclass(frozen=True)
+class Metric:
+    """A plottable column: its objective name, column, axis title, display scale and unit."""
+
+    name: str
+    column: str
+    title: str
+    unit: str  # display unit after ``scale``
+    scale: float = 1.0
+    higher_is_better: bool = False
+    log: bool = False
+
+    @property
+    def axis_title(self) -> str:
+        arrow = "higher is better" if self.higher_is_better else "lower is better"
+        unit = f" [{self.unit}]" if self.unit else ""
+        return f"{self.title}{unit} ({arrow})"
+
+
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("throughput_per_chip", "throughput_per_chip_tok_s", "throughput per chip", "tok/s",
+           higher_is_better=True),
+    Metric("tokens_per_s_per_mm2", "tokens_per_s_per_mm2", "throughput per area",
+           "tok/s/mm²", higher_is_better=True),
+    Metric("tokens_per_j", "tokens_per_j", "energy efficiency", "tok/J", higher_is_better=True),
+    Metric("tokens_per_s_per_usd", "tokens_per_s_per_usd", "throughput per cost", "tok/s/$",
+           higher_is_better=True),
+    Metric("ttft", "ttft_s", "time to first token", "ms", scale=1e3),
+    Metric("tpot", "tpot_s", "time per output token", "ms", scale=1e3),
+    Metric("area", "area_mm2", "area per chip", "mm²"),
+    Metric("power", "power_w", "power per chip", "W"),
+    Metric("cost", "cost_usd", "cost per chip", "$"),
+    Metric("hbm_bw", "hbm_bw_bytes_per_s", "HBM bandwidth per chip", "TB/s", scale=1e-12),
+    Metric("p2p_bw", "p2p_bw_bytes_per_s", "P2P bandwidth per chip", "GB/s", scale=1e-9),
+    Metric("chips", "chips", "chips per system", ""),
+)}
+BY_COLUMN = {m.column: m for m in METRICS.values()}
+
+
+def available_metrics(columns) -> list[str]:
+    """Metric names whose column is present in ``columns``."""
+    cols = set(columns)
+    return [m.name for m in METRICS.values() if m.column in cols]
+
+
+def resolve_metric(name: str, columns, *, field: str = "objective") -> Metric:
+    """The metric for an objective name (``tpot``), its column (``tpot_s``) or the search's
+    objective column (``obj_tpot``); raises AdorError when unknown or not in ``columns``."""
+    cols = set(columns)
+    key = name.strip()
+    if key.startswith("obj_"):
+        key = key[len("obj_"):]
+    metric = METRICS.get(key) or BY_COLUMN.get(key)
+    if metric is None and key in cols:
+        metric = Metric(key, key, key.replace("_", " "), "")
+    known = ", ".join(available_metrics(cols))
+    if metric is None:
+        raise AdorError(f"unknown objective (rule: one of {known})", field=field, value=name)
+    if metric.column not in cols:
+        raise AdorError(f"objective '{metric.name}' is not in this run: no column "
+                        f"'{metric.column}' (rule: one of {known})", field=field, value=name)
+    return metric
+
+
+KNOB_UNITS = {"bytes": ("B", True), "bytes_per_s": ("B/s", False), "hz": ("Hz", False),
+              "s": ("s", False), "w": ("W", False)}
+
+
+def format_value(value: Any, unit: str | None = None) -> str:
+    """A knob or metric value for hover text: SI prefixes where the unit is known."""
+    if isinstance(value, (float, np.floating)) and math.isnan(value):
+        return "n/a"
+    if unit in KNOB_UNITS and isinstance(value, (int, float, np.integer, np.floating)):
+        symbol, binary = KNOB_UNITS[unit]
+        return format_quantity(float(value), symbol, binary=binary)
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    return str(value)
+
+
+def _metric_text(metric: Metric, value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return f"{metric.title}: n/a"
+    unit = f" {metric.unit}" if metric.unit else ""
+    return f"{metric.title}: {value * metric.scale:.4g}{unit}"
+
+
+# ------------------------------------------------------------------------ baselines ----
+def aggregate_baselines(baselines: pd.DataFrame) -> pd.DataFrame:
+    """One row per baseline: with several scenarios, latencies take the worst scenario and
+    rates the geometric mean (as the search aggregates designs); other columns the first."""
+    if baselines.empty or "baseline" not in baselines.columns:
+        return baselines.copy()
+    if not baselines["baseline"].duplicated().any():
+        return baselines.reset_index(drop=True)
+    rows = []
+    for name, group in baselines.groupby("baseline", sort=False):
+        row: dict[str, Any] = {"baseline": name}
+        for col in group.columns:
+            if col == "baseline":
+                continue
+            values = group[col]
+            if col in ("ttft_s", "tpot_s", "e2e_s"):
+                row[col] = values.max()
+            elif col in ("throughput_per_chip_tok_s", "throughput_tok_s", "tokens_per_s_per_mm2",
+                         "tokens_per_j", "tokens_per_s_per_usd"):
+                v = pd.to_numeric(values, errors="coerce")
+                row[col] = float(np.exp(np.log(v[v > 0]).mean())) if (v > 0).any() else np.nan
+            else:
+                row[col] = values.iloc[0]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------- Pareto scatter ----
+SCATTER_GROUPS = ("infeasible", "explored", "pareto", "baseline")
+
+
+def pareto_scatter_data(designs: pd.DataFrame, pareto: pd.DataFrame, baselines: pd.DataFrame,
+                        axes: list[Metric], *, knobs: list[str] = (),
+                        knob_units: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Points of the Pareto scatter: one row per design and per baseline.
+
+    Columns: ``group`` (infeasible / explored / pareto / baseline), ``label`` (design id or
+    baseline name), ``x``, ``y`` (and ``z`` with three axes) in display units, and
+    ``hover`` (id, knobs and the plotted metrics). Rows missing an axis value are dropped.
+    """
+    knob_units = dict(knob_units or {})
+    coords = ("x", "y", "z")[:len(axes)]
+    pareto_ids = set(pareto["id"]) if "id" in pareto.columns else set()
+    frames = []
+    if not designs.empty:
+        d = designs.copy()
+        feasible = d["feasible"].astype(bool) if "feasible" in d.columns else True
+        d["group"] = np.where(d["id"].isin(pareto_ids), "pareto",
+                              np.where(feasible, "explored", "infeasible"))
+        d["label"] = d["id"].astype(str)
+        d["hover"] = [_design_hover(row, axes, knobs, knob_units)
+                      for row in d.to_dict("records")]
+        frames.append(d)
+    b = aggregate_baselines(baselines)
+    if not b.empty and "baseline" in b.columns:
+        b = b.copy()
+        b["group"] = "baseline"
+        b["label"] = b["baseline"].astype(str).str.upper()
+        b["hover"] = [_baseline_hover(row, axes) for row in b.to_dict("records")]
+        frames.append(b)
+    out_cols = ["group", "label", *coords, "hover"]
+    if not frames:
+        return pd.DataFrame(columns=out_cols)
+    rows = []
+    for f in frames:
+        part = pd.DataFrame({"group": f["group"].values, "label": f["label"].values,
+                             "hover": f["hover"].values})
+        for c, m in zip(coords, axes):
+            values = f[m.column] if m.column in f.columns else np.nan
+            part[c] = pd.to_numeric(pd.Series(values, index=f.index), errors="coerce"
+                                    ).values * m.scale
+        rows.append(part)
+    out = pd.concat(rows, ignore_index=True)[out_cols]
+    out = out.dropna(subset=list(coords)).reset_index(drop=True)
+    order = {g: i for i, g in enumerate(SCATTER_GROUPS)}
+    return out.sort_values("group", key=lambda s: s.map(order), kind="stable"
+                           ).reset_index(drop=True)
+
+
+def _design_hover(row: dict, axes: list[Metric], knobs, knob_units) -> str:
+    lines = [f"<b>{row['id']}</b>" + ("" if row.get("feasible", 1) else " (infeasible)")]
+    lines += [_metric_text(m, row.get(m.column, np.nan)) for m in axes]
+    lines += [f"{k}: {format_value(row.get(k), knob_units.get(k))}" for k in knobs if k in row]
+    return "<br>".join(lines)
+
+
+def _baseline_hover(row: dict, axes: list[Metric]) -> str:
+    head = f"<b>{str(row['baseline']).upper()}</b> (baseline"
+    head += f", tp {int(row['tp'])})" if isinstance(row.get("tp"), (int, float, np.number)) and (
+        not math.isnan(row["tp"])) else ")"
+    return "<br>".join([head] + [_metric_text(m, row.get(m.column, np.nan)) for m in axes])
+
+
+# ------------------------------------------------------------- parallel coordinates ----
+def parallel_coordinates_data(pareto: pd.DataFrame, knobs: list[str], color: Metric | None,
+                              *, knob_units: Mapping[str, str] | None = None) -> dict:
+    """Dimensions of a parallel-coordinates plot of the Pareto designs' knobs.
+
+    Returns ``{"dimensions": [{"label", "values", "range", "tickvals"?, "ticktext"?}],
+    "color": [...] or None, "color_title": str, "ids": [...]}``. Text knobs become integer
+    codes with tick labels; constant knobs get a padded range so that they draw as a line.
+    """
+    knob_units = dict(knob_units or {})
+    dims = []
+    for k in knobs:
+        if k not in pareto.columns:
+            continue
+        col = pareto[k]
+        numeric = pd.to_numeric(col, errors="coerce")
+        unit = knob_units.get(k)
+        if numeric.notna().all() and len(col):
+            values = numeric.astype(float)
+            lo, hi = float(values.min()), float(values.max())
+            pad = abs(lo) * 0.05 or 1.0
+            rng = [lo, hi] if hi > lo else [lo - pad, hi + pad]
+            dim: dict[str, Any] = {"label": k, "values": values.tolist(), "range": rng}
+            if unit in KNOB_UNITS:
+                ticks = sorted(set(values.tolist()))
+                if len(ticks) <= 8:
+                    dim["tickvals"] = ticks
+                    dim["ticktext"] = [format_value(t, unit) for t in ticks]
+        else:
+            labels = sorted(col.astype(str).unique())
+            codes = col.astype(str).map({v: i for i, v in enumerate(labels)})
+            dim = {"label": k, "values": codes.astype(float).tolist(),
+                   "range": [-0.5, len(labels) - 0.5], "tickvals": list(range(len(labels))),
+                   "ticktext": labels}
+        dims.append(dim)
+    colour = None
+    if color is not None and color.column in pareto.columns:
+        colour = (pd.to_numeric(pareto[color.column], errors="coerce") * color.scale).tolist()
+    return {"dimensions": dims, "color": colour,
+            "color_title": f"{color.title} [{color.unit}]" if color and color.unit else (
+                color.title if color else ""),
+            "ids": pareto["id"].astype(str).tolist() if "id" in pareto.columns else []}
+
+
+# ---------------------------------------------------------------------- hypervolume ----
+def hypervolume_data(hv: pd.DataFrame) -> pd.DataFrame:
+    """Hypervolume after each batch: columns ``evaluations``, ``hypervolume`` (and
+    ``feasible`` when present), sorted by evaluations; rows with missing values dropped."""
+    missing = [c for c in ("evaluations", "hypervolume") if c not in hv.columns]
+    if missing:
+        raise AdorError(f"hypervolume table lacks column(s) {', '.join(missing)}",
+                        field="hypervolume.csv", value=list(hv.columns))
+    cols = [c for c in ("evaluations", "feasible", "hypervolume") if c in hv.columns]
+    out = hv[cols].apply(pd.to_numeric, errors="coerce").dropna(
+        subset=["evaluations", "hypervolume"])
+    return out.sort_values("evaluations").reset_index(drop=True)
+
+
+# -------------------------------------------------------------- latency breakdown ----
+def _as_json(b: Any) -> dict:
+    """A Breakdown, or its ``ador evaluate --json`` object, as that JSON object."""
+    if isinstance(b, Mapping):
+        return dict(b)
+    from ador.evaluate.breakdown import to_json
+
+    return to_json(b)
+
+
+def latency_breakdown_data(breakdowns: Mapping[str, Any]) -> pd.DataFrame:
+    """Time by operator class of each design's prefill pass and decode step.
+
+    ``breakdowns`` maps a display label to a Breakdown or its JSON. Columns: ``design``,
+    ``stage`` (prefill / decode), ``op_class``, ``time_s`` and ``share`` of the stage's
+    class total; one row per (design, stage, class) in input order.
+    """
+    rows = []
+    for label, b in breakdowns.items():
+        j = _as_json(b)
+        for stage in ("prefill", "decode"):
+            times = j["breakdown"][stage]["time_by_class_s"]
+            total = sum(times.values()) or 1.0
+            for cls, t in times.items():
+                rows.append({"design": label, "stage": stage, "op_class": cls,
+                             "time_s": float(t), "share": float(t) / total})
+    return pd.DataFrame(rows, columns=["design", "stage", "op_class", "time_s", "share"])
+
+
+# ------------------------------------------------------------------------ roofline ----
+MATRIX_CLASSES = ("gemm", "attention")
+VECTOR_CLASSES = ("vector",)
+PANELS = {"matrix": "matrix units (systolic arrays, MAC trees)", "vector": "vector unit"}
+
+
+def unit_peaks(hardware: Any, precision: Any = "fp16") -> dict:
+    """Per-chip peak rates of a hardware spec: FLOP/s of each unit class at ``precision``
+    (2 FLOPs per MAC; vector units one op per lane per cycle) and HBM bytes/s."""
+    from ador.spec.precision import RATE_VS_FP16, Precision
+
+    chip = hardware.chip
+    rate = RATE_VS_FP16[Precision(precision)]
+    peaks: dict[str, float] = {}
+    for unit in chip.units:
+        if unit.kind == "systolic_array":
+            peaks["systolic_array"] = 2.0 * unit.count * unit.rows * unit.cols * chip.clock_hz * rate
+        elif unit.kind == "mac_tree":
+            peaks["mac_tree"] = 2.0 * unit.count * unit.lanes * unit.tree_width * chip.clock_hz * rate
+        elif unit.kind == "vector_unit":
+            # lane pipes and special-function pipes run in parallel
+            peaks["vector_unit"] = float(unit.count * (unit.lanes + unit.special_ops_per_cycle)
+                                         * chip.clock_hz)
+    return {"name": hardware.name, "flops_per_s": peaks,
+            "hbm_bytes_per_s": float(chip.hbm.bandwidth_bytes_per_s),
+            "hbm_efficiency": float(chip.calibration.hbm_efficiency)}
+
+
+def roofline_data(breakdown: Any, peaks: Mapping[str, Any]) -> dict:
+    """Rooflines per unit class and the operators placed on them.
+
+    ``peaks`` is :func:`unit_peaks`'s dict. Returns ``{"roofs": DataFrame(panel, unit,
+    peak_flops_s, hbm_bytes_s, ridge), "points": DataFrame(panel, stage, name, op_class,
+    intensity, flops_s, time_s, bound)}``. Matrix operators (GEMM, attention) go on the
+    matrix panel, whose roofs are the systolic arrays, the MAC trees and (when both exist)
+    the two together; vector operators on the vector unit. Intensity is FLOPs per HBM byte;
+    operators without FLOPs or HBM traffic are left out.
+    """
+    flops = dict(peaks["flops_per_s"])
+    bw = float(peaks["hbm_bytes_per_s"])
+    roofs = []
+    matrix_units = [u for u in ("systolic_array", "mac_tree") if flops.get(u, 0) > 0]
+    for u in matrix_units:
+        roofs.append(("matrix", u.replace("_", " "), flops[u]))
+    if len(matrix_units) == 2:
+        roofs.append(("matrix", "both matrix units", sum(flops[u] for u in matrix_units)))
+    if flops.get("vector_unit", 0) > 0:
+        roofs.append(("vector", "vector unit", flops["vector_unit"]))
+    roof_df = pd.DataFrame(
+        [{"panel": p, "unit": u, "peak_flops_s": f, "hbm_bytes_s": bw, "ridge": f / bw}
+         for p, u, f in roofs], columns=["panel", "unit", "peak_flops_s", "hbm_bytes_s", "ridge"])
+    j = _as_json(breakdown)
+    points = []
+    for op in j["breakdown"]["operators"]:
+        cls = op["class"]
+        panel = "matrix" if cls in MATRIX_CLASSES else "vector" if cls in VECTOR_CLASSES else None
+        if panel is None or op["flops"] <= 0 or op["hbm_bytes"] <= 0 or op["time_s"] <= 0:
+            continue
+        points.append({"panel": panel, "stage": op["stage"], "name": op["name"],
+                       "op_class": cls, "intensity": op["flops"] / op["hbm_bytes"],
+                       "flops_s": op["flops"] / op["time_s"], "time_s": op["time_s"],
+                       "bound": op["bound"]})
+    point_df = pd.DataFrame(points, columns=["panel", "stage", "name", "op_class", "intensity",
+                                             "flops_s", "time_s", "bound"])
+    return {"roofs": roof_df, "points": point_df, "hardware": peaks.get("name", "")}
+
+
+# -------------------------------------------------------------- area and power ----
+def area_power_data(area: Mapping[str, Any]) -> pd.DataFrame:
+    """Area and power by component from ``ador area HW --json``.
+
+    Accepts ``{"components": [{"name"|"component", "area_mm2", "power_w"}, ...]}`` or
+    ``{"area_mm2": {part: value}, "power_w": {part: value}}`` (totals under a ``total`` key
+    are left out). Columns: ``component``, ``area_mm2``, ``power_w`` (NaN where absent).
+    """
+    rows: dict[str, dict[str, float]] = {}
+    comps = area.get("components") or area.get("breakdown")
+    if isinstance(comps, list):
+        for c in comps:
+            name = str(c.get("name") or c.get("component") or c.get("unit"))
+            rows.setdefault(name, {})
+            for key in ("area_mm2", "power_w"):
+                if c.get(key) is not None:
+                    rows[name][key] = float(c[key])
+    else:
+        for key in ("area_mm2", "power_w"):
+            src = area.get(key)
+            if isinstance(comps, Mapping) and isinstance(comps.get(key), Mapping):
+                src = comps[key]
+            if isinstance(src, Mapping):
+                for name, v in src.items():
+                    if isinstance(v, (int, float)):
+                        rows.setdefault(str(name), {})[key] = float(v)
+    rows = {k: v for k, v in rows.items() if k.lower() not in ("total", "sum")}
+    return pd.DataFrame([{"component": k, "area_mm2": v.get("area_mm2", np.nan),
+                          "power_w": v.get("power_w", np.nan)} for k, v in rows.items()],
+                        columns=["component", "area_mm2", "power_w"])
+
+
+# ---------------------------------------------------------------------- validation ----
+def validation_data(rows: Any, *, band: float = 0.10) -> dict:
+    """Predicted vs measured points and the ±``band`` lines of a log-log parity plot.
+
+    ``rows``: a list of dicts or a DataFrame with ``id``, ``predicted``, ``measured`` (and
+    ``ape``, recomputed when missing), or ``ador validate --json``'s object holding them
+    under ``rows``. Non-positive values cannot go on log axes and are dropped. Returns
+    ``{"points": DataFrame(id, predicted, measured, ape, within, label, + extra columns),
+    "line": [lo, hi], "band": band, "mape": float, "within_share": float}``.
+    """
+    if isinstance(rows, Mapping):
+        rows = rows.get("rows", rows.get("results", []))
+    df = pd.DataFrame(rows).copy()
+    for col in ("id", "predicted", "measured"):
+        if col not in df.columns:
+            raise AdorError("validation rows need id, predicted and measured",
+                            field=col, value=list(df.columns))
+    df["predicted"] = pd.to_numeric(df["predicted"], errors="coerce")
+    df["measured"] = pd.to_numeric(df["measured"], errors="coerce")
+    df = df[(df["predicted"] > 0) & (df["measured"] > 0)].reset_index(drop=True)
+    ape = (df["predicted"] - df["measured"]).abs() / df["measured"]
+    if "ape" not in df.columns:
+        df["ape"] = ape
+    else:
+        df["ape"] = pd.to_numeric(df["ape"], errors="coerce").fillna(ape)
+    df["within"] = ape <= band + 1e-12
+    label = df["id"].astype(str)
+    for extra in ("metric", "hardware"):
+        if extra in df.columns:
+            label = label + " · " + df[extra].astype(str)
+    df["label"] = label
+    if df.empty:
+        lo, hi = 1.0, 10.0
+    else:
+        lo = float(min(df["predicted"].min(), df["measured"].min())) / 1.5
+        hi = float(max(df["predicted"].max(), df["measured"].max())) * 1.5
+    return {"points": df, "line": [lo, hi], "band": band,
+            "mape": float(ape.mean()) if len(df) else float("nan"),
+            "within_share": float(df["within"].mean()) if len(df) else float("nan")}

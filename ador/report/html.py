@@ -1,0 +1,308 @@
+"""The run report: every figure of a run folder in one self-contained, offline HTML page
+(plotly.js embedded once, no CDN, no MathJax), plus an SVG/PNG of each figure.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ador.errors import AdorError
+from ador.report import figdata, figures
+from ador.report.figdata import Metric
+from ador.report.run import Run, load_run
+
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
+                 "toImageButtonOptions": {"format": "svg", "scale": 1}}
+FALLBACK_AXES = ("throughput_per_chip", "tokens_per_s_per_mm2", "tpot", "ttft", "area",
+                 "power", "tokens_per_j")
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    caption: str
+    figure: go.Figure
+
+
+@dataclass
+class Report:
+    run: Run
+    sections: list[Section] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def figures(self) -> dict[str, go.Figure]:
+        return {s.key: s.figure for s in self.sections}
+
+
+# ---------------------------------------------------------------------- choices ----
+def default_axes(run: Run, n: int) -> list[Metric]:
+    """``n`` axes: the run's objectives first, then other metrics present in designs.csv."""
+    cols = run.designs.columns
+    names = [o for o in run.objectives if figdata.METRICS.get(o) and
+             figdata.METRICS[o].column in cols]
+    names += [m for m in FALLBACK_AXES if m not in names and figdata.METRICS[m].column in cols]
+    return [figdata.METRICS[m] for m in names[:n]]
+
+
+def highlighted_designs(run: Run, limit: int = 3) -> list[tuple[str, str]]:
+    """(id, reason) of the Pareto designs best in each objective, without repeats."""
+    p = run.pareto
+    out: list[tuple[str, str]] = []
+    if p.empty or "id" not in p.columns:
+        return out
+    for name in run.objectives:
+        metric = figdata.METRICS.get(name)
+        if f"obj_{name}" in p.columns:
+            col, best_high = f"obj_{name}", False
+        elif metric and metric.column in p.columns:
+            col, best_high = metric.column, metric.higher_is_better
+        else:
+            continue
+        values = pd.to_numeric(p[col], errors="coerce")
+        if values.notna().any():
+            best = str(p.loc[values.idxmax() if best_high else values.idxmin(), "id"])
+            reason = f"best {metric.title if metric else name}"
+            if best not in [i for i, _ in out]:
+                out.append((best, reason))
+    if not out:
+        out.append((str(p["id"].iloc[0]), "first Pareto design"))
+    return out[:limit]
+
+
+# -------------------------------------------------------------------- evaluation ----
+def _breakdowns(run: Run, report: Report) -> tuple[dict[str, Any], dict | None]:
+    """Breakdowns of the highlighted Pareto designs and the baselines on the run's first
+    scenario, and the unit peaks of the first design (None when nothing could be evaluated)."""
+    from ador.evaluate import evaluate
+    from ador.spec.io import load_hardware, load_model
+
+    scenarios = run.config.get("scenarios") or [{}]
+    try:
+        from ador.spec.problem import ProblemScenario
+
+        ps = ProblemScenario(**scenarios[0])
+        model = load_model(ps.model)
+    except (AdorError, ValueError, TypeError, ImportError) as err:
+        report.notes.append(f"latency breakdown and roofline left out: the run's scenario "
+                            f"cannot be read ({str(err).splitlines()[0]})")
+        return {}, None
+    out: dict[str, Any] = {}
+    peaks = None
+    pareto = run.pareto.set_index(run.pareto["id"].astype(str))
+    for design_id, reason in highlighted_designs(run):
+        row = pareto.loc[design_id]
+        rel = row.get("yaml") if isinstance(row.get("yaml"), str) else f"pareto/{design_id}.yaml"
+        try:
+            hw = load_hardware(run.path / rel)
+            tp = int(row["tp"]) if "tp" in row and not pd.isna(row["tp"]) else ps.tp
+            sc = ps.scenario(tp=tp)
+            out[f"{design_id}<br>({reason})"] = evaluate(hardware=hw, model=model, scenario=sc)
+            if peaks is None:
+                peaks = figdata.unit_peaks(hw, sc.compute_precision.value)
+                peaks["name"] = f"{design_id} ({reason})"
+        except (AdorError, ValueError, KeyError) as err:
+            report.notes.append(f"design {design_id} left out of the breakdown: "
+                                f"{str(err).splitlines()[0]}")
+    b = run.baselines
+    if not b.empty and "baseline" in b.columns:
+        first = b
+        if "scenario" in b.columns and ps.label in set(b["scenario"].astype(str)):
+            first = b[b["scenario"].astype(str) == ps.label]
+        for name, rows in first.groupby("baseline", sort=False):
+            try:
+                tp = int(rows["tp"].iloc[0]) if "tp" in rows else ps.tp
+                out[str(name).upper()] = evaluate(hardware=load_hardware(str(name)), model=model,
+                                                  scenario=ps.scenario(tp=tp))
+            except (AdorError, ValueError) as err:
+                report.notes.append(f"baseline {name} left out of the breakdown: "
+                                    f"{str(err).splitlines()[0]}")
+    return out, peaks
+
+
+# ----------------------------------------------------------------------- figures ----
+def _add(report: Report, key: str, title: str, caption: str,
+         make: Callable[[], go.Figure]) -> None:
+    try:
+        fig = make()
+    except AdorError as err:
+        report.notes.append(f"{title} left out: {err.message()}")
+        return
+    report.sections.append(Section(key, title, caption, fig))
+
+
+def build_report(run: Run, *, validation: Any = None, area: Any = None,
+                 evaluate_designs: bool = True) -> Report:
+    """Every figure the run's files allow, with notes on what was left out and why.
+
+    ``validation``: rows or JSON of ``ador validate --json``; ``area``: JSON of
+    ``ador area HW --json`` (or a mapping label -> that JSON); both optional.
+    """
+    report = Report(run)
+    knobs, units = run.knobs, run.knob_units
+    axes2, axes3 = default_axes(run, 2), default_axes(run, 3)
+    if len(axes2) == 2:
+        _add(report, "pareto", "Pareto front",
+             "Every evaluated design; Pareto designs in orange, GPU baselines as black "
+             "diamonds. Hover a point for its knobs.",
+             lambda: figures.pareto_scatter(figdata.pareto_scatter_data(
+                 run.designs, run.pareto, run.baselines, axes2, knobs=knobs,
+                 knob_units=units), axes2))
+    else:
+        report.notes.append("Pareto scatter left out: fewer than two metrics in designs.csv")
+    if len(axes3) == 3:
+        _add(report, "pareto3d", "Pareto front in three dimensions",
+             "Drag to rotate; the same points as above with a third metric.",
+             lambda: figures.pareto_scatter(figdata.pareto_scatter_data(
+                 run.designs, run.pareto, run.baselines, axes3, knobs=knobs,
+                 knob_units=units), axes3))
+    if not run.pareto.empty and knobs:
+        color = axes2[0] if axes2 else None
+        _add(report, "knobs", "Knobs of the Pareto designs",
+             "One line per Pareto design across its knob values, coloured by "
+             f"{color.title if color else 'design'}; drag along an axis to filter.",
+             lambda: figures.parallel_coordinates(figdata.parallel_coordinates_data(
+                 run.pareto, knobs, color, knob_units=units)))
+    elif run.pareto.empty:
+        report.notes.append("parallel coordinates left out: the run has no feasible Pareto "
+                            "designs")
+    if not run.hypervolume.empty:
+        _add(report, "hypervolume", "Search progress",
+             "Hypervolume of the feasible front after each batch (normalised to the final "
+             "front; flat at the end means the search has converged).",
+             lambda: figures.hypervolume(figdata.hypervolume_data(run.hypervolume)))
+    if evaluate_designs and not run.pareto.empty:
+        breakdowns, peaks = _breakdowns(run, report)
+        if breakdowns:
+            _add(report, "latency", "Latency breakdown",
+                 "Time by operator class of the prefill pass and of one decode step, for the "
+                 "best Pareto designs and the GPU baselines on the run's first scenario.",
+                 lambda: figures.latency_breakdown(figdata.latency_breakdown_data(breakdowns)))
+        if peaks is not None:
+            first = next(iter(breakdowns.values()))
+            _add(report, "roofline", "Roofline",
+                 "Each operator at its arithmetic intensity (FLOPs per HBM byte) and achieved "
+                 "rate, under the peak of each unit class and the HBM bandwidth slope.",
+                 lambda: figures.roofline(figdata.roofline_data(first, peaks)))
+    if area is not None:
+        _add(report, "area", "Area and power",
+             "Per-chip area and power by component, from the area/power model.",
+             lambda: figures.area_power(figdata.area_power_data(area)))
+    if validation is not None:
+        _add(report, "validation", "Model validation",
+             "Predicted against measured values (log-log); the shaded band is ±10%.",
+             lambda: figures.validation(figdata.validation_data(validation)))
+    return report
+
+
+# -------------------------------------------------------------------------- HTML ----
+CSS = """
+body { font-family: Inter, Helvetica, Arial, sans-serif; color: #222; margin: 0;
+       background: #f6f7f9; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 60px; }
+h1 { font-size: 26px; margin: 8px 0 4px; }
+h2 { font-size: 20px; margin: 0 0 4px; }
+.sub { color: #555; margin: 0 0 18px; }
+section { background: white; border-radius: 10px; padding: 18px 20px 8px; margin: 18px 0;
+          box-shadow: 0 1px 3px rgba(0,0,0,.08); }
+.caption { color: #555; margin: 0 0 6px; font-size: 14px; }
+table { border-collapse: collapse; font-size: 13px; width: 100%; }
+th, td { padding: 4px 8px; border-bottom: 1px solid #e5e7eb; text-align: right;
+         white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f1f3f5; position: sticky; top: 0; }
+.facts td { text-align: left; white-space: normal; }
+.tablewrap { overflow: auto; max-height: 420px; }
+.notes { color: #8a5a00; font-size: 14px; }
+"""
+
+
+def _facts(run: Run) -> list[tuple[str, str]]:
+    facts = []
+    cfg = run.config
+    for sc in (cfg.get("scenarios") or [])[:4]:
+        if isinstance(sc, dict):
+            facts.append(("scenario", ", ".join(f"{k} {v}" for k, v in sc.items()
+                                                if v not in (None, ""))))
+    if run.objectives:
+        facts.append(("objectives", ", ".join(run.objectives)))
+    for key in ("slo", "budgets"):
+        if isinstance(cfg.get(key), dict):
+            facts.append((key, ", ".join(f"{k} {v}" for k, v in cfg[key].items()
+                                         if v is not None)))
+    n = len(run.designs)
+    feasible = int(run.designs["feasible"].sum()) if "feasible" in run.designs else n
+    facts.append(("designs", f"{n} evaluated, {feasible} feasible, {len(run.pareto)} on the "
+                             f"Pareto front"))
+    for k, v in run.summary.items():
+        if isinstance(v, (str, int, float)) and not isinstance(v, bool) and k not in (
+                "name",):
+            facts.append((k.replace("_", " "), f"{v:.4g}" if isinstance(v, float) else str(v)))
+    return facts
+
+
+def _pareto_table(run: Run, limit: int = 200) -> str:
+    p = run.pareto
+    if p.empty:
+        return ""
+    metric_cols = [m.column for m in figdata.METRICS.values() if m.column in p.columns]
+    cols = ["id"] + metric_cols + [k for k in run.knobs if k in p.columns]
+    units = run.knob_units
+    head = "".join(f"<th>{html.escape(figdata.BY_COLUMN[c].title + (' [' + figdata.BY_COLUMN[c].unit + ']' if figdata.BY_COLUMN[c].unit else '') if c in figdata.BY_COLUMN else c)}</th>" for c in cols)
+    body = []
+    for row in p[cols].head(limit).to_dict("records"):
+        cells = []
+        for c in cols:
+            v = row[c]
+            if c in figdata.BY_COLUMN and isinstance(v, (int, float)) and not (
+                    isinstance(v, float) and math.isnan(v)):
+                text = f"{v * figdata.BY_COLUMN[c].scale:.4g}"
+            else:
+                text = figdata.format_value(v, units.get(c))
+            cells.append(f"<td>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = f"<p class='caption'>first {limit} of {len(p)}</p>" if len(p) > limit else ""
+    return (f"<section id='pareto-table'><h2>Pareto designs</h2><div class='tablewrap'><table>"
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{more}"
+            f"</section>")
+
+
+def render_html(report: Report) -> str:
+    """The whole page as one string; plotly.js is embedded in the first figure only."""
+    run = report.run
+    facts = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>"
+                    for k, v in _facts(run))
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>ador report: {html.escape(run.name)}</title><style>{CSS}</style></head>",
+        "<body><main>",
+        f"<h1>Design-space exploration: {html.escape(run.name)}</h1>",
+        f"<p class='sub'>{html.escape(str(run.path))}</p>",
+        f"<section id='facts'><h2>Run</h2><table class='facts'>{facts}</table></section>",
+    ]
+    for i, s in enumerate(report.sections):
+        div = s.figure.to_html(full_html=False, include_plotlyjs=(i == 0), include_mathjax=False,
+                               div_id=f"fig-{s.key}", config=PLOTLY_CONFIG,
+                               default_width="100%")
+        parts.append(f"<section id='{s.key}'><h2>{html.escape(s.title)}</h2>"
+                     f"<p class='caption'>{html.escape(s.caption)}</p>{div}</section>")
+    parts.append(_pareto_table(run))
+    if report.notes:
+        items = "".join(f"<li>{html.escape(n)}</li>" for n in report.notes)
+        parts.append(f"<section id='notes'><h2>Notes</h2><ul class='notes'>{items}</ul>"
+                     f"</section>")
+    parts.append("</main></body></html>")
+    return "\n".join(parts)
+
+
+def load_report(run_dir: str | Path, **kw: Any) -> Report:
+    return build_report(load_run(run_dir), **kw)

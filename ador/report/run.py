@@ -1,0 +1,139 @@
+"""Read a search's run folder back as pandas DataFrames (the layout is documented in
+``ador.search.runfolder``); ``ador.load_run(path)`` is this module's :func:`load_run`.
+
+>>> run = load_run("results/explore-20250101-120000")   # doctest: +SKIP
+>>> run.pareto[["id", "throughput_per_chip_tok_s"]]      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from ador.errors import AdorError
+
+REQUIRED = ("designs.csv", "pareto.csv")
+# Columns of designs.csv that are not knobs (metrics, constraints and bookkeeping).
+NON_KNOB = {
+    "id", "batch", "feasible", "yaml", "ttft_s", "tpot_s", "throughput_per_chip_tok_s",
+    "throughput_tok_s", "tokens_per_s_per_mm2", "tokens_per_j", "tokens_per_s_per_usd",
+    "area_mm2", "power_w", "cost_usd", "hbm_bw_bytes_per_s", "p2p_bw_bytes_per_s", "tp",
+    "chips", "fits_memory", "e2e_s", "memory_bytes",
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run folder: every evaluated design, the Pareto set, the baselines and run facts."""
+
+    path: Path
+    designs: pd.DataFrame
+    pareto: pd.DataFrame
+    baselines: pd.DataFrame
+    hypervolume: pd.DataFrame
+    comparison: pd.DataFrame
+    summary: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+    space: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def objectives(self) -> list[str]:
+        """Objective names, in the problem's order (``throughput_per_chip``, ``tpot``...)."""
+        names = self.config.get("objectives")
+        if isinstance(names, list) and names:
+            return [str(n) for n in names]
+        return [c[len("obj_"):] for c in self.designs.columns if c.startswith("obj_")]
+
+    @property
+    def knobs(self) -> list[str]:
+        """Knob column names, in the space's order."""
+        knobs = self.space.get("knobs") if isinstance(self.space, dict) else None
+        if isinstance(knobs, list) and knobs:
+            names = [k.get("name") for k in knobs if isinstance(k, dict)]
+            return [n for n in names if n in self.designs.columns]
+        return [c for c in self.designs.columns
+                if c not in NON_KNOB and not c.startswith(("g_", "obj_")) and ":" not in c]
+
+    @property
+    def knob_units(self) -> dict[str, str]:
+        """Knob name -> unit dimension (``bytes``, ``hz``...) where the space gives one."""
+        knobs = self.space.get("knobs") if isinstance(self.space, dict) else None
+        return {k["name"]: k["unit"] for k in knobs or []
+                if isinstance(k, dict) and k.get("name") and k.get("unit")}
+
+
+def _csv(path: Path, *, required: bool) -> pd.DataFrame:
+    if not path.exists():
+        if required:
+            raise AdorError(f"not a run folder: {path.name} is missing (rule: a run folder "
+                            f"written by 'ador explore' holds {' and '.join(REQUIRED)})",
+                            file=str(path.parent))
+        return pd.DataFrame()
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
+        raise AdorError(f"cannot read CSV: {err}".splitlines()[0], file=str(path)) from None
+
+
+def _yaml(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, OSError, UnicodeDecodeError) as err:
+        raise AdorError(f"cannot read YAML: {str(err).splitlines()[0]}", file=str(path)) from None
+    return data if isinstance(data, dict) else {}
+
+
+def _json(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, OSError, UnicodeDecodeError) as err:
+        raise AdorError(f"cannot read JSON: {err}", file=str(path)) from None
+    return data if isinstance(data, dict) else {}
+
+
+def load_run(path: str | Path) -> Run:
+    """Load a run folder written by ``ador explore``.
+
+    Raises AdorError (one line naming the path and the rule) when ``path`` does not exist,
+    is not a folder, or lacks designs.csv / pareto.csv. Optional files (baselines.csv,
+    hypervolume.csv, comparison.csv, summary.json, config.yaml, space.yaml) give empty
+    frames or dicts when absent.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise AdorError("run folder does not exist", file=str(root))
+    if not root.is_dir():
+        raise AdorError("not a run folder: expected a directory written by 'ador explore', "
+                        "got a file", file=str(root))
+    designs = _csv(root / "designs.csv", required=True)
+    pareto = _csv(root / "pareto.csv", required=True)
+    for name, frame in (("designs.csv", designs), ("pareto.csv", pareto)):
+        if len(frame.columns) and "id" not in frame.columns:
+            raise AdorError("not a run folder: no 'id' column (rule: every design row has "
+                            "an id)", file=str(root / name), field="id")
+    return Run(
+        path=root,
+        designs=designs,
+        pareto=pareto,
+        baselines=_csv(root / "baselines.csv", required=False),
+        hypervolume=_csv(root / "hypervolume.csv", required=False),
+        comparison=_csv(root / "comparison.csv", required=False),
+        summary=_json(root / "summary.json"),
+        config=_yaml(root / "config.yaml"),
+        space=_yaml(root / "space.yaml"),
+    )
