@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from ador.cli.area_cmd import area_cmd
 from ador.cli.common import err_console
 from ador.cli.calibrate_cmd import calibrate_cmd
 from ador.cli.compare_cmd import compare_cmd
@@ -29,6 +30,7 @@ app.add_typer(plot_app, name="plot")
 app.command("calibrate")(calibrate_cmd)
 app.command("validate")(validate_cmd)
 app.command("compare")(compare_cmd)
+app.command("area")(area_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ador.evaluate.efficiency import Efficiency, efficiency
 from ador.evaluate.engine import check_supported, evaluate_population
 from ador.evaluate.results import BOUND_NAMES, PopulationResult
 from ador.model.design import DesignArrays
@@ -55,6 +56,15 @@ class Breakdown:
     prefill: StageBreakdown
     decode: StageBreakdown
     operators: tuple[OperatorRow, ...]
+    # Area, power and cost per chip and the scenario's energy (ador.evaluate.efficiency).
+    area_mm2: float | None = None
+    peak_power_w: float | None = None
+    power_w: float | None = None
+    energy_per_token_j: float | None = None
+    cost_usd: float | None = None
+    tokens_per_s_per_mm2: float | None = None
+    tokens_per_j: float | None = None
+    tokens_per_s_per_usd: float | None = None
 
     @property
     def memory_bytes(self) -> float:
@@ -64,13 +74,15 @@ class Breakdown:
 def evaluate(*, hardware: HardwareSpec, model: ModelSpec, scenario: Scenario) -> Breakdown:
     """Evaluate one design; raises InfeasibleError when it cannot run the scenario."""
     check_supported(hardware=hardware, scenario=scenario)
-    pop = evaluate_population(designs=DesignArrays.from_specs([hardware]), model=model,
-                              scenario=scenario)
-    return breakdown_of(pop, 0, hardware=hardware.name, model=model.name, scenario=scenario)
+    designs = DesignArrays.from_specs([hardware])
+    pop = evaluate_population(designs=designs, model=model, scenario=scenario)
+    eff = efficiency(designs=designs, result=pop, scenario=scenario)
+    return breakdown_of(pop, 0, hardware=hardware.name, model=model.name, scenario=scenario,
+                        eff=eff)
 
 
 def breakdown_of(pop: PopulationResult, i: int, *, hardware: str, model: str,
-                 scenario: Scenario) -> Breakdown:
+                 scenario: Scenario, eff: Efficiency | None = None) -> Breakdown:
     def stage(s) -> StageBreakdown:
         return StageBreakdown(
             time_s=float(s.time[i]), flops=s.flops,
@@ -94,6 +106,7 @@ def breakdown_of(pop: PopulationResult, i: int, *, hardware: str, model: str,
         memory_capacity_bytes=float(pop.memory_capacity[i]),
         fits_memory=bool(pop.fits_memory[i]),
         prefill=stage(pop.prefill), decode=stage(pop.decode), operators=tuple(rows),
+        **({} if eff is None else {k: float(v[i]) for k, v in vars(eff).items()}),
     )
 
 
@@ -116,6 +129,14 @@ def to_json(b: Breakdown) -> dict:
         "memory_bytes": b.memory_bytes,
         "memory_capacity_bytes": b.memory_capacity_bytes,
         "fits_memory": b.fits_memory,
+        "area_mm2": b.area_mm2,
+        "power_w": b.power_w,
+        "energy_per_token_j": b.energy_per_token_j,
+        "cost_usd": b.cost_usd,
+        "tokens_per_s_per_mm2": b.tokens_per_s_per_mm2,
+        "tokens_per_j": b.tokens_per_j,
+        "peak_power_w": b.peak_power_w,
+        "tokens_per_s_per_usd": b.tokens_per_s_per_usd,
         "breakdown": {
             "memory": {"weights_bytes": b.weights_bytes, "kv_cache_bytes": b.kv_cache_bytes,
                        "activation_bytes": b.activation_bytes},

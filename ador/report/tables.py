@@ -66,5 +66,49 @@ def operators_table(b: Breakdown, *, top: int = 8) -> Table:
     return t
 
 
+def efficiency_table(b: Breakdown) -> Table:
+    t = Table(title="area, power and cost per chip (ador area for the breakdown)")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    if b.area_mm2 is None:
+        return t
+    t.add_row("die area", f"{b.area_mm2:,.0f} mm²")
+    t.add_row("peak power", f"{b.peak_power_w:,.0f} W")
+    t.add_row("average power (this scenario)", f"{b.power_w:,.0f} W")
+    t.add_row("energy per output token", format_quantity(b.energy_per_token_j, "J"))
+    t.add_row("cost (die + HBM + packaging)", f"${b.cost_usd:,.0f}")
+    t.add_row("tokens/s per mm²", f"{b.tokens_per_s_per_mm2:,.3f}")
+    t.add_row("tokens per joule", f"{b.tokens_per_j:,.2f}")
+    t.add_row("tokens/s per $", f"{b.tokens_per_s_per_usd:,.3f}")
+    return t
+
+
 def evaluation_view(b: Breakdown) -> Group:
-    return Group(headline_table(b), memory_table(b), utilisation_table(b), operators_table(b))
+    return Group(headline_table(b), memory_table(b), utilisation_table(b), operators_table(b),
+                 efficiency_table(b))
+
+
+def area_view(*, title: str, area_mm2: dict[str, float], power_w: dict[str, float],
+              cost_usd: dict[str, float]) -> Group:
+    """Area and peak power by component, and cost, of one design (``ador area``)."""
+    def parts(caption: str, values: dict[str, float], unit: str) -> Table:
+        t = Table(title=caption)
+        t.add_column("component")
+        t.add_column(unit, justify="right")
+        t.add_column("share", justify="right")
+        total = values["total"]
+        for name, value in values.items():
+            if name != "total":
+                t.add_row(name.replace("_", " "), f"{value:,.1f}", f"{value / total:.1%}")
+        t.add_row("[bold]total[/bold]", f"[bold]{total:,.1f}[/bold]", "")
+        return t
+
+    cost = Table(title="cost per chip")
+    cost.add_column("part")
+    cost.add_column("USD", justify="right")
+    for name in ("die", "hbm", "packaging", "total"):
+        cost.add_row(name, f"{cost_usd[name]:,.0f}")
+    cost.add_row("dies per wafer, yield",
+                 f"{cost_usd['dies_per_wafer']:.1f}, {cost_usd['die_yield']:.1%}")
+    return Group(parts(f"{title}: die area", area_mm2, "mm²"),
+                 parts("peak power", power_w, "W"), cost)
