@@ -16,6 +16,13 @@ COMPARED = {
     "e2e_s": ("end to end", False),
     "throughput_tok_s": ("throughput", True),
     "throughput_per_chip_tok_s": ("throughput per chip", True),
+    "area_mm2": ("die area (mm²)", False),
+    "power_w": ("average power (W)", False),
+    "energy_per_token_j": ("energy per token (J)", False),
+    "cost_usd": ("cost per chip ($)", False),
+    "tokens_per_s_per_mm2": ("tokens/s per mm²", True),
+    "tokens_per_j": ("tokens per joule", True),
+    "tokens_per_s_per_usd": ("tokens/s per $", True),
 }
 
 
