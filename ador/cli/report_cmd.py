@@ -1,0 +1,120 @@
+"""`ador report` (a run folder as one HTML page plus images) and `ador plot` (one figure)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ador.cli.common import console, err_console
+from ador.errors import AdorError
+
+plot_app = typer.Typer(help="Draw one figure of a run folder (HTML, SVG or PNG).",
+                       no_args_is_help=True)
+
+SUFFIXES = (".html", ".svg", ".png")
+
+
+def _read_json(path: Path | None, option: str) -> Any:
+    if path is None:
+        return None
+    if not path.is_file():
+        raise AdorError("file does not exist", file=str(path), field=option)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise AdorError(f"not valid JSON ({err})", file=str(path), field=option) from None
+
+
+def report_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="run folder written by 'ador explore'")],
+    fmt: Annotated[str, typer.Option("--format", "-f",
+                                     help="image format of each figure: svg or png")] = "svg",
+    images: Annotated[bool, typer.Option(help="also write each figure as an image "
+                                              "(needs a Chromium browser)")] = True,
+    validation: Annotated[Path | None, typer.Option(
+        help="JSON of 'ador validate --json' to add a predicted-vs-measured figure")] = None,
+    area: Annotated[Path | None, typer.Option(
+        help="JSON of 'ador area HW --json' to add an area and power figure")] = None,
+) -> None:
+    """Write RUN_DIR/report.html (self-contained, offline) and RUN_DIR/figures/*.svg|png."""
+    from ador.report.export import FORMATS, export_images
+    from ador.report.browser import BrowserError
+    from ador.report.html import build_report, render_html
+    from ador.report.run import load_run
+    from ador.spec.io import write_text_atomic
+
+    if fmt not in FORMATS:
+        raise AdorError(f"image format must be one of {', '.join(FORMATS)}", field="--format",
+                        value=fmt)
+    run = load_run(run_dir)
+    report = build_report(run, validation=_read_json(validation, "--validation"),
+                          area=_read_json(area, "--area"))
+    out = run.path / "report.html"
+    write_text_atomic(out, render_html(report))
+    console.print(f"wrote {out} ({len(report.sections)} figures)")
+    for note in report.notes:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    if not images:
+        return
+    try:
+        written = export_images(report.figures, run.path / "figures", fmt=fmt)
+    except BrowserError as err:
+        err_console.print(f"[yellow]warning:[/yellow] figure images not written: "
+                          f"{err.message()}; the HTML report is complete without them",
+                          highlight=False, soft_wrap=True)
+        return
+    console.print(f"wrote {len(written)} {fmt.upper()} images to {run.path / 'figures'}")
+
+
+@plot_app.command("pareto")
+def plot_pareto(
+    run_dir: Annotated[Path, typer.Argument(help="run folder written by 'ador explore'")],
+    x: Annotated[str | None, typer.Option("--x", help="objective on the x axis, e.g. "
+                                                      "throughput_per_chip, tpot, area")] = None,
+    y: Annotated[str | None, typer.Option("--y", help="objective on the y axis")] = None,
+    z: Annotated[str | None, typer.Option("--z", help="third objective: a 3-D plot")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="file to write: .html, .svg "
+                                             "or .png (default RUN_DIR/pareto-X-Y.html)")] = None,
+) -> None:
+    """Scatter of all designs with the Pareto set and the GPU baselines marked."""
+    from ador.report import figdata, figures
+    from ador.report.export import export_images
+    from ador.report.html import PLOTLY_CONFIG, default_axes
+    from ador.report.run import load_run
+    from ador.spec.io import write_text_atomic
+
+    if out is not None and out.suffix.lower() not in SUFFIXES:
+        raise AdorError(f"output must end in {', '.join(SUFFIXES)}", field="--out",
+                        value=str(out))
+    run = load_run(run_dir)
+    defaults = default_axes(run, 3)
+    cols = run.designs.columns
+    axes = []
+    for i, (opt, name) in enumerate((("--x", x), ("--y", y), ("--z", z))):
+        if name is not None:
+            axes.append(figdata.resolve_metric(name, cols, field=opt))
+        elif i < 2:
+            if len(defaults) <= i:
+                raise AdorError("designs.csv has no metric for this axis; name one",
+                                file=str(run.path / "designs.csv"), field=opt)
+            axes.append(next(m for m in defaults if m not in axes))
+    if len({a.column for a in axes}) != len(axes):
+        raise AdorError("axes must show different objectives", field="--y",
+                        value=[a.name for a in axes])
+    data = figdata.pareto_scatter_data(run.designs, run.pareto, run.baselines, axes,
+                                       knobs=run.knobs, knob_units=run.knob_units)
+    fig = figures.pareto_scatter(data, axes)
+    if out is None:
+        out = run.path / ("pareto-" + "-".join(a.name for a in axes) + ".html")
+    suffix = out.suffix.lower()
+    if suffix == ".html":
+        write_text_atomic(out, fig.to_html(include_plotlyjs=True, include_mathjax=False,
+                                           config=PLOTLY_CONFIG, full_html=True))
+    else:
+        written = export_images({out.stem: fig}, out.parent, fmt=suffix[1:])
+        if written[0] != out:
+            written[0].replace(out)
+    console.print(f"wrote {out}")
