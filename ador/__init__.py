@@ -6,3 +6,12 @@ GPU baselines, and multi-objective search for Pareto designs under SLOs and budg
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Imported on first use so that `import ador` stays light (no pandas, no plotly).
+    if name == "load_run":
+        from ador.report.run import load_run
+
+        return load_run
+    raise AttributeError(f"module 'ador' has no attribute {name!r}")
