@@ -5,7 +5,9 @@ of GEMM and attention operators (split between systolic arrays and MAC trees in 
 proportion of their achieved work), vector-lane work, global-buffer bytes, HBM bytes and
 bytes sent over links. Operator work is per tensor-parallel shard and covers every
 pipeline stage, so the system spends ``tp`` times it; leakage runs on every chip for the
-whole request. A request is one prefill pass and (e2e - ttft) / tpot decode steps.
+whole request, and so does the activity-independent share of the compute units' power
+(PowerConstants.clock_fraction). A request is one prefill pass and (e2e - ttft) / tpot
+decode steps.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ class Efficiency:
     tokens_per_s_per_usd: np.ndarray  # throughput per chip / cost per chip
 
 
-def stage_energy(*, designs: DesignArrays, stage: StageResult, e: Energies) -> np.ndarray:
-    """Dynamic joules of one pass of one tensor-parallel shard (all pipeline stages)."""
+def stage_energy(*, designs: DesignArrays, stage: StageResult, e: Energies,
+                 compute_scale: float = 1.0) -> np.ndarray:
+    """Dynamic joules of one pass of one tensor-parallel shard (all pipeline stages);
+    ``compute_scale`` is the activity-dependent share of matrix and vector energy."""
     d = designs
     matrix_flops = sum((f for name, f in stage.op_flops.items()
                         if stage.op_class[name] in MATRIX_CLASSES), 0.0)
@@ -54,9 +58,10 @@ def stage_energy(*, designs: DesignArrays, stage: StageResult, e: Energies) -> n
     hbm = sum(stage.op_bytes.values(), np.zeros(d.n))
     sram = sum(stage.op_sram_bytes.values(), np.zeros(d.n))
     comm = float(sum(stage.op_comm_bytes.values()))
-    return (macs * (share_sa * e.sa_mac + (1.0 - share_sa) * e.mt_mac)
-            + np.nan_to_num(vector_ops) * e.vector_op + sram * e.global_byte
-            + hbm * e.hbm_byte + comm * e.link_byte)
+    compute = (macs * (share_sa * e.sa_mac + (1.0 - share_sa) * e.mt_mac)
+               + np.nan_to_num(vector_ops) * e.vector_op)
+    return (compute_scale * compute + sram * e.global_byte + hbm * e.hbm_byte
+            + comm * e.link_byte)
 
 
 def efficiency(*, designs: DesignArrays, result: PopulationResult,
@@ -77,16 +82,21 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
     e = energies(designs=d, area_mm2=die, precision=precision, c=power_constants)
     steps = np.where(result.tpot > 0, (result.e2e - result.ttft) / np.where(
         result.tpot > 0, result.tpot, 1.0), 0.0)
-    dynamic = tp * (stage_energy(designs=d, stage=result.prefill, e=e)
-                    + steps * stage_energy(designs=d, stage=result.decode, e=e))
-    static = result.chips * leakage_w(area_mm2=die, c=power_constants) * result.e2e
+    pc = power_constants
+    active = 1.0 - pc.clock_fraction
+    dynamic = tp * (stage_energy(designs=d, stage=result.prefill, e=e, compute_scale=active)
+                    + steps * stage_energy(designs=d, stage=result.decode, e=e,
+                                           compute_scale=active))
+    peak = peak_power(designs=d, area_mm2=die, c=pc)
+    busy_w = pc.clock_fraction * (peak.matrix_units + peak.vector_units)
+    static = result.chips * (leakage_w(area_mm2=die, c=pc) + busy_w) * result.e2e
     system_j = (dynamic + static) / power_constants.regulator_efficiency
     tokens = result.throughput * result.e2e
     cost = chip_cost(designs=d, area_mm2=die, spare_mm2=a.spares, c=cost_constants).total
     per_token = system_j / tokens
     return Efficiency(
         area_mm2=die,
-        peak_power_w=peak_power(designs=d, area_mm2=die, c=power_constants).total,
+        peak_power_w=peak.total,
         power_w=system_j / (result.chips * result.e2e),
         energy_per_token_j=per_token,
         cost_usd=cost,

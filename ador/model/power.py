@@ -3,8 +3,9 @@
 Dynamic energy is counted per MAC (by precision and node, including the operand traffic
 between a unit and its local buffer or register file), per vector-lane operation, per byte
 of global buffer (array access plus network-on-chip wires), per bit of HBM (by generation)
-and per bit sent over a P2P link. Leakage is proportional to die area. Board-level voltage
-regulation losses divide everything.
+and per bit sent over a P2P link. Leakage is proportional to die area. A share of the
+compute units' peak power (clock distribution, latches) is drawn whenever a chip is busy,
+whatever its units do. Board-level voltage regulation losses divide everything.
 
 Peak power has every unit at its peak rate at once: matrix units at the precision that
 draws most, vector lanes and special-function units, the global buffer, HBM and every link
@@ -77,6 +78,11 @@ class PowerConstants:
     leakage_w_per_mm2: float = 0.06
     # Board voltage-regulator efficiency (typical multiphase VRMs at load ~90 %).
     regulator_efficiency: float = 0.90
+    # Share of the compute units' peak dynamic power that does not follow activity (clock
+    # distribution, pipeline latches, schedulers): clock networks alone draw ~20-40 % of
+    # a high-performance processor's dynamic power (model estimate). Drawn while a chip
+    # serves a request, whatever its units do; the rest scales with work.
+    clock_fraction: float = 0.25
 
     def mac_table(self) -> np.ndarray:
         table = dict(self.mac_pj)
