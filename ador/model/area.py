@@ -194,7 +194,8 @@ def pe_transistors(*, designs: DesignArrays, c: AreaConstants = AreaConstants())
     return widest + c.extra_format_share * (per.sum(axis=1) - widest)
 
 
-def cores(designs: DesignArrays) -> np.ndarray:
+def cores(*, designs: DesignArrays) -> np.ndarray:
+    """Cores per chip: units grouped so that a core holds at most one of each kind."""
     d = designs
     return np.maximum(np.maximum(d.sa_count, d.mt_count), d.vu_count)
 
@@ -206,7 +207,7 @@ def area(*, designs: DesignArrays, c: AreaConstants = AreaConstants()) -> AreaBr
     pes = d.sa_count * d.sa_rows * d.sa_cols + d.mt_count * d.mt_lanes * d.mt_tree_width
     vec_tr = d.vu_count * (d.vu_lanes * c.vector_lane_transistors
                            + d.vu_special_per_cycle * c.special_unit_transistors)
-    n_cores = cores(d)
+    n_cores = cores(designs=d)
     local = (d.sa_count * sram_mm2(capacity_bytes=d.sa_local_buffer_bytes, node_nm=node, c=c)
              + d.mt_count * sram_mm2(capacity_bytes=d.mt_local_buffer_bytes, node_nm=node, c=c))
     regfile = d.vu_count * regfile_mm2(capacity_bytes=c.regfile_bytes_per_vector_unit,

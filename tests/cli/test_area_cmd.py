@@ -60,3 +60,15 @@ def test_evaluate_tables_show_efficiency(cli):
     r = cli("evaluate", "a100", "-b", "2", "-i", "64", "-o", "8")
     assert r.code == 0, r.stderr
     assert "energy per output token" in r.stdout and "die area" in r.stdout
+
+
+def test_area_of_a_bad_hardware_file_is_one_line_exit_2(cli, tmp_path):
+    from tests.conftest import TEMPLATES
+
+    text = (TEMPLATES / "ador-hetero.yaml").read_text().replace("count: 8", "count: -8", 1)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    r = cli("area", str(bad))
+    assert r.code == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "bad.yaml" in lines[0] and "count" in lines[0]
