@@ -87,9 +87,10 @@ def systolic_time(*, d: DesignArrays, mm: MatMul, rate: np.ndarray) -> tuple[np.
 
     ``rate`` is the per-design throughput multiplier of the compute precision (fp8: 2x).
     """
-    ws = systolic_ws_cycles(d=d, mm=mm)
-    os_cycles, os_elems = systolic_os_cycles(d=d, mm=mm)
     is_os = col(d.sa_output_stationary) > 0
+    # Each dataflow's schedule is only computed when some design in the population uses it.
+    ws = systolic_ws_cycles(d=d, mm=mm) if not is_os.all() else 0.0
+    os_cycles, os_elems = systolic_os_cycles(d=d, mm=mm) if is_os.any() else (0.0, 0.0)
     cycles = np.where(is_os, os_cycles, ws)
     # weight-stationary: weights once, activations broadcast to the arrays that share a
     # K block, outputs once.

@@ -79,7 +79,7 @@ def footprint(model: ModelSpec, scenario: Scenario) -> Footprint:
     s = shard(model, scenario)
     layer_w = (model.hidden * (s.q_dim + 2 * s.kv_dim) + s.q_dim * model.hidden
                + 3 * model.hidden * s.ffn) * s.wbytes + 2 * model.hidden * s.wbytes
-    edge_w = 2 * s.vocab * model.hidden * s.wbytes  # embedding + lm_head shards
+    edge_w = (2 * s.vocab + 1) * model.hidden * s.wbytes  # embedding, lm_head, final norm
     weights = s.layers * layer_w + edge_w
     tokens_total = scenario.input_len + scenario.output_len
     kv = scenario.batch * tokens_total * 2 * s.kv_dim * s.kvbytes * s.layers

@@ -24,10 +24,11 @@ def _parser(dimension: str):
     return parse
 
 
-Bytes = Annotated[float, BeforeValidator(_parser("bytes")), Field(gt=0)]
-BytesPerS = Annotated[float, BeforeValidator(_parser("bytes_per_s")), Field(gt=0)]
-Hertz = Annotated[float, BeforeValidator(_parser("hz")), Field(gt=0)]
-Seconds = Annotated[float, BeforeValidator(_parser("s")), Field(ge=0)]
-Watts = Annotated[float, BeforeValidator(_parser("w")), Field(gt=0)]
+Bytes = Annotated[float, BeforeValidator(_parser("bytes")), Field(gt=0, allow_inf_nan=False)]
+BytesPerS = Annotated[float, BeforeValidator(_parser("bytes_per_s")),
+                      Field(gt=0, allow_inf_nan=False)]
+Hertz = Annotated[float, BeforeValidator(_parser("hz")), Field(gt=0, allow_inf_nan=False)]
+Seconds = Annotated[float, BeforeValidator(_parser("s")), Field(ge=0, allow_inf_nan=False)]
+Watts = Annotated[float, BeforeValidator(_parser("w")), Field(gt=0, allow_inf_nan=False)]
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 Fraction = Annotated[float, Field(gt=0, le=1)]

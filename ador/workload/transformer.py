@@ -203,8 +203,10 @@ def decode_contexts(scenario: Scenario, *, max_points: int = 32) -> tuple[np.nda
     """Context lengths and weights to average the decode step over the generation.
 
     Step j (j = 1 .. output_len - 1) attends over input_len + j cached tokens. With at most
-    ``max_points`` steps every step is evaluated; otherwise evenly spaced nodes with
-    trapezoid weights integrate the (piecewise-linear in context) step time.
+    ``max_points`` steps every step is evaluated. Otherwise the nodes are the two ends plus
+    golden-ratio (Weyl) points in between, with trapezoid weights on the sorted nodes: exact
+    for the linear growth of the step time, and, unlike evenly spaced nodes, they do not
+    alias with the staircase that tile quantisation (ceil(context / tile)) adds to it.
     Returns (contexts, weights) with weights summing to one.
     """
     steps = scenario.output_len - 1
@@ -214,7 +216,12 @@ def decode_contexts(scenario: Scenario, *, max_points: int = 32) -> tuple[np.nda
     if steps <= max_points:
         ctx = np.arange(first, first + steps, dtype=np.float64)
         return ctx, np.full(steps, 1.0 / steps)
-    ctx = np.linspace(first, first + steps - 1, max_points)
-    w = np.full(max_points, 1.0)
-    w[0] = w[-1] = 0.5
+    golden = (np.sqrt(5.0) - 1.0) / 2.0
+    inner = np.mod(np.arange(1, max_points - 1) * golden, 1.0)
+    u = np.unique(np.round(np.concatenate([[0.0], inner, [1.0]]) * (steps - 1)))
+    ctx = first + u
+    gaps = np.diff(u)
+    w = np.zeros_like(u)
+    w[:-1] += gaps / 2.0
+    w[1:] += gaps / 2.0
     return ctx, w / w.sum()
