@@ -53,3 +53,85 @@ the run's final ideal/nadir, reference point 1.1 in every objective).
 A run folder is created once and never overwritten: a clash of names is an error. Every file
 is written atomically (``ador.spec.io.write_text_atomic``).
 """
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ador.errors import AdorError
+from ador.spec.io import dump_yaml, write_spec, write_text_atomic
+
+FILES = {
+    "config": "config.yaml", "space": "space.yaml", "designs": "designs.csv",
+    "pareto": "pareto.csv", "pareto_dir": "pareto", "baselines": "baselines.csv",
+    "comparison": "comparison.csv", "hypervolume": "hypervolume.csv",
+    "summary": "summary.json", "study": "study.db",
+}
+
+
+def timestamp(now: datetime | None = None) -> str:
+    return (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
+
+
+def create_run_folder(out_dir: Path, name: str, *, now: datetime | None = None) -> Path:
+    """Make ``out_dir/<name>-<timestamp>``; an existing folder is an error, never reused."""
+    folder = Path(out_dir) / f"{name}-{timestamp(now)}"
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(exist_ok=False)
+    except FileExistsError:
+        raise AdorError("run folder already exists (results are never overwritten); pass "
+                        "another --name or wait a second", field="name",
+                        value=str(folder)) from None
+    except OSError as err:
+        raise AdorError(f"cannot create the run folder: {err.strerror}", file=str(folder),
+                        value=None) from None
+    return folder
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> None:
+    """CSV with round-trip float precision, written atomically."""
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, float_format=None)
+    write_text_atomic(path, buf.getvalue())
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, float_precision="round_trip")
+
+
+def write_yaml_spec(path: Path, spec: Any, *, header: str = "") -> None:
+    write_spec(path, spec, header=header)
+
+
+def write_config(folder: Path, problem_spec: Any, space_spec: Any) -> None:
+    write_text_atomic(folder / FILES["config"], dump_yaml(
+        problem_spec, header="Resolved search problem; `ador explore --config` runs it again."))
+    write_text_atomic(folder / FILES["space"], dump_yaml(space_spec,
+                                                         header="Resolved design space."))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_text_atomic(path, json.dumps(_plain(obj), indent=2) + "\n")
+
+
+def _plain(o: Any) -> Any:
+    if isinstance(o, dict):
+        return {str(k): _plain(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_plain(v) for v in o]
+    if isinstance(o, np.generic):
+        o = o.item()
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, Path):
+        return str(o)
+    return o

@@ -1,0 +1,179 @@
+"""`ador explore` (multi-objective search) and `ador sweep` (exhaustive grid)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ador.cli.common import console
+from ador.errors import AdorError
+from ador.report.search_tables import search_view
+from ador.search.explore import run_search
+from ador.spec.io import load_problem, validate_data
+from ador.spec.problem import ProblemSpec
+
+NONE_WORDS = {"none", "off", "no", "-"}
+
+
+def _limit(value: str | None) -> Any:
+    """A limit from the command line: a quantity string, or 'none' to remove it."""
+    if value is None:
+        return ...
+    return None if value.strip().lower() in NONE_WORDS else value
+
+
+def build_problem(*, config: Path | None, resume: Path | None = None, space: str | None = None,
+                  model: str | None = None, batch: int | None = None,
+                  input_len: int | None = None, output_len: int | None = None,
+                  tp: int | None = None, precision: str | None = None,
+                  ttft_slo: str | None = None, tpot_slo: str | None = None,
+                  area_budget: str | None = None, hbm_bw_budget: str | None = None,
+                  power_budget: str | None = None, p2p_bw_budget: str | None = None,
+                  cost_budget: str | None = None, memory_fit: bool | None = None,
+                  objectives: str | None = None, baselines: str | None = None,
+                  backend: str | None = None, algorithm: str | None = None,
+                  pop_size: int | None = None, generations: int | None = None,
+                  trials: int | None = None, seed: int | None = None,
+                  name: str | None = None, storage: str | None = None) -> tuple[ProblemSpec, str]:
+    """The problem: a config file (or the resumed run's config, or the defaults) with the
+    command-line options laid over it, validated as one spec."""
+    if resume is not None:
+        source = resume / "config.yaml"
+        if not source.exists():
+            raise AdorError("not a run folder (no config.yaml)", field="--resume",
+                            value=str(resume))
+    else:
+        source = config
+    if source is not None:
+        base = load_problem(source)
+        data = base.model_dump(mode="json")
+        file = str(source)
+    else:
+        data = ProblemSpec().model_dump(mode="json")
+        file = "command line"
+    overrides = False
+
+    def put(section: str | None, key: str, value: Any) -> None:
+        nonlocal overrides
+        if value is ...:
+            return
+        overrides = True
+        target = data if section is None else data.setdefault(section, {})
+        target[key] = value
+
+    for sc in data["scenarios"]:
+        for key, value in (("model", model), ("batch", batch), ("input_len", input_len),
+                           ("output_len", output_len), ("tp", tp), ("precision", precision)):
+            if value is not None:
+                sc[key] = value
+                overrides = True
+    put(None, "space", space if space is not None else ...)
+    put("slo", "ttft_s", _limit(ttft_slo))
+    put("slo", "tpot_s", _limit(tpot_slo))
+    put("budgets", "area_mm2", _limit(area_budget))
+    put("budgets", "hbm_bandwidth_bytes_per_s", _limit(hbm_bw_budget))
+    put("budgets", "power_w", _limit(power_budget))
+    put("budgets", "p2p_bandwidth_bytes_per_s", _limit(p2p_bw_budget))
+    put("budgets", "cost_usd", _limit(cost_budget))
+    if memory_fit is not None:
+        put("budgets", "memory_fit", memory_fit)
+    if objectives is not None:
+        put(None, "objectives", [o.strip() for o in objectives.split(",") if o.strip()])
+    if baselines is not None:
+        put(None, "baselines", [] if baselines.strip().lower() in NONE_WORDS
+            else [b.strip() for b in baselines.split(",") if b.strip()])
+    for key, value in (("backend", backend), ("algorithm", algorithm), ("pop_size", pop_size),
+                       ("generations", generations), ("trials", trials), ("seed", seed),
+                       ("storage", storage)):
+        if value is not None:
+            put("search", key, value)
+    if name is not None:
+        put(None, "name", name)
+    if overrides and file != "command line":
+        file = f"{file} + command line"
+    return validate_data(ProblemSpec, data, file=file), file
+
+
+Opt = typer.Option
+
+
+def explore_cmd(
+    config: Annotated[Path | None, Opt("--config", "-c", help="problem YAML (options override it)")] = None,
+    space: Annotated[str | None, Opt(help="design space name (hwtemplates/spaces) or YAML path")] = None,
+    model: Annotated[str | None, Opt("--model", "-m", help="model of every scenario")] = None,
+    batch: Annotated[int | None, Opt("--batch", "-b")] = None,
+    input_len: Annotated[int | None, Opt("--input-len", "-i")] = None,
+    output_len: Annotated[int | None, Opt("--output-len", "-o")] = None,
+    tp: Annotated[int | None, Opt(help="tensor-parallel degree (when the space has no tp knob)")] = None,
+    precision: Annotated[str | None, Opt("--precision", "-p")] = None,
+    ttft_slo: Annotated[str | None, Opt(help="e.g. '500 ms'; 'none' removes it")] = None,
+    tpot_slo: Annotated[str | None, Opt(help="e.g. '50 ms'; 'none' removes it")] = None,
+    area_budget: Annotated[str | None, Opt(help="per-chip die area, e.g. '826 mm2'")] = None,
+    hbm_bw_budget: Annotated[str | None, Opt(help="per-chip HBM bandwidth, e.g. '3.35 TB/s'")] = None,
+    power_budget: Annotated[str | None, Opt(help="per-chip average power, e.g. '400 W'")] = None,
+    p2p_bw_budget: Annotated[str | None, Opt(help="per-chip P2P bandwidth, e.g. '600 GB/s'")] = None,
+    cost_budget: Annotated[str | None, Opt(help="per-chip cost, e.g. '3000 $'")] = None,
+    memory_fit: Annotated[bool | None, Opt("--memory-fit/--no-memory-fit")] = None,
+    objectives: Annotated[str | None, Opt(help="comma list of: throughput_per_chip, "
+                                               "tokens_per_s_per_mm2, tokens_per_j, "
+                                               "tokens_per_s_per_usd, ttft, tpot, area, power")] = None,
+    baselines: Annotated[str | None, Opt(help="comma list of GPU templates, or 'none'")] = None,
+    backend: Annotated[str | None, Opt(help="pymoo, optuna or sweep")] = None,
+    algorithm: Annotated[str | None, Opt(help="auto, nsga2, nsga3 (pymoo) or tpe (optuna)")] = None,
+    pop_size: Annotated[int | None, Opt(help="population (pymoo) or ask batch (optuna)")] = None,
+    generations: Annotated[int | None, Opt(help="generations (pymoo)")] = None,
+    trials: Annotated[int | None, Opt(help="trials in all (optuna; default pop x generations)")] = None,
+    seed: Annotated[int | None, Opt()] = None,
+    name: Annotated[str | None, Opt(help="run name (folder <name>-<timestamp>)")] = None,
+    out_dir: Annotated[Path, Opt(help="where run folders go")] = Path("results"),
+    storage: Annotated[str | None, Opt(help="Optuna storage URL (default: study.db in the run folder)")] = None,
+    resume: Annotated[Path | None, Opt(help="run folder of an Optuna run to continue")] = None,
+    top: Annotated[int, Opt(help="Pareto rows to print")] = 12,
+    progress: Annotated[bool, Opt("--progress/--no-progress")] = True,
+) -> None:
+    """Search a design space for Pareto-optimal designs under SLOs and budgets."""
+    spec, file = build_problem(
+        config=config, resume=resume, space=space, model=model, batch=batch,
+        input_len=input_len, output_len=output_len, tp=tp, precision=precision,
+        ttft_slo=ttft_slo, tpot_slo=tpot_slo, area_budget=area_budget,
+        hbm_bw_budget=hbm_bw_budget, power_budget=power_budget, p2p_bw_budget=p2p_bw_budget,
+        cost_budget=cost_budget, memory_fit=memory_fit, objectives=objectives,
+        baselines=baselines, backend=backend, algorithm=algorithm, pop_size=pop_size,
+        generations=generations, trials=trials, seed=seed, name=name, storage=storage)
+    result = run_search(spec, out_dir=out_dir, config_file=file, show_progress=progress,
+                        resume=resume)
+    console.print(search_view(result, top=top))
+
+
+def sweep_cmd(
+    space: Annotated[str, typer.Argument(help="design space name or YAML path")] = "ador-small",
+    config: Annotated[Path | None, Opt("--config", "-c", help="problem YAML (options override it)")] = None,
+    model: Annotated[str | None, Opt("--model", "-m")] = None,
+    batch: Annotated[int | None, Opt("--batch", "-b")] = None,
+    input_len: Annotated[int | None, Opt("--input-len", "-i")] = None,
+    output_len: Annotated[int | None, Opt("--output-len", "-o")] = None,
+    tp: Annotated[int | None, Opt()] = None,
+    ttft_slo: Annotated[str | None, Opt()] = None,
+    tpot_slo: Annotated[str | None, Opt()] = None,
+    area_budget: Annotated[str | None, Opt()] = None,
+    hbm_bw_budget: Annotated[str | None, Opt()] = None,
+    objectives: Annotated[str | None, Opt()] = None,
+    baselines: Annotated[str | None, Opt()] = None,
+    name: Annotated[str | None, Opt()] = None,
+    out_dir: Annotated[Path, Opt()] = Path("results"),
+    top: Annotated[int, Opt()] = 12,
+    progress: Annotated[bool, Opt("--progress/--no-progress")] = True,
+) -> None:
+    """Evaluate every design of a small discrete space and write its exact Pareto front."""
+    spec, file = build_problem(
+        config=config, space=space, model=model, batch=batch, input_len=input_len,
+        output_len=output_len, tp=tp, ttft_slo=ttft_slo, tpot_slo=tpot_slo,
+        area_budget=area_budget, hbm_bw_budget=hbm_bw_budget, objectives=objectives,
+        baselines=baselines, backend="sweep", name=name or "sweep")
+    result = run_search(spec, out_dir=out_dir, config_file=file, show_progress=progress)
+    console.print(search_view(result, top=top))
+
+
+__all__ = ["explore_cmd", "sweep_cmd", "build_problem"]

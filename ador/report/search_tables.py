@@ -1,0 +1,136 @@
+"""Rich tables of a search: the Pareto designs beside the baseline GPUs, and the ratios."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from ador.units import format_quantity
+
+# metric column -> (header, unit for format_quantity or a format string)
+COLUMNS = (
+    ("ttft_s", "ttft", "s"),
+    ("tpot_s", "tpot", "s"),
+    ("throughput_per_chip_tok_s", "tok/s/chip", "{:,.0f}"),
+    ("tokens_per_s_per_mm2", "tok/s/mm²", "{:.2f}"),
+    ("tokens_per_j", "tok/J", "{:.1f}"),
+    ("area_mm2", "area mm²", "{:.0f}"),
+    ("power_w", "power W", "{:.0f}"),
+    ("tp", "tp", "{:d}"),
+)
+RATIO_HEADERS = {
+    "tpot_ratio": "tpot (base/design)",
+    "throughput_per_chip_ratio": "tok/s/chip",
+    "tokens_per_s_per_mm2_ratio": "tok/s/mm²",
+    "tokens_per_j_ratio": "tok/J",
+}
+
+
+def fmt(value, how: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if how.startswith("{"):
+        return how.format(int(value) if how == "{:d}" else float(value))
+    return format_quantity(float(value), how, digits=3).replace(" ms", "ms")
+
+
+def spread(n: int, top: int) -> list[int]:
+    """At most ``top`` row positions spread evenly over ``n`` rows (ends included)."""
+    if n <= top:
+        return list(range(n))
+    return sorted({int(round(x)) for x in np.linspace(0, n - 1, top)})
+
+
+def pareto_table(pareto: pd.DataFrame, baselines: pd.DataFrame, *, title: str,
+                 top: int = 12) -> Table:
+    """The Pareto designs (at most ``top``, spread along the front) and the baselines."""
+    cols = [c for c in COLUMNS if c[0] in pareto.columns or c[0] in baselines.columns]
+    t = Table(title=title, title_justify="left", pad_edge=False)
+    t.add_column("design", no_wrap=True)
+    for _, head, _ in cols:
+        t.add_column(head, justify="right", no_wrap=True)
+    rows = pareto.iloc[spread(len(pareto), top)] if len(pareto) else pareto
+    for _, r in rows.iterrows():
+        t.add_row(str(r["id"]), *[fmt(r.get(c), how) for c, _, how in cols])
+    if len(pareto) > len(rows):
+        t.caption = f"{len(rows)} of {len(pareto)} Pareto designs shown; all in pareto.csv"
+    for _, b in baselines.iterrows():
+        mark = "" if b.get("meets_slo", 1) else " (misses SLO)"
+        t.add_row(Text(f"{b['baseline']}{mark}", style="cyan"),
+                  *[fmt(b.get(c), how) for c, _, how in cols])
+    return t
+
+
+def knob_table(pareto: pd.DataFrame, *, knobs: list[str], top: int = 12,
+               units: dict[str, str | None] | None = None) -> Table:
+    """The knob values of the designs ``pareto_table`` shows (knobs that differ among them;
+    the others are listed in the title)."""
+    rows = pareto.iloc[spread(len(pareto), top)] if len(pareto) else pareto
+    same = [k for k in knobs if k in rows and len(rows) and rows[k].nunique() == 1]
+    knobs = [k for k in knobs if k not in same]
+    fixed = ", ".join(f"{k}={_short(rows[k].iloc[0], (units or {}).get(k))}" for k in same)
+    t = Table(title="knobs of those designs" + (f" (all: {fixed})" if fixed else ""),
+              title_justify="left", pad_edge=False)
+    t.add_column("design", no_wrap=True)
+    for k in knobs:
+        t.add_column(k, justify="right", no_wrap=True)
+    for _, r in rows.iterrows():
+        t.add_row(str(r["id"]), *[_short(r[k], (units or {}).get(k)) for k in knobs])
+    return t
+
+
+def ratio_table(comparison: pd.DataFrame, pareto: pd.DataFrame, *, title: str) -> Table:
+    """For each baseline: the best ratio any Pareto design reaches, and which design."""
+    t = Table(title=title, title_justify="left", pad_edge=False)
+    t.add_column("vs")
+    ratio_cols = [c for c in RATIO_HEADERS if c in comparison.columns]
+    for c in ratio_cols:
+        t.add_column(RATIO_HEADERS[c], justify="right")
+    if comparison.empty:
+        return t
+    for base, group in comparison.groupby("baseline", sort=False):
+        cells = []
+        for c in ratio_cols:
+            j = group[c].idxmax()
+            cells.append(f"{group.at[j, c]:.2f}x ({group.at[j, 'id']})")
+        t.add_row(str(base), *cells)
+    return t
+
+
+SYMBOL = {"bytes": "B", "bytes_per_s": "B/s", "hz": "Hz", "s": "s", "w": "W"}
+
+
+def _short(v, unit: str | None) -> str:
+    if unit and isinstance(v, (int, float)):
+        return format_quantity(float(v), SYMBOL[unit], binary=unit == "bytes",
+                               digits=3).replace(" ", "")
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def search_view(result, *, top: int = 12) -> Group:
+    """The Pareto table against the baselines and the best ratios, for ``ador explore``."""
+    s = result.summary
+    sc = "; ".join(f"{x['model']} b{x['batch']} in{x['input_len']} out{x['output_len']}"
+                   for x in s["scenarios"])
+    spec = result.problem.spec
+    slo = ", ".join(f"{k.removesuffix('_s')} <= {format_quantity(v, 's')}"
+                    for k, v in spec.slo.model_dump().items() if v is not None)
+    head = (f"{s['pareto']} Pareto designs of {s['feasible']} feasible / {s['evaluations']} "
+            f"evaluated ({s['backend']} {s['algorithm']}, seed {s['seed']}, "
+            f"{s['elapsed_s']:.1f} s) - {sc}; {slo or 'no SLO'}")
+    units = {d.knob.name: d.knob.unit for d in result.problem.space.domains}
+    return Group(
+        pareto_table(result.pareto, result.baselines, title=head, top=top),
+        knob_table(result.pareto, knobs=result.problem.space.names, top=top, units=units),
+        ratio_table(result.comparison, result.pareto,
+                    title="best ratio of any Pareto design against each baseline "
+                          "(> 1: the design is better)"),
+        Text(f"run folder: {result.folder}"),
+    )

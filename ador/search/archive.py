@@ -1,0 +1,114 @@
+"""Every design a search evaluated, in evaluation order, with its genome and results."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ador.search.hypervolume import bounds, hypervolume, pareto_mask
+from ador.search.problem import Evaluation, SearchProblem
+
+
+class Archive:
+    def __init__(self, problem: SearchProblem) -> None:
+        self.problem = problem
+        self._X: list[np.ndarray] = []
+        self._batch: list[np.ndarray] = []
+        self._evals: list[Evaluation] = []
+        self._live_bounds: tuple[np.ndarray, np.ndarray] | None = None
+        self._cache: dict | None = None
+
+    def add(self, X: np.ndarray, ev: Evaluation, *, batch: int) -> None:
+        self._X.append(np.asarray(X, dtype=float))
+        self._batch.append(np.full(ev.n, batch, dtype=int))
+        self._evals.append(ev)
+        self._cache = None
+
+    def evaluate(self, X: np.ndarray, *, batch: int) -> Evaluation:
+        ev = self.problem.evaluate(X)
+        self.add(X, ev, batch=batch)
+        return ev
+
+    def _join(self) -> dict:
+        if self._cache is None:
+            p = self.problem
+            evs = self._evals
+            self._cache = {
+                "X": np.vstack(self._X) if evs else np.zeros((0, p.space.n_var)),
+                "batch": np.concatenate(self._batch) if evs else np.zeros(0, dtype=int),
+                "F": np.vstack([e.F for e in evs]) if evs else np.zeros((0, p.n_obj)),
+                "G": np.vstack([e.G for e in evs]) if evs else np.zeros((0, p.n_constr)),
+                "metrics": {k: np.concatenate([e.metrics[k] for e in evs])
+                            for k in (evs[0].metrics if evs else {})},
+                "per_scenario": {
+                    s: {k: np.concatenate([e.per_scenario[s][k] for e in evs])
+                        for k in evs[0].per_scenario[s]}
+                    for s in (evs[0].per_scenario if evs else {})},
+            }
+        return self._cache
+
+    @property
+    def n(self) -> int:
+        return sum(e.n for e in self._evals)
+
+    @property
+    def X(self) -> np.ndarray:
+        return self._join()["X"]
+
+    @property
+    def batch(self) -> np.ndarray:
+        return self._join()["batch"]
+
+    @property
+    def F(self) -> np.ndarray:
+        return self._join()["F"]
+
+    @property
+    def G(self) -> np.ndarray:
+        return self._join()["G"]
+
+    @property
+    def metrics(self) -> dict[str, np.ndarray]:
+        return self._join()["metrics"]
+
+    @property
+    def per_scenario(self) -> dict[str, dict[str, np.ndarray]]:
+        return self._join()["per_scenario"]
+
+    @property
+    def feasible(self) -> np.ndarray:
+        return np.all(self.G <= 0, axis=1)
+
+    def pareto(self) -> np.ndarray:
+        """Indices of the feasible non-dominated designs, one per distinct objective vector
+        (the first evaluated), ordered by the first objective."""
+        feas = np.flatnonzero(self.feasible)
+        if feas.size == 0:
+            return feas
+        F = self.F[feas]
+        front = feas[pareto_mask(F)]
+        _, first = np.unique(self.F[front], axis=0, return_index=True)
+        front = front[np.sort(first)]
+        return front[np.argsort(self.F[front, 0], kind="stable")]
+
+    def live_hypervolume(self) -> float:
+        """Hypervolume of the feasible front against bounds fixed at the first feasible
+        batch (for progress display; the run's history uses the final bounds)."""
+        feas = self.feasible
+        if not feas.any():
+            return 0.0
+        if self._live_bounds is None:
+            self._live_bounds = bounds(self.F[feas])
+        ideal, nadir = self._live_bounds
+        return hypervolume(self.F[feas], ideal=ideal, nadir=nadir)
+
+    def best(self) -> tuple[str, float] | None:
+        """The best feasible value of the first objective, as (metric, value)."""
+        feas = self.feasible
+        if not feas.any():
+            return None
+        from ador.search.problem import OBJECTIVE_METRIC
+
+        name = self.problem.objectives[0]
+        metric = OBJECTIVE_METRIC[name]
+        i = np.flatnonzero(feas)[np.argmin(self.F[feas, 0])]
+        return metric, float(self.metrics[metric][i])

@@ -1,0 +1,324 @@
+"""One search, end to end: problem -> backend -> archive -> run folder, baselines beside it.
+
+This is what ``ador explore`` and ``ador sweep`` call; it works in-process and returns a
+:class:`RunResult` with everything the tables print.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ador.errors import AdorError, InfeasibleError
+from ador.search.archive import Archive
+from ador.search.hypervolume import bounds, history, hypervolume
+from ador.search.optuna_backend import run_optuna
+from ador.search.problem import OBJECTIVE_METRIC, SearchProblem
+from ador.search.progress import SearchProgress
+from ador.search.pymoo_backend import run_pymoo
+from ador.search.runfolder import (FILES, create_run_folder, read_csv, write_config,
+                                   write_csv, write_json, write_yaml_spec)
+from ador.search.space import DesignSpace, load_design_space
+from ador.search.sweep import run_sweep
+from ador.spec.io import load_hardware, load_problem
+from ador.spec.problem import MAXIMISED, ProblemSpec
+from ador.spec.space import SCENARIO_TP
+
+RATIOS = (  # (column, metric, baseline over design?)
+    ("tpot_ratio", "tpot_s", True),
+    ("throughput_per_chip_ratio", "throughput_per_chip_tok_s", False),
+    ("tokens_per_s_per_mm2_ratio", "tokens_per_s_per_mm2", False),
+    ("tokens_per_j_ratio", "tokens_per_j", False),
+)
+
+
+@dataclass
+class RunResult:
+    folder: Path
+    problem: SearchProblem
+    archive: Archive
+    designs: pd.DataFrame
+    pareto: pd.DataFrame
+    baselines: pd.DataFrame
+    comparison: pd.DataFrame
+    summary: dict = field(default_factory=dict)
+
+
+def run_search(spec: ProblemSpec, *, out_dir: Path | str = "results",
+               config_file: str = "command line", show_progress: bool = False,
+               resume: Path | str | None = None, now: datetime | None = None) -> RunResult:
+    """Run the search ``spec`` describes and write its run folder.
+
+    With ``resume`` (a run folder of the Optuna backend) the stored study continues in that
+    folder and its outputs are rewritten from all completed trials.
+    """
+    started = time.perf_counter()
+    space = load_design_space(spec.space)
+    problem = SearchProblem(spec, space, file=config_file)
+    s = spec.search
+    if resume is not None:
+        folder = Path(resume)
+        if not (folder / FILES["config"]).exists():
+            raise AdorError("not a run folder (no config.yaml)", field="resume",
+                            value=str(folder))
+        if s.backend != "optuna":
+            raise AdorError("only the optuna backend resumes", field="search.backend",
+                            value=s.backend)
+    else:
+        folder = create_run_folder(Path(out_dir), spec.name, now=now)
+        write_config(folder, spec, space.spec)
+    archive = Archive(problem)
+    total = s.evaluations if s.backend != "sweep" else int(min(space.size, 10**9))
+    with SearchProgress(total=total, label=f"{spec.name} ({s.backend})",
+                        enabled=show_progress) as bar:
+        if s.backend == "pymoo":
+            algorithm = run_pymoo(archive, pop_size=s.pop_size, generations=s.generations,
+                                  seed=s.seed, algorithm=s.algorithm, on_batch=bar.update)
+        elif s.backend == "optuna":
+            storage = s.storage or f"sqlite:///{(folder / FILES['study']).resolve()}"
+            algorithm = run_optuna(archive, trials=s.evaluations, batch_size=s.pop_size,
+                                   seed=s.seed, storage=storage, study_name=spec.name,
+                                   algorithm=s.algorithm, resume=resume is not None,
+                                   on_batch=bar.update)
+        else:
+            run_sweep(archive, on_batch=bar.update)
+            algorithm = "exhaustive"
+    result = write_results(folder, problem, archive, algorithm=algorithm,
+                           elapsed_s=time.perf_counter() - started)
+    if not archive.feasible.any():
+        raise no_feasible_error(problem, archive, folder, config_file)
+    return result
+
+
+def run_config(path: Path | str, **kwargs) -> RunResult:
+    return run_search(load_problem(path), config_file=str(path), **kwargs)
+
+
+# -- outputs ------------------------------------------------------------------------------
+
+def design_ids(n: int) -> list[str]:
+    return [f"d{i:05d}" for i in range(n)]
+
+
+def designs_frame(problem: SearchProblem, archive: Archive) -> pd.DataFrame:
+    cols: dict[str, object] = {"id": design_ids(archive.n), "batch": archive.batch,
+                               "feasible": archive.feasible.astype(int)}
+    cols.update(problem.space.labels(archive.X))
+    cols.update({k: v for k, v in archive.metrics.items()})
+    for k in ("tp", "chips", "fits_memory"):
+        if k in cols:
+            cols[k] = np.asarray(cols[k]).astype(int)
+    for j, name in enumerate(problem.constraints):
+        cols[f"g_{name}"] = archive.G[:, j]
+    for j, name in enumerate(problem.objectives):
+        cols[f"obj_{name}"] = archive.F[:, j]
+    for sc, metrics in archive.per_scenario.items():
+        for k, v in metrics.items():
+            cols[f"{sc}:{k}"] = v
+    return pd.DataFrame(cols)
+
+
+def baseline_tps(problem: SearchProblem, hw) -> list[int]:
+    """Tensor-parallel degrees a baseline is tried at: the scenario's, or with a tp knob in
+    the space every tp level the baseline system can hold (smallest first)."""
+    space = problem.space
+    if space.tp_knob is None:
+        return [problem.spec.scenarios[0].tp]
+    levels = sorted(int(v) for v in space.domains[space.tp_knob].levels)
+    return [t for t in levels if t <= hw.system.chips] or [levels[0]]
+
+
+def evaluate_baselines(problem: SearchProblem) -> pd.DataFrame:
+    """Each baseline on the problem's scenarios: at the smallest tried tp that meets every
+    constraint except the design budgets (else the smallest tp)."""
+    rows = []
+    design_budgets = {"area", "hbm_bw", "power", "p2p_bw", "cost"}
+    for name in problem.spec.baselines:
+        try:
+            hw = load_hardware(name)
+        except AdorError as err:
+            raise AdorError(err.rule, file=err.file, field="baselines", value=name) from None
+        tps = baseline_tps(problem, hw)
+        ev = problem.evaluate_specs([hw] * len(tps), tp=np.array(tps) if
+                                    problem.space.tp_knob is not None else None)
+        slo_cols = [j for j, c in enumerate(problem.constraints) if c not in design_budgets]
+        ok = np.all(ev.G[:, slo_cols] <= 0, axis=1)
+        i = int(np.flatnonzero(ok)[0]) if ok.any() else 0
+        row = {"baseline": name, "hardware": hw.name, "meets_slo": int(ok[i]),
+               "feasible": int(ev.feasible[i])}
+        row.update({k: float(v[i]) for k, v in ev.metrics.items()})
+        row["tp"] = int(row["tp"])
+        row.update({f"g_{c}": float(ev.G[i, j]) for j, c in enumerate(problem.constraints)})
+        for sc, metrics in ev.per_scenario.items():
+            row.update({f"{sc}:{k}": float(v[i]) for k, v in metrics.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def comparison_frame(pareto: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for _, d in pareto.iterrows():
+        for _, b in baselines.iterrows():
+            row = {"id": d["id"], "baseline": b["baseline"]}
+            for col, metric, inverse in RATIOS:
+                if metric in d and metric in b:
+                    row[col] = b[metric] / d[metric] if inverse else d[metric] / b[metric]
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["id", "baseline"] + [
+        c for c, m, _ in RATIOS if m in pareto.columns and m in baselines.columns])
+
+
+def evaluate_commands(problem: SearchProblem, yaml_name: str, tp: int) -> list[str]:
+    cmds = []
+    for sc in problem.spec.scenarios:
+        t = tp if problem.space.tp_knob is not None else sc.tp
+        kv = f" --kv-precision {sc.kv_precision.value}" if sc.kv_precision else ""
+        cmds.append(f"ador evaluate {yaml_name} --model {sc.model} --batch {sc.batch} "
+                    f"--input-len {sc.input_len} --output-len {sc.output_len} --tp {t} "
+                    f"--pp {sc.pp} --precision {sc.precision.value}{kv}")
+    return cmds
+
+
+def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, algorithm: str,
+                  elapsed_s: float) -> RunResult:
+    spec = problem.spec
+    designs = designs_frame(problem, archive)
+    front = archive.pareto()
+    pareto = designs.iloc[front].copy()
+    pdir = folder / FILES["pareto_dir"]
+    paths = []
+    run_name = folder.name
+    for i in front:
+        did = designs.at[i, "id"]
+        rel = f"{FILES['pareto_dir']}/{did}.yaml"
+        tp = int(designs.at[i, "tp"])
+        hw = problem.space.spec_of(archive.X[i], name=f"{run_name}-{did}",
+                                   description=f"Pareto design {did} of run {run_name} "
+                                               f"(space {problem.space.name})")
+        header = ("Pareto design of an ador search. Reproduce its numbers with:\n"
+                  + "\n".join(evaluate_commands(problem, f"{folder / rel}", tp))
+                  + "\nKnobs: " + ", ".join(f"{k}={designs.at[i, k]}"
+                                             for k in problem.space.names))
+        write_yaml_spec(folder / rel, hw, header=header)
+        paths.append(rel)
+    pdir.mkdir(exist_ok=True)
+    pareto["yaml"] = paths
+    baselines = evaluate_baselines(problem)
+    comparison = comparison_frame(pareto, baselines)
+    feas = archive.feasible
+    if feas.any():
+        ideal, nadir = bounds(archive.F[feas])
+        hv_rows = history(archive.F, feas, archive.batch, ideal=ideal, nadir=nadir)
+        final_hv = hypervolume(archive.F[feas], ideal=ideal, nadir=nadir)
+    else:
+        ideal = nadir = None
+        hv_rows = [{"evaluations": archive.n, "feasible": 0, "hypervolume": 0.0}]
+        final_hv = 0.0
+    write_csv(folder / FILES["designs"], designs)
+    write_csv(folder / FILES["pareto"], pareto)
+    write_csv(folder / FILES["baselines"], baselines)
+    write_csv(folder / FILES["comparison"], comparison)
+    write_csv(folder / FILES["hypervolume"], pd.DataFrame(hv_rows))
+    summary = {
+        "name": spec.name,
+        "folder": str(folder),
+        "status": "ok" if feas.any() else "no feasible design",
+        "created": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "space": {"name": problem.space.name, "file": problem.space.source,
+                  "base": problem.space.base_file, "size": _finite(problem.space.size),
+                  "knobs": problem.space.names},
+        "backend": spec.search.backend,
+        "algorithm": algorithm,
+        "seed": spec.search.seed,
+        "scenarios": [sc.model_dump(mode="json") | {"label": sc.label}
+                      for sc in spec.scenarios],
+        "objectives": [{"name": o, "metric": OBJECTIVE_METRIC[o],
+                        "sense": "max" if o in MAXIMISED else "min"} for o in spec.objectives],
+        "constraints": problem.constraints,
+        "evaluations": archive.n,
+        "feasible": int(feas.sum()),
+        "pareto": len(front),
+        "hypervolume": final_hv,
+        "hypervolume_bounds": None if ideal is None else {"ideal": ideal.tolist(),
+                                                         "nadir": nadir.tolist()},
+        "elapsed_s": elapsed_s,
+        "best": _best(problem, archive, designs),
+        "baselines": baselines[["baseline", "tp", "meets_slo", "feasible"]].to_dict("records"),
+        "best_ratios": _best_ratios(comparison),
+        "files": FILES,
+    }
+    write_json(folder / FILES["summary"], summary)
+    return RunResult(folder=folder, problem=problem, archive=archive, designs=designs,
+                     pareto=pareto, baselines=baselines, comparison=comparison,
+                     summary=summary)
+
+
+def _finite(x: float):
+    return int(x) if np.isfinite(x) else None
+
+
+def _best(problem: SearchProblem, archive: Archive, designs: pd.DataFrame) -> dict:
+    out = {}
+    feas = np.flatnonzero(archive.feasible)
+    if feas.size == 0:
+        return out
+    for j, o in enumerate(problem.objectives):
+        i = feas[np.argmin(archive.F[feas, j])]
+        metric = OBJECTIVE_METRIC[o]
+        out[o] = {"id": designs.at[i, "id"], metric: float(archive.metrics[metric][i])}
+    return out
+
+
+def _best_ratios(comparison: pd.DataFrame) -> dict:
+    out: dict = {}
+    if comparison.empty:
+        return out
+    for base, group in comparison.groupby("baseline", sort=False):
+        out[base] = {}
+        for col in comparison.columns[2:]:
+            j = group[col].idxmax()
+            out[base][col] = {"value": float(group.at[j, col]), "id": group.at[j, "id"]}
+    return out
+
+
+def no_feasible_error(problem: SearchProblem, archive: Archive, folder: Path,
+                      config_file: str) -> InfeasibleError:
+    """Name the constraint that blocks feasibility: the one whose best value is worst."""
+    G = archive.G
+    best = G.min(axis=0)
+    j = int(np.argmax(best))
+    name = problem.constraints[j]
+    field, limit = {
+        "ttft": ("slo.ttft_s", problem.spec.slo.ttft_s),
+        "tpot": ("slo.tpot_s", problem.spec.slo.tpot_s),
+        "area": ("budgets.area_mm2", problem.spec.budgets.area_mm2),
+        "hbm_bw": ("budgets.hbm_bandwidth_bytes_per_s",
+                   problem.spec.budgets.hbm_bandwidth_bytes_per_s),
+        "power": ("budgets.power_w", problem.spec.budgets.power_w),
+        "p2p_bw": ("budgets.p2p_bandwidth_bytes_per_s",
+                   problem.spec.budgets.p2p_bandwidth_bytes_per_s),
+        "cost": ("budgets.cost_usd", problem.spec.budgets.cost_usd),
+        "memory": ("budgets.memory_fit", None),
+        "supported": ("space", None), "valid": ("space", None),
+    }[name]
+    closest = f"the closest design misses it by {best[j]:.1%}" if best[j] < 1e29 else ""
+    return InfeasibleError(
+        f"no feasible design in {archive.n} evaluations: constraint '{name}' cannot be met "
+        f"({closest}; rule: g = value / limit - 1 <= 0); relax it. Evaluated designs are in "
+        f"{folder}", file=config_file, field=field, value=limit)
+
+
+def load_run(folder: Path | str) -> dict[str, pd.DataFrame]:
+    """The tables of a run folder, for reports."""
+    folder = Path(folder)
+    return {k: read_csv(folder / FILES[k]) for k in ("designs", "pareto", "baselines",
+                                                      "comparison", "hypervolume")}
+
+
+__all__ = ["RunResult", "run_search", "run_config", "load_run", "design_ids",
+           "DesignSpace", "SCENARIO_TP"]

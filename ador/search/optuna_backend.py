@@ -1,0 +1,116 @@
+"""Optuna backend: NSGA-II or TPE samplers with constraints, on persistent storage.
+
+The study of record lives in ``storage`` (an SQLite file by default, or any database URL).
+Sampling runs on an in-memory replica of it, because asking trials one parameter at a time
+against a database is slow; trials are asked in batches of ``batch_size``, the batch is
+evaluated in one vectorized call, and each completed trial (parameters, objective values,
+constraints, sampler attributes) is written to the study of record as soon as its batch is
+done. A process killed mid-run therefore loses no completed trial, and ``resume`` loads the
+stored trials into a fresh replica and continues until the study holds ``trials`` completed
+trials. Each parameter is the knob's level index (continuous knobs: the value); each
+constraint is set with ``Trial.set_constraint`` under the problem's constraint name.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+import numpy as np
+import optuna
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+from ador.errors import AdorError
+from ador.search.archive import Archive
+
+
+def distributions(space) -> dict:
+    out = {}
+    for d in space.domains:
+        if not d.discrete:
+            out[d.knob.name] = FloatDistribution(d.low, d.high)
+        elif d.knob.type == "choice":
+            out[d.knob.name] = CategoricalDistribution(list(range(d.size)))
+        else:
+            out[d.knob.name] = IntDistribution(0, d.size - 1)
+    return out
+
+
+def sampler_of(name: str, *, seed: int, batch_size: int):
+    if name in {"auto", "nsga2"}:
+        return optuna.samplers.NSGAIISampler(population_size=batch_size, seed=seed)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(batch_size, 50),
+                                          constant_liar=True, multivariate=True)
+    raise AdorError("the optuna backend runs nsga2 or tpe", field="search.algorithm",
+                    value=name)
+
+
+def open_study(*, storage: str, study_name: str, n_obj: int, resume: bool) -> optuna.Study:
+    optuna.logging.set_verbosity(logging.WARNING)
+    try:
+        if resume:
+            return optuna.load_study(study_name=study_name, storage=storage)
+        return optuna.create_study(study_name=study_name, storage=storage,
+                                   directions=["minimize"] * n_obj)
+    except KeyError:
+        raise AdorError("no study of that name in the storage", field="storage",
+                        value=study_name) from None
+    except optuna.exceptions.DuplicatedStudyError:
+        raise AdorError("a study of that name already exists in the storage; pass "
+                        "--resume to continue it or --name for a new one", field="storage",
+                        value=study_name) from None
+    except Exception as err:  # bad URL, unreachable database
+        raise AdorError(f"cannot open the study storage: {err}", field="storage",
+                        value=storage) from None
+
+
+def run_optuna(archive: Archive, *, trials: int, batch_size: int, seed: int, storage: str,
+               study_name: str, algorithm: str = "auto", resume: bool = False,
+               on_batch: Callable[[Archive], None] | None = None) -> str:
+    """Run until the study holds ``trials`` completed trials; every completed trial (also
+    those of earlier runs of the study) ends up in ``archive``. Returns the sampler name."""
+    problem = archive.problem
+    space = problem.space
+    name = "nsga2" if algorithm == "auto" else algorithm
+    record = open_study(storage=storage, study_name=study_name, n_obj=problem.n_obj,
+                        resume=resume)
+    if len(record.directions) != problem.n_obj:
+        raise AdorError("the stored study has a different number of objectives",
+                        field="objectives", value=len(record.directions))
+    replica = optuna.create_study(directions=["minimize"] * problem.n_obj,
+                                  sampler=sampler_of(name, seed=seed, batch_size=batch_size))
+    dists = distributions(space)
+    done = record.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    batch = 0
+    if done:  # earlier trials: into the replica, and re-evaluated (deterministic) for the archive
+        replica.add_trials(done)
+        X = np.array([[t.params[n] for n in space.names] for t in done], dtype=float)
+        for b in range(0, len(done), batch_size):
+            archive.evaluate(X[b:b + batch_size], batch=batch)
+            batch += 1
+        if on_batch is not None:
+            on_batch(archive)
+    remaining = trials - len(done)
+    while remaining > 0:
+        k = min(batch_size, remaining)
+        asked = [replica.ask(dists) for _ in range(k)]
+        X = np.array([[t.params[n] for n in space.names] for t in asked], dtype=float)
+        ev = archive.evaluate(X, batch=batch)
+        for i, t in enumerate(asked):
+            for c, g in zip(problem.constraints, ev.G[i]):
+                t.set_constraint(c, float(g))
+            frozen = replica.tell(t, [float(f) for f in ev.F[i]])
+            record.add_trial(frozen)
+        batch += 1
+        remaining -= k
+        if on_batch is not None:
+            on_batch(archive)
+    return name
+
+
+def completed_trials(*, storage: str, study_name: str) -> int:
+    optuna.logging.set_verbosity(logging.WARNING)
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))

@@ -1,0 +1,48 @@
+"""A rich progress bar for searches: evaluations, feasible count, best so far, hypervolume."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+
+from ador.search.archive import Archive
+from ador.units import format_quantity
+
+UNITS = {"ttft_s": "s", "tpot_s": "s", "throughput_per_chip_tok_s": "tok/s",
+         "tokens_per_s_per_mm2": "tok/s/mm²", "tokens_per_j": "tok/J",
+         "tokens_per_s_per_usd": "tok/s/$", "area_mm2": "mm²", "power_w": "W"}
+
+
+class SearchProgress:
+    """Context manager; ``update(archive)`` after each evaluated batch. Silent when
+    ``enabled`` is False (library use, tests)."""
+
+    def __init__(self, *, total: int, label: str, enabled: bool = True,
+                 console: Console | None = None) -> None:
+        self.enabled = enabled
+        self.total = total
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("feasible {task.fields[feasible]}"),
+            TextColumn("best {task.fields[best]}"), TextColumn("HV {task.fields[hv]}"),
+            TimeElapsedColumn(), TimeRemainingColumn(),
+            console=console or Console(stderr=True), transient=False,
+            disable=not enabled)
+        self._task = self._progress.add_task(label, total=total, feasible=0, best="-", hv="-")
+
+    def __enter__(self) -> "SearchProgress":
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.stop()
+
+    def update(self, archive: Archive) -> None:
+        if not self.enabled:
+            return
+        best = archive.best()
+        text = "-" if best is None else format_quantity(best[1], UNITS.get(best[0], ""))
+        self._progress.update(self._task, completed=min(archive.n, self.total),
+                              feasible=int(archive.feasible.sum()), best=text,
+                              hv=f"{archive.live_hypervolume():.3f}")

@@ -1,0 +1,122 @@
+"""A search problem: design space, scenarios, SLOs, budgets, objectives and search settings.
+
+Objectives are chosen by name; maximised ones (throughput, efficiencies) are negated by the
+search so that every objective is minimised. Over several scenarios latencies take the
+worst scenario and rates the geometric mean; SLOs and memory fit must hold in every one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from ador.errors import UnitError
+from ador.spec.base import Spec
+from ador.spec.precision import Precision
+from ador.spec.quantities import BytesPerS, PositiveInt, Seconds, Watts
+from ador.spec.scenario import Scenario
+from ador.units import parse_quantity
+
+ObjectiveName = Literal["throughput_per_chip", "tokens_per_s_per_mm2", "tokens_per_j",
+                        "tokens_per_s_per_usd", "ttft", "tpot", "area", "power"]
+OBJECTIVES: tuple[str, ...] = ObjectiveName.__args__  # type: ignore[attr-defined]
+MAXIMISED = frozenset({"throughput_per_chip", "tokens_per_s_per_mm2", "tokens_per_j",
+                       "tokens_per_s_per_usd"})
+
+
+def _parser(dimension: str):
+    def parse(value: object) -> object:
+        try:
+            return parse_quantity(value, dimension)
+        except UnitError as err:
+            raise ValueError(err.rule) from None
+
+    return parse
+
+
+SquareMm = Annotated[float, BeforeValidator(_parser("mm2")), Field(gt=0)]
+Usd = Annotated[float, BeforeValidator(_parser("usd")), Field(gt=0)]
+PositiveSeconds = Annotated[Seconds, Field(gt=0)]
+
+
+class ProblemScenario(Spec):
+    """One serving scenario of the problem (the same fields as ``ador evaluate``)."""
+
+    name: str = ""
+    model: Annotated[str, Field(min_length=1)] = "llama3-8b"
+    batch: PositiveInt = 128
+    input_len: PositiveInt = 128
+    output_len: PositiveInt = 512
+    tp: PositiveInt = 1
+    pp: PositiveInt = 1
+    precision: Precision = Precision.FP16
+    kv_precision: Precision | None = None
+
+    @model_validator(mode="after")
+    def _valid_scenario(self) -> "ProblemScenario":
+        self.scenario()  # raises on a bad tp
+        return self
+
+    def scenario(self, tp: int | None = None) -> Scenario:
+        return Scenario(batch=self.batch, input_len=self.input_len, output_len=self.output_len,
+                        tp=self.tp if tp is None else int(tp), pp=self.pp,
+                        weight_precision=self.precision, activation_precision=self.precision,
+                        kv_precision=self.kv_precision or self.precision)
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.model}-b{self.batch}-i{self.input_len}-o{self.output_len}"
+
+
+class Slo(Spec):
+    ttft_s: PositiveSeconds | None = None
+    tpot_s: PositiveSeconds | None = None
+
+
+class Budgets(Spec):
+    """Per-chip budgets; ``None`` means unlimited."""
+
+    area_mm2: SquareMm | None = None
+    hbm_bandwidth_bytes_per_s: BytesPerS | None = None
+    power_w: Watts | None = None
+    p2p_bandwidth_bytes_per_s: BytesPerS | None = None
+    cost_usd: Usd | None = None
+    memory_fit: bool = True
+
+
+class SearchSettings(Spec):
+    backend: Literal["pymoo", "optuna", "sweep"] = "pymoo"
+    # auto: pymoo NSGA-II for up to two objectives, NSGA-III for more; Optuna NSGA-II.
+    algorithm: Literal["auto", "nsga2", "nsga3", "tpe"] = "auto"
+    pop_size: Annotated[int, Field(ge=4, le=100_000, strict=True)] = 100
+    generations: Annotated[int, Field(ge=1, le=100_000, strict=True)] = 40
+    trials: Annotated[int, Field(ge=1, le=10_000_000, strict=True)] | None = None
+    seed: Annotated[int, Field(ge=0, strict=True)] = 0
+    storage: str | None = None
+
+    @property
+    def evaluations(self) -> int:
+        return self.trials if self.trials is not None else self.pop_size * self.generations
+
+
+class ProblemSpec(Spec):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")] = "explore"
+    space: Annotated[str, Field(min_length=1)] = "ador-hetero"
+    scenarios: Annotated[list[ProblemScenario], Field(min_length=1, max_length=16)] = [
+        ProblemScenario()]
+    slo: Slo = Slo(ttft_s=0.5, tpot_s=0.05)
+    budgets: Budgets = Budgets(area_mm2=826.0, hbm_bandwidth_bytes_per_s=3.35e12)
+    objectives: Annotated[list[ObjectiveName], Field(min_length=1, max_length=8)] = [
+        "throughput_per_chip", "tokens_per_s_per_mm2"]
+    baselines: list[str] = ["a100", "h100", "h200"]
+    search: SearchSettings = SearchSettings()
+
+    @model_validator(mode="after")
+    def _unique(self) -> "ProblemSpec":
+        if len(set(self.objectives)) != len(self.objectives):
+            raise ValueError("objectives must not repeat")
+        labels = [s.label for s in self.scenarios]
+        if len(set(labels)) != len(labels):
+            raise ValueError("scenario names must be unique (set 'name' on each)")
+        return self

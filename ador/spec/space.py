@@ -1,0 +1,102 @@
+"""Design spaces: a base hardware template plus knobs that vary some of its fields.
+
+A knob names a field of the base spec by a dotted ``path`` and the values it may take:
+
+- ``int``: ``low`` .. ``high`` in steps of ``step`` (default 1), or an explicit ``values`` list;
+- ``real``: ``low`` .. ``high``, continuous, or in steps of ``step``;
+- ``choice``: an explicit ``values`` list (numbers, strings, or mappings merged into the
+  field, e.g. a whole HBM generation: bandwidth, capacity and generation per stack).
+
+Paths: ``chip.clock_hz``, ``chip.sram.capacity_bytes``, ``chip.hbm.stacks``, ``chip.hbm``
+(mapping choices), ``chip.p2p.links``, ``system.chips``, ``chip.units.<kind>.<field>``
+where ``<kind>`` is ``systolic_array``, ``mac_tree`` or ``vector_unit`` (a unit count of 0
+removes that unit group), and ``scenario.tp``: the tensor-parallel degree the design is
+evaluated at. Quantities may carry units when ``unit`` names their dimension
+(``bytes``, ``bytes_per_s``, ``hz``, ``s``, ``w``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ador.spec.base import Spec
+
+UNIT_KINDS = ("systolic_array", "mac_tree", "vector_unit")
+SCENARIO_TP = "scenario.tp"
+
+
+class Knob(Spec):
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+    # One field path, or several that all take the knob's value (e.g. rows and cols).
+    path: str | Annotated[list[str], Field(min_length=1)]
+    type: Literal["int", "real", "choice"]
+    low: float | int | str | None = None
+    high: float | int | str | None = None
+    step: float | int | str | None = None
+    values: Annotated[list[Any], Field(min_length=1)] | None = None
+    labels: list[str] | None = None
+    unit: Literal["bytes", "bytes_per_s", "hz", "s", "w"] | None = None
+    description: str = ""
+
+    @field_validator("path")
+    @classmethod
+    def _known_roots(cls, path: str | list[str]) -> str | list[str]:
+        for p in [path] if isinstance(path, str) else path:
+            _known_root(p)
+        return path
+
+    @property
+    def paths(self) -> list[str]:
+        return [self.path] if isinstance(self.path, str) else list(self.path)
+
+    @model_validator(mode="after")
+    def _domain(self) -> "Knob":
+        ranged = self.low is not None or self.high is not None
+        if self.type == "choice":
+            if self.values is None:
+                raise ValueError("a choice knob needs 'values'")
+            if ranged or self.step is not None:
+                raise ValueError("a choice knob takes 'values', not low/high/step")
+        elif self.values is None:
+            if self.low is None or self.high is None:
+                raise ValueError(f"an {self.type} knob needs 'low' and 'high' (or 'values')")
+        elif ranged or self.step is not None:
+            raise ValueError("give either 'values' or low/high/step, not both")
+        if self.labels is not None and (self.values is None
+                                        or len(self.labels) != len(self.values)):
+            raise ValueError("'labels' needs one label per entry of 'values'")
+        if self.values is not None and len(self.values) != len(
+                {repr(v) for v in self.values}):
+            raise ValueError("'values' has duplicates")
+        return self
+
+
+def _known_root(path: str) -> None:
+    if path != SCENARIO_TP and not (path.startswith("chip.") or path.startswith("system.")):
+        raise ValueError(f"path '{path}' must start with 'chip.' or 'system.', "
+                         f"or be 'scenario.tp'")
+    parts = path.split(".")
+    if len(parts) >= 3 and parts[:2] == ["chip", "units"] and parts[2] not in UNIT_KINDS:
+        raise ValueError(f"unit kind in '{path}' must be one of {', '.join(UNIT_KINDS)}")
+
+
+class SpaceSpec(Spec):
+    """A named design space: ``base`` is a template name or a YAML path (relative paths
+    are taken from the space file's folder)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    base: Annotated[str, Field(min_length=1)]
+    knobs: Annotated[list[Knob], Field(min_length=1, max_length=64)]
+
+    @model_validator(mode="after")
+    def _unique(self) -> "SpaceSpec":
+        for attr in ("name", "paths"):
+            seen = [x for k in self.knobs for x in
+                    (getattr(k, attr) if attr == "paths" else [k.name])]
+            dup = sorted({x for x in seen if seen.count(x) > 1})
+            if dup:
+                raise ValueError(f"knob {attr}s must be unique; repeated: {', '.join(dup)}")
+        return self
