@@ -11,6 +11,7 @@ from ador.cli.common import err_console
 from ador.cli.calibrate_cmd import calibrate_cmd
 from ador.cli.compare_cmd import compare_cmd
 from ador.cli.evaluate_cmd import evaluate_cmd
+from ador.cli.explore_cmd import explore_cmd, sweep_cmd
 from ador.cli.report_cmd import plot_app, report_cmd
 from ador.cli.spec_cmd import spec_app
 from ador.cli.validate_cmd import validate_cmd
@@ -24,6 +25,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("evaluate")(evaluate_cmd)
+app.command("explore")(explore_cmd)
+app.command("sweep")(sweep_cmd)
 app.add_typer(spec_app, name="spec")
 app.command("report")(report_cmd)
 app.add_typer(plot_app, name="plot")
