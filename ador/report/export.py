@@ -1,8 +1,8 @@
 """Static export of plotly figures (SVG or PNG) without network access.
 
 The figures are drawn by plotly.js itself in a headless Chromium (``ador.report.browser``):
-a temporary page holds every figure with plotly.js embedded, and ``Plotly.toImage`` turns
-each into an image. Only the browser executable is needed (Debian: ``apt-get install
+a temporary page holds plotly.js (embedded, nothing fetched), and ``Plotly.toImage`` draws
+each figure's JSON straight into an image. Only the browser executable is needed (Debian: ``apt-get install
 chromium``); no CDN, no kaleido, no Python packages beyond plotly.
 """
 
@@ -28,13 +28,12 @@ def renderer() -> str | None:
     return find_browser()
 
 
-def _page(figures: dict[str, go.Figure]) -> str:
-    parts = []
-    for i, (key, fig) in enumerate(figures.items()):
-        parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0), div_id=key,
-                                 config={"staticPlot": False, "responsive": False}))
-    return "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>" + "".join(
-        parts) + "</body></html>"
+def _page() -> str:
+    """An empty page with plotly.js inline: figures are drawn only by Plotly.toImage."""
+    from plotly.offline import get_plotlyjs
+
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><script type='text/javascript'>"
+            + get_plotlyjs() + "</script></head><body></body></html>")
 
 
 def decode_data_url(url: str) -> bytes:
@@ -63,7 +62,7 @@ def export_images(figures: dict[str, go.Figure], out_dir: str | Path, *, fmt: st
         raise AdorError(f"cannot create folder: {err.strerror}", file=str(out)) from None
     with tempfile.TemporaryDirectory(prefix="ador-export-") as tmp:
         page = Path(tmp) / "figures.html"
-        page.write_text(_page(figures), encoding="utf-8")
+        page.write_text(_page(), encoding="utf-8")
         written = []
         with Browser(browser, timeout_s=timeout_s) as b:
             b.open(page.as_uri())
@@ -72,8 +71,8 @@ def export_images(figures: dict[str, go.Figure], out_dir: str | Path, *, fmt: st
                 height = fig.layout.height or 520
                 opts = {"format": fmt, "width": width, "height": height,
                         "scale": 2 if fmt == "png" else 1}
-                url = b.evaluate(f"Plotly.toImage(document.getElementById({json.dumps(key)}), "
-                                 f"{json.dumps(opts)})", timeout_s=timeout_s)
+                url = b.evaluate(f"Plotly.toImage({fig.to_json()}, {json.dumps(opts)})",
+                                 timeout_s=timeout_s)
                 path = out / f"{key}.{fmt}"
                 try:
                     path.write_bytes(decode_data_url(url or ""))

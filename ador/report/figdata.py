@@ -352,35 +352,51 @@ def roofline_data(breakdown: Any, peaks: Mapping[str, Any]) -> dict:
 
 
 # -------------------------------------------------------------- area and power ----
-def area_power_data(area: Mapping[str, Any]) -> pd.DataFrame:
-    """Area and power by component from ``ador area HW --json``.
+def _is_area_json(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and any(
+        k in obj for k in ("components", "area_mm2", "power_w", "peak_power_w"))
 
-    Accepts ``{"components": [{"name"|"component", "area_mm2", "power_w"}, ...]}`` or
-    ``{"area_mm2": {part: value}, "power_w": {part: value}}`` (totals under a ``total`` key
-    are left out). Columns: ``component``, ``area_mm2``, ``power_w`` (NaN where absent).
+
+def area_power_data(area: Mapping[str, Any]) -> pd.DataFrame:
+    """Area and power by component of one or several designs.
+
+    ``area`` is the JSON of ``ador area HW --json`` (``{"hardware", "area_mm2": {part: mm²},
+    "peak_power_w": {part: W}}``), a ``{"components": [{"name", "area_mm2", "power_w"}]}``
+    list, or a mapping display label -> either of those. Totals (``total``) are left out.
+    Columns: ``design``, ``component``, ``area_mm2``, ``power_w`` (NaN where absent).
     """
-    rows: dict[str, dict[str, float]] = {}
-    comps = area.get("components") or area.get("breakdown")
-    if isinstance(comps, list):
-        for c in comps:
-            name = str(c.get("name") or c.get("component") or c.get("unit"))
-            rows.setdefault(name, {})
-            for key in ("area_mm2", "power_w"):
-                if c.get(key) is not None:
-                    rows[name][key] = float(c[key])
-    else:
-        for key in ("area_mm2", "power_w"):
-            src = area.get(key)
-            if isinstance(comps, Mapping) and isinstance(comps.get(key), Mapping):
-                src = comps[key]
-            if isinstance(src, Mapping):
-                for name, v in src.items():
-                    if isinstance(v, (int, float)):
-                        rows.setdefault(str(name), {})[key] = float(v)
-    rows = {k: v for k, v in rows.items() if k.lower() not in ("total", "sum")}
-    return pd.DataFrame([{"component": k, "area_mm2": v.get("area_mm2", np.nan),
-                          "power_w": v.get("power_w", np.nan)} for k, v in rows.items()],
-                        columns=["component", "area_mm2", "power_w"])
+    items = ({str(area.get("hardware", "design")): area} if _is_area_json(area)
+             else dict(area))
+    out = []
+    for label, one in items.items():
+        if not _is_area_json(one):
+            raise AdorError("area data needs area_mm2 / peak_power_w mappings or a "
+                            "components list", field=str(label), value=sorted(one)[:6]
+                            if isinstance(one, Mapping) else one)
+        rows: dict[str, dict[str, float]] = {}
+        comps = one.get("components")
+        if isinstance(comps, list):
+            for c in comps:
+                name = str(c.get("name") or c.get("component") or c.get("unit"))
+                rows.setdefault(name, {})
+                for key in ("area_mm2", "power_w"):
+                    if c.get(key) is not None:
+                        rows[name][key] = float(c[key])
+        for key, sources in (("area_mm2", ("area_mm2",)), ("power_w", ("power_w",
+                                                                        "peak_power_w"))):
+            for src_key in sources:
+                src = one.get(src_key)
+                if isinstance(src, Mapping):
+                    for name, v in src.items():
+                        if isinstance(v, (int, float)) and not isinstance(v, bool):
+                            rows.setdefault(str(name), {})[key] = float(v)
+        for name, v in rows.items():
+            if name.lower() in ("total", "sum"):
+                continue
+            out.append({"design": str(label), "component": name,
+                        "area_mm2": v.get("area_mm2", np.nan),
+                        "power_w": v.get("power_w", np.nan)})
+    return pd.DataFrame(out, columns=["design", "component", "area_mm2", "power_w"])
 
 
 # ---------------------------------------------------------------------- validation ----

@@ -187,19 +187,40 @@ def roofline(rd: dict, *, title: str = "") -> go.Figure:
 
 
 # -------------------------------------------------------------- area and power ----
+COMPONENT_COLORS = ("#4263eb", "#e8590c", "#2b8a3e", "#ae3ec9", "#f59f00", "#1098ad",
+                    "#c92a2a", "#5c940d", "#862e9c", "#495057", "#d6336c", "#364fc7",
+                    "#a61e4d", "#087f5b")
+
+
 def area_power(df: pd.DataFrame, *, title: str = "Area and power by component") -> go.Figure:
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.22,
-                        subplot_titles=("area per chip [mm²]", "power per chip [W]"))
-    for col, (key, color) in enumerate((("area_mm2", "#4263eb"), ("power_w", "#e8590c")),
-                                       start=1):
-        part = df.dropna(subset=[key]).sort_values(key)
-        total = part[key].sum() or 1.0
-        fig.add_trace(go.Bar(x=part[key], y=part["component"], orientation="h",
-                             marker_color=color, showlegend=False,
-                             text=[f"{v:.3g} ({v / total:.0%})" for v in part[key]],
-                             textposition="auto",
-                             hovertemplate="%{y}: %{x:.4g}<extra></extra>"), row=1, col=col)
-    _layout(fig, title, height=max(360, 60 + 34 * len(df)))
+    """Stacked bars per design: die area (left) and peak power (right) by component."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+                        subplot_titles=("die area per chip [mm²]", "peak power per chip [W]"))
+    components = list(dict.fromkeys(df["component"]))
+    colors = {c: COMPONENT_COLORS[i % len(COMPONENT_COLORS)] for i, c in enumerate(components)}
+    shown: set[str] = set()
+    for col, key in enumerate(("area_mm2", "power_w"), start=1):
+        part = df.dropna(subset=[key])
+        totals = part.groupby("design", sort=False)[key].sum()
+        for comp in components:
+            rows = part[part["component"] == comp]
+            if rows.empty:
+                continue
+            share = rows[key].values / totals.loc[rows["design"]].values
+            fig.add_trace(go.Bar(
+                x=rows["design"], y=rows[key], name=comp.replace("_", " "),
+                marker_color=colors[comp], legendgroup=comp, showlegend=comp not in shown,
+                customdata=share * 100,
+                hovertemplate=comp.replace("_", " ") + ": %{y:.4g} (%{customdata:.0f}%)"
+                              "<extra>%{x}</extra>"), row=1, col=col)
+            shown.add(comp)
+        fig.add_trace(go.Scatter(x=list(totals.index), y=list(totals.values), mode="text",
+                                 text=[f"{v:.0f}" for v in totals.values],
+                                 textposition="top center", showlegend=False,
+                                 hoverinfo="skip"), row=1, col=col)
+        fig.update_yaxes(range=[0, float(totals.max()) * 1.12 if len(totals) else 1],
+                         row=1, col=col)
+    _layout(fig, title, height=520, barmode="stack", legend_title_text="component")
     return fig
 
 

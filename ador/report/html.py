@@ -79,9 +79,10 @@ def highlighted_designs(run: Run, limit: int = 3) -> list[tuple[str, str]]:
 
 
 # -------------------------------------------------------------------- evaluation ----
-def _breakdowns(run: Run, report: Report) -> tuple[dict[str, Any], dict | None]:
+def _breakdowns(run: Run, report: Report) -> tuple[dict[str, Any], dict | None, dict]:
     """Breakdowns of the highlighted Pareto designs and the baselines on the run's first
-    scenario, and the unit peaks of the first design (None when nothing could be evaluated)."""
+    scenario, the unit peaks of the first design (None when nothing could be evaluated),
+    and the hardware spec of every label."""
     from ador.evaluate import evaluate
     from ador.spec.io import load_hardware, load_model
 
@@ -94,8 +95,9 @@ def _breakdowns(run: Run, report: Report) -> tuple[dict[str, Any], dict | None]:
     except (AdorError, ValueError, TypeError, ImportError) as err:
         report.notes.append(f"latency breakdown and roofline left out: the run's scenario "
                             f"cannot be read ({str(err).splitlines()[0]})")
-        return {}, None
+        return {}, None, {}
     out: dict[str, Any] = {}
+    specs: dict[str, Any] = {}
     peaks = None
     pareto = run.pareto.set_index(run.pareto["id"].astype(str))
     for design_id, reason in highlighted_designs(run):
@@ -105,7 +107,9 @@ def _breakdowns(run: Run, report: Report) -> tuple[dict[str, Any], dict | None]:
             hw = load_hardware(run.path / rel)
             tp = int(row["tp"]) if "tp" in row and not pd.isna(row["tp"]) else ps.tp
             sc = ps.scenario(tp=tp)
-            out[f"{design_id}<br>({reason})"] = evaluate(hardware=hw, model=model, scenario=sc)
+            label = f"{design_id}<br>({reason})"
+            specs[label] = hw
+            out[label] = evaluate(hardware=hw, model=model, scenario=sc)
             if peaks is None:
                 peaks = figdata.unit_peaks(hw, sc.compute_precision.value)
                 peaks["name"] = f"{design_id} ({reason})"
@@ -120,12 +124,29 @@ def _breakdowns(run: Run, report: Report) -> tuple[dict[str, Any], dict | None]:
         for name, rows in first.groupby("baseline", sort=False):
             try:
                 tp = int(rows["tp"].iloc[0]) if "tp" in rows else ps.tp
-                out[str(name).upper()] = evaluate(hardware=load_hardware(str(name)), model=model,
+                template = str(rows["hardware"].iloc[0]) if "hardware" in rows else str(name)
+                hw = load_hardware(template)
+                specs[str(name).upper()] = hw
+                out[str(name).upper()] = evaluate(hardware=hw, model=model,
                                                   scenario=ps.scenario(tp=tp))
             except (AdorError, ValueError) as err:
                 report.notes.append(f"baseline {name} left out of the breakdown: "
                                     f"{str(err).splitlines()[0]}")
-    return out, peaks
+    return out, peaks, specs
+
+
+def area_json(hardware: Any) -> dict:
+    """Area and peak power by component of one hardware spec, as ``ador area --json``."""
+    from ador.model.area import area
+    from ador.model.design import DesignArrays
+    from ador.model.power import peak_power
+
+    d = DesignArrays.from_specs([hardware])
+    a = area(designs=d)
+    p = peak_power(designs=d, area_mm2=a.total)
+    return {"hardware": hardware.name,
+            "area_mm2": {k: float(v[0]) for k, v in a.components().items()},
+            "peak_power_w": {k: float(v[0]) for k, v in p.components().items()}}
 
 
 # ----------------------------------------------------------------------- figures ----
@@ -180,7 +201,7 @@ def build_report(run: Run, *, validation: Any = None, area: Any = None,
              "front; flat at the end means the search has converged).",
              lambda: figures.hypervolume(figdata.hypervolume_data(run.hypervolume)))
     if evaluate_designs and not run.pareto.empty:
-        breakdowns, peaks = _breakdowns(run, report)
+        breakdowns, peaks, specs = _breakdowns(run, report)
         if breakdowns:
             _add(report, "latency", "Latency breakdown",
                  "Time by operator class of the prefill pass and of one decode step, for the "
@@ -192,9 +213,15 @@ def build_report(run: Run, *, validation: Any = None, area: Any = None,
                  "Each operator at its arithmetic intensity (FLOPs per HBM byte) and achieved "
                  "rate, under the peak of each unit class and the HBM bandwidth slope.",
                  lambda: figures.roofline(figdata.roofline_data(first, peaks)))
+        if area is None and specs:
+            try:
+                area = {label: area_json(hw) for label, hw in specs.items()}
+            except (ImportError, AttributeError, AdorError) as err:
+                report.notes.append(f"area and power left out: the area/power model is not "
+                                    f"available ({err})")
     if area is not None:
         _add(report, "area", "Area and power",
-             "Per-chip area and power by component, from the area/power model.",
+             "Die area and peak power per chip by component, from the area/power model.",
              lambda: figures.area_power(figdata.area_power_data(area)))
     if validation is not None:
         _add(report, "validation", "Model validation",
@@ -254,7 +281,7 @@ def _pareto_table(run: Run, limit: int = 200) -> str:
     if p.empty:
         return ""
     metric_cols = [m.column for m in figdata.METRICS.values() if m.column in p.columns]
-    cols = ["id"] + metric_cols + [k for k in run.knobs if k in p.columns]
+    cols = list(dict.fromkeys(["id"] + metric_cols + [k for k in run.knobs if k in p.columns]))
     units = run.knob_units
     head = "".join(f"<th>{html.escape(figdata.BY_COLUMN[c].title + (' [' + figdata.BY_COLUMN[c].unit + ']' if figdata.BY_COLUMN[c].unit else '') if c in figdata.BY_COLUMN else c)}</th>" for c in cols)
     body = []

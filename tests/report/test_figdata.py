@@ -176,17 +176,35 @@ def test_roofline_of_a_matrix_only_gpu_has_no_combined_roof():
 
 
 # ------------------------------------------------------------------ area and power ----
-def test_area_power_from_component_list_or_mappings():
+def test_area_power_from_component_list_or_area_json():
     a = figdata.area_power_data({"components": [
         {"name": "sram", "area_mm2": 50.0, "power_w": 10.0},
         {"component": "hbm phy", "area_mm2": 30.0},
         {"name": "total", "area_mm2": 80.0}]})
-    assert list(a["component"]) == ["sram", "hbm phy"]
+    assert list(a["component"]) == ["sram", "hbm phy"] and set(a["design"]) == {"design"}
     assert math.isnan(a.loc[1, "power_w"])
-    b = figdata.area_power_data({"area_mm2": {"sram": 50.0, "total": 50.0},
-                                 "power_w": {"sram": 10.0, "io": 3.0}})
-    assert b.set_index("component").loc["io", "power_w"] == 3.0
-    assert "total" not in set(b["component"])
+    one = {"hardware": "x", "area_mm2": {"sram": 50.0, "total": 50.0},
+           "peak_power_w": {"sram": 10.0, "hbm": 3.0, "total": 13.0}}
+    b = figdata.area_power_data(one).set_index("component")
+    assert b.loc["hbm", "power_w"] == 3.0 and math.isnan(b.loc["hbm", "area_mm2"])
+    assert "total" not in b.index and set(b["design"]) == {"x"}
+    both = figdata.area_power_data({"A": one, "B": one})
+    assert list(dict.fromkeys(both["design"])) == ["A", "B"]
+    assert both.groupby("design")["power_w"].sum().tolist() == [13.0, 13.0]
+    with pytest.raises(AdorError, match="area data"):
+        figdata.area_power_data({"A": {"nothing": 1}})
+
+
+def test_area_json_of_a_template_matches_ador_area():
+    from ador.report.html import area_json
+
+    from ador.cli.area_cmd import area_report
+
+    j = area_json(hardware("ador-hetero"))
+    ref = area_report("ador-hetero")
+    df = figdata.area_power_data(j)
+    assert df["area_mm2"].sum() == pytest.approx(ref["area_mm2"]["total"])
+    assert df["power_w"].sum() == pytest.approx(ref["peak_power_w"]["total"])
 
 
 # ---------------------------------------------------------------------- validation ----
