@@ -28,6 +28,18 @@ def _read_json(path: Path | None, option: str) -> Any:
         raise AdorError(f"not valid JSON ({err})", file=str(path), field=option) from None
 
 
+def _validation(path: Path | None) -> Any:
+    """Validation rows from a reference CSV (predicted now) or a saved validation JSON."""
+    if path is not None and path.suffix.lower() == ".csv":
+        if not path.is_file():
+            raise AdorError("file does not exist", file=str(path), field="--validation")
+        from ador.validation.compare import to_json, validate_rows
+        from ador.validation.reference import read_reference
+
+        return to_json(validate_rows(read_reference(path)))
+    return _read_json(path, "--validation")
+
+
 def report_cmd(
     run_dir: Annotated[Path, typer.Argument(help="run folder written by 'ador explore'")],
     fmt: Annotated[str, typer.Option("--format", "-f",
@@ -35,7 +47,8 @@ def report_cmd(
     images: Annotated[bool, typer.Option(help="also write each figure as an image "
                                               "(needs a Chromium browser)")] = True,
     validation: Annotated[Path | None, typer.Option(
-        help="JSON of 'ador validate --json' to add a predicted-vs-measured figure")] = None,
+        help="reference CSV of measured figures (as for 'ador validate'), or the JSON of "
+             "'ador validate --json': adds a predicted-vs-measured figure")] = None,
     area: Annotated[Path | None, typer.Option(
         help="JSON of 'ador area HW --json' to add an area and power figure")] = None,
 ) -> None:
@@ -50,7 +63,7 @@ def report_cmd(
         raise AdorError(f"image format must be one of {', '.join(FORMATS)}", field="--format",
                         value=fmt)
     run = load_run(run_dir)
-    report = build_report(run, validation=_read_json(validation, "--validation"),
+    report = build_report(run, validation=_validation(validation),
                           area=_read_json(area, "--area"))
     out = run.path / "report.html"
     write_text_atomic(out, render_html(report))

@@ -84,3 +84,16 @@ def test_plot_pareto_html(cli, run_dir, tmp_path):
     assert r.code == 0, r.stderr
     default = run_dir / "pareto-throughput_per_chip-tokens_per_s_per_mm2-ttft.html"
     assert "scatter3d" in default.read_text()
+
+
+def test_report_with_a_reference_csv_predicts_the_validation(cli, run_dir, tmp_path):
+    ref = tmp_path / "ref.csv"
+    ref.write_text("id,source,hardware,model,precision,tp,batch,input_len,output_len,metric,"
+                   "value,unit,notes\n"
+                   "m1,test,h100,llama3-8b,fp16,1,8,128,64,tpot,9.0,ms,\n"
+                   "m2,test,a100,llama3-8b,fp16,1,8,128,64,ttft,40.0,ms,\n")
+    r = cli("report", run_dir, "--no-images", "--validation", ref)
+    assert r.code == 0, r.stderr
+    assert "Model validation" in (run_dir / "report.html").read_text()
+    line = one_line_error(cli("report", run_dir, "--validation", tmp_path / "none.csv"))
+    assert "none.csv" in line and "--validation" in line
