@@ -192,8 +192,13 @@ def _design_hover(row: dict, axes: list[Metric], knobs, knob_units) -> str:
 
 def _baseline_hover(row: dict, axes: list[Metric]) -> str:
     head = f"<b>{str(row['baseline']).upper()}</b> (baseline"
-    head += f", tp {int(row['tp'])})" if isinstance(row.get("tp"), (int, float, np.number)) and (
-        not math.isnan(row["tp"])) else ")"
+    tp = row.get("tp")
+    if isinstance(tp, (int, float, np.number)) and not math.isnan(tp):
+        head += f", tp {int(tp)}"
+    feasible = row.get("feasible")
+    if isinstance(feasible, (int, float, np.number)) and feasible == 0:
+        head += ", misses a constraint of the problem"
+    head += ")"
     return "<br>".join([head] + [_metric_text(m, row.get(m.column, np.nan)) for m in axes])
 
 
@@ -220,11 +225,10 @@ def parallel_coordinates_data(pareto: pd.DataFrame, knobs: list[str], color: Met
             pad = abs(lo) * 0.05 or 1.0
             rng = [lo, hi] if hi > lo else [lo - pad, hi + pad]
             dim: dict[str, Any] = {"label": k, "values": values.tolist(), "range": rng}
-            if unit in KNOB_UNITS:
-                ticks = sorted(set(values.tolist()))
-                if len(ticks) <= 8:
-                    dim["tickvals"] = ticks
-                    dim["ticktext"] = [format_value(t, unit) for t in ticks]
+            ticks = sorted(set(values.tolist()))
+            if len(ticks) <= 8:  # label the values taken, not a generic scale
+                dim["tickvals"] = ticks
+                dim["ticktext"] = [format_value(t, unit) for t in ticks]
         else:
             labels = sorted(col.astype(str).unique())
             codes = col.astype(str).map({v: i for i, v in enumerate(labels)})

@@ -42,9 +42,9 @@ def _layout(fig: go.Figure, title: str, *, height: int = 520, **kw: Any) -> go.F
     return fig
 
 
-def _log_axis(values: pd.Series) -> bool:
+def _log_axis(values: pd.Series, ratio: float = 30.0) -> bool:
     v = pd.to_numeric(values, errors="coerce").dropna()
-    return bool(len(v)) and bool((v > 0).all()) and float(v.max() / v.min()) > 30.0
+    return bool(len(v)) and bool((v > 0).all()) and float(v.max() / v.min()) > ratio
 
 
 # ------------------------------------------------------------------- Pareto scatter ----
@@ -56,7 +56,10 @@ def pareto_scatter(data: pd.DataFrame, axes: list[Metric], *, title: str = "") -
         part = data[data["group"] == group]
         if part.empty:
             continue
-        marker = dict(color=style["color"], size=style["size"] * (0.7 if three_d else 1),
+        color = style["color"]
+        if three_d and group in ("explored", "infeasible"):  # small markers need contrast
+            color = color.replace("0.45", "0.8")
+        marker = dict(color=color, size=style["size"] * (0.7 if three_d else 1),
                       symbol=style["symbol"] if not three_d or style["symbol"] in (
                           "circle", "diamond", "x") else "circle", line=style["line"])
         baseline = group == "baseline"
@@ -73,7 +76,7 @@ def pareto_scatter(data: pd.DataFrame, axes: list[Metric], *, title: str = "") -
     name = title or "Pareto designs: " + " vs ".join(a.title for a in axes)
     if three_d:
         scene = {f"{c}axis": dict(title=dict(text=f"{a.title} [{a.unit}]" if a.unit else a.title),
-                                  type="log" if _log_axis(data[c]) else "linear")
+                                  type="log" if _log_axis(data[c], 300.0) else "linear")
                  for c, a in zip("xyz", axes)}
         _layout(fig, name, height=640, scene=scene,
                 scene_camera=dict(eye=dict(x=1.6, y=1.6, z=0.9)))

@@ -77,6 +77,14 @@ def test_scatter_three_axes_has_z():
     assert {"x", "y", "z"} <= set(data.columns) and len(data) == 3
 
 
+def test_baseline_hover_names_tp_and_missed_constraints():
+    b = pd.DataFrame({"baseline": ["h200"], "tp": [2], "feasible": [0], "tpot_s": [0.01],
+                      "throughput_per_chip_tok_s": [100.0]})
+    axes = [figdata.METRICS["throughput_per_chip"], figdata.METRICS["tpot"]]
+    hover = figdata.pareto_scatter_data(pd.DataFrame(), pd.DataFrame(), b, axes)["hover"][0]
+    assert hover.startswith("<b>H200</b> (baseline, tp 2, misses a constraint")
+
+
 def test_baselines_over_scenarios_take_worst_latency_and_geomean_rate():
     agg = figdata.aggregate_baselines(BASELINES).set_index("baseline")
     assert agg.loc["h100", "tpot_s"] == pytest.approx(0.04)
@@ -95,6 +103,8 @@ def test_parallel_coordinates_codes_text_knobs_and_pads_constant_ones():
     assert dims["hbm"]["values"] == [0.0, 1.0, 0.0, 0.0]
     assert dims["sram"]["ticktext"] == ["16 MiB", "64 MiB"]
     assert dims["sa_count"]["range"] == [4.0, 8.0]
+    assert dims["sa_count"]["tickvals"] == [4.0, 8.0] and dims["sa_count"]["ticktext"] == [
+        "4", "8"]
     assert pc["color"] == pytest.approx([20.0, 10.0, 5.0, 30.0])
     const = figdata.parallel_coordinates_data(PARETO, ["sa_count"], None)
     lo, hi = const["dimensions"][0]["range"]
