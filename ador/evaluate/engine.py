@@ -71,8 +71,9 @@ def _stage(*, d: DesignArrays, ops: list[Operator], scenario: Scenario, rate: np
             d=d, size_bytes=tokens * model.hidden * scenario.activation_precision.bytes)
 
     def avg(a: np.ndarray) -> np.ndarray:
-        a = np.broadcast_to(a, (d.n, weights.shape[0]))
-        return a @ weights
+        # Row-wise sum rather than a matrix-vector product: BLAS sums differently for one
+        # row than for many, and a design must get the same bits alone or in a population.
+        return np.sum(np.broadcast_to(a, (d.n, weights.shape[0])) * weights, axis=1)
 
     class_times: dict[str, np.ndarray] = {}
     for op in ops:
