@@ -105,7 +105,7 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
 
 
 def read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, float_precision="round_trip")
+    return pd.read_csv(path)
 
 
 def write_yaml_spec(path: Path, spec: Any, *, header: str = "") -> None:

@@ -91,12 +91,12 @@ class SpaceSpec(Spec):
     base: Annotated[str, Field(min_length=1)]
     knobs: Annotated[list[Knob], Field(min_length=1, max_length=64)]
 
-    @model_validator(mode="after")
-    def _unique(self) -> "SpaceSpec":
-        for attr in ("name", "paths"):
-            seen = [x for k in self.knobs for x in
-                    (getattr(k, attr) if attr == "paths" else [k.name])]
+    @field_validator("knobs")
+    @classmethod
+    def _unique(cls, knobs: list[Knob]) -> list[Knob]:
+        for attr in ("name", "path"):
+            seen = [x for k in knobs for x in (k.paths if attr == "path" else [k.name])]
             dup = sorted({x for x in seen if seen.count(x) > 1})
             if dup:
                 raise ValueError(f"knob {attr}s must be unique; repeated: {', '.join(dup)}")
-        return self
+        return knobs
