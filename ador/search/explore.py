@@ -157,7 +157,8 @@ def evaluate_baselines(problem: SearchProblem) -> pd.DataFrame:
         for sc, metrics in ev.per_scenario.items():
             row.update({f"{sc}:{k}": float(v[i]) for k, v in metrics.items()})
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=None if rows else ["baseline", "hardware", "meets_slo",
+                                                          "feasible", "tp"])
 
 
 def comparison_frame(pareto: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
