@@ -193,8 +193,8 @@ def build_report(run: Run, *, validation: Any = None, area: Any = None,
              lambda: figures.parallel_coordinates(figdata.parallel_coordinates_data(
                  run.pareto, knobs, color, knob_units=units)))
     elif run.pareto.empty:
-        report.notes.append("parallel coordinates left out: the run has no feasible Pareto "
-                            "designs")
+        report.notes.append("parallel coordinates, latency breakdown, roofline and area left "
+                            "out: the run has no feasible Pareto designs")
     if not run.hypervolume.empty:
         _add(report, "hypervolume", "Search progress",
              "Hypervolume of the feasible front after each batch (normalised to the final "
