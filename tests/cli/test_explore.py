@@ -40,11 +40,13 @@ def test_explore_writes_a_run_folder_and_prints_the_comparison(cli, tmp_path):
 def test_config_file_and_overrides(cli, tmp_path):
     problem = ROOT / "problems" / "ador-paper.yaml"
     r = cli("explore", "--config", problem, "--pop-size", "8", "--generations", "2",
-            "--no-progress", "--out-dir", tmp_path, "--baselines", "a100")
+            "--no-progress", "--out-dir", tmp_path, "--baselines", "a100",
+            "--hbm-bw-budget", "none")
     assert r.code == 0, r.stderr
     [folder] = folders(tmp_path)
     config = (folder / "config.yaml").read_text()
     assert "pop_size: 8" in config and "- a100" in config
+    assert "hbm_bandwidth_bytes_per_s" not in config and "area_mm2: 826" in config
 
 
 def test_same_seed_same_designs(cli, tmp_path):
