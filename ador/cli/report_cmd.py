@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,16 +26,6 @@ def _read_json(path: Path | None, option: str) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise AdorError(f"not valid JSON ({err})", file=str(path), field=option) from None
-
-
-def _readable(path: Path) -> None:
-    """Give a written page the usual permissions (the atomic writer's temporary file is 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        path.chmod(0o666 & ~umask)
-    except OSError:
-        pass
 
 
 def _validation(path: Path | None) -> Any:
@@ -78,7 +67,6 @@ def report_cmd(
                           area=_read_json(area, "--area"))
     out = run.path / "report.html"
     write_text_atomic(out, render_html(report))
-    _readable(out)
     console.print(f"wrote {out} ({len(report.sections)} figures)")
     for note in report.notes:
         console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
@@ -138,7 +126,6 @@ def plot_pareto(
     if suffix == ".html":
         write_text_atomic(out, fig.to_html(include_plotlyjs=True, include_mathjax=False,
                                            config=PLOTLY_CONFIG, full_html=True))
-        _readable(out)
     else:
         written = export_images({out.stem: fig}, out.parent, fmt=suffix[1:])
         if written[0] != out:

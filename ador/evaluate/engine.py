@@ -16,7 +16,7 @@ from ador.spec.model import ModelSpec
 from ador.spec.precision import RATE_VS_FP16
 from ador.spec.scenario import Scenario
 from ador.workload.graph import build_graph, critical_path
-from ador.workload.operators import OpClass, Operator, Stage
+from ador.workload.operators import Operator
 from ador.workload.transformer import decode_contexts, decode_ops, prefill_ops
 
 LAYER_OPS_EXCLUDED = {"embedding", "final_norm", "lm_head"}

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ador.model.area import NODES_NM, node_value
+from ador.model.area import node_value
 from ador.model.design import PRECISIONS, DesignArrays
 from ador.spec.precision import BYTES_PER_ELEMENT, RATE_VS_FP16, Precision
 
