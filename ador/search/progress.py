@@ -16,7 +16,12 @@ UNITS = {"ttft_s": "s", "tpot_s": "s", "throughput_per_chip_tok_s": "tok/s",
 
 class SearchProgress:
     """Context manager; ``update(archive)`` after each evaluated batch. Silent when
-    ``enabled`` is False (library use, tests)."""
+    ``enabled`` is False (library use, tests).
+
+    The hypervolume shown is normalised to the front of the first batch with feasible
+    designs (its ideal 0, its nadir 1, reference 1.1), so it only grows as the front
+    improves; hypervolume.csv uses the run's final bounds instead.
+    """
 
     def __init__(self, *, total: int, label: str, enabled: bool = True,
                  console: Console | None = None) -> None:
@@ -45,4 +50,4 @@ class SearchProgress:
         text = "-" if best is None else format_quantity(best[1], UNITS.get(best[0], ""))
         self._progress.update(self._task, completed=min(archive.n, self.total),
                               feasible=int(archive.feasible.sum()), best=text,
-                              hv=f"{archive.live_hypervolume():.3f}")
+                              hv=f"{archive.live_hypervolume():.3g}")
