@@ -26,6 +26,12 @@ from ador.spec.space import SCENARIO_TP, Knob, SpaceSpec
 from ador.units import parse_quantity
 
 MAX_LEVELS = 100_000
+# Result columns of designs.csv a knob may not be named after ("tp" and "chips" may: the
+# knobs of those names set exactly those values).
+RESERVED = frozenset({
+    "id", "batch", "feasible", "yaml", "ttft_s", "tpot_s", "throughput_per_chip_tok_s",
+    "tokens_per_s_per_mm2", "tokens_per_j", "tokens_per_s_per_usd", "area_mm2", "power_w",
+    "cost_usd", "hbm_bw_bytes_per_s", "p2p_bw_bytes_per_s", "fits_memory"})
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,10 @@ class DesignSpace:
             for path in knob.paths:
                 if path != SCENARIO_TP:
                     _check_path(self._base_data, path, file=source, knob=i)
+        for i, knob in enumerate(spec.knobs):
+            if knob.name in RESERVED:
+                raise SpecError("knob name clashes with a result column of designs.csv",
+                                file=source, field=f"knobs[{i}].name", value=knob.name)
         self.tp_knob = next((i for i, k in enumerate(spec.knobs)
                              if SCENARIO_TP in k.paths), None)
         for i, d in enumerate(self.domains):  # every level must give a valid spec alone
