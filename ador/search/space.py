@@ -239,10 +239,11 @@ def _domain(knob: Knob, i: int, source: str) -> Domain:
 
     def q(value: Any, what: str) -> float:
         if knob.unit is None:
-            if isinstance(value, str):
-                raise SpecError(f"'{what}' is a string but the knob has no 'unit'",
-                                file=source, field=f"{field}.{what}", value=value)
-            return float(value)
+            try:
+                return float(value)  # also "1e9", which YAML reads as a string
+            except (TypeError, ValueError):
+                raise SpecError(f"'{what}' must be a number (or give the knob a 'unit')",
+                                file=source, field=f"{field}.{what}", value=value) from None
         try:
             return parse_quantity(value, knob.unit)
         except UnitError as err:
