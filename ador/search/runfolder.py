@@ -14,8 +14,12 @@ files and columns, never rename or remove them)::
     baselines.csv      each baseline GPU (a100, h100, h200 by default) on the same scenarios
     comparison.csv     each Pareto design against each baseline: ratios per metric
     hypervolume.csv    hypervolume of the feasible front after each batch of evaluations
-    summary.json       run facts: problem, backend, seed, counts, timings, best designs,
-                       the ratios against the baselines, file names
+    summary.json       run facts: ``name``, ``status`` ("ok" or "no feasible design"),
+                       ``space``, ``backend``, ``algorithm``, ``seed``, ``scenarios``,
+                       ``objectives``, ``constraints``, ``evaluations``, ``feasible``,
+                       ``pareto``, ``hypervolume``, ``elapsed_s``, ``best`` (per objective),
+                       ``baselines``, ``best_ratios`` (per baseline and ratio: value, id),
+                       ``files``
     study.db           (Optuna backend only, default storage) the SQLite study; ``--resume``
                        continues it
 
@@ -43,7 +47,11 @@ Columns of designs.csv / pareto.csv:
 ``obj_<name>``    the minimised objective values (maximised metrics negated)
 ``<scenario>:<metric>``  with several scenarios, each scenario's own metrics as well
 
-baselines.csv: ``baseline``, ``scenario``, ``tp`` and the same metric columns.
+baselines.csv: ``baseline`` (name as given), ``hardware`` (template name), ``meets_slo``
+(1 when the SLOs and memory fit hold; design budgets such as area are not applied to
+baselines), ``feasible`` (all constraints, budgets included), ``tp`` (the scenario's tp, or
+with a ``scenario.tp`` knob the smallest of its levels at which the baseline meets the SLOs),
+then the same metric, ``g_*`` and ``<scenario>:<metric>`` columns as designs.csv.
 comparison.csv: ``id``, ``baseline``, ``tpot_ratio`` (baseline tpot / design tpot, > 1 is
 better), ``throughput_per_chip_ratio``, ``tokens_per_s_per_mm2_ratio``,
 ``tokens_per_j_ratio`` (design / baseline, > 1 is better; efficiency ratios only when
