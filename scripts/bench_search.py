@@ -87,7 +87,7 @@ def explore_benchmark() -> None:
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
         r = subprocess.run([str(exe), "explore", "--out-dir", out, "--no-progress"],
-                           cwd=ROOT, capture_output=True, text=True)
+                           cwd=ROOT, capture_output=True, text=True, check=False)
         dt = time.perf_counter() - t0
     print(f"[3] `ador explore` (defaults) in a fresh process: {dt:.1f} s, exit {r.returncode}")
 

@@ -51,7 +51,11 @@ def main() -> None:
           f"(run folder {result.folder})")
     multi = len(spec.scenarios) > 1
     for sc in spec.scenarios:
-        key = (lambda m: f"{sc.label}:{m}") if multi else (lambda m: m)
+        prefix = f"{sc.label}:" if multi else ""
+
+        def key(metric: str, prefix: str = prefix) -> str:
+            return prefix + metric
+
         tpot_ratio = a100[key("tpot_s")] / pareto[key("tpot_s")]
         eff_ratio = pareto[key("tokens_per_s_per_mm2")] / a100[key("tokens_per_s_per_mm2")]
         print(f"\nscenario {sc.label}: {sc.model}, batch {sc.batch}, input {sc.input_len}, "

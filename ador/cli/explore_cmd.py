@@ -176,4 +176,4 @@ def sweep_cmd(
     console.print(search_view(result, top=top))
 
 
-__all__ = ["explore_cmd", "sweep_cmd", "build_problem"]
+__all__ = ["build_problem", "explore_cmd", "sweep_cmd"]

@@ -43,7 +43,7 @@ def spread(n: int, top: int) -> list[int]:
     """At most ``top`` row positions spread evenly over ``n`` rows (ends included)."""
     if n <= top:
         return list(range(n))
-    return sorted({int(round(x)) for x in np.linspace(0, n - 1, top)})
+    return sorted({round(x) for x in np.linspace(0, n - 1, top)})
 
 
 def pareto_table(pareto: pd.DataFrame, baselines: pd.DataFrame, *, title: str,

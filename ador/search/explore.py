@@ -21,8 +21,15 @@ from ador.search.optuna_backend import run_optuna
 from ador.search.problem import OBJECTIVE_METRIC, SearchProblem
 from ador.search.progress import SearchProgress
 from ador.search.pymoo_backend import run_pymoo
-from ador.search.runfolder import (FILES, create_run_folder, read_csv, write_config,
-                                   write_csv, write_json, write_yaml_spec)
+from ador.search.runfolder import (
+    FILES,
+    create_run_folder,
+    read_csv,
+    write_config,
+    write_csv,
+    write_json,
+    write_yaml_spec,
+)
 from ador.search.space import DesignSpace, load_design_space
 from ador.search.sweep import run_sweep
 from ador.spec.io import load_hardware, load_problem
@@ -321,5 +328,12 @@ def load_run(folder: Path | str) -> dict[str, pd.DataFrame]:
                                                       "comparison", "hypervolume")}
 
 
-__all__ = ["RunResult", "run_search", "run_config", "load_run", "design_ids",
-           "DesignSpace", "SCENARIO_TP"]
+__all__ = [
+    "SCENARIO_TP",
+    "DesignSpace",
+    "RunResult",
+    "design_ids",
+    "load_run",
+    "run_config",
+    "run_search",
+]

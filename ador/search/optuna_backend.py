@@ -14,12 +14,17 @@ constraint is set with ``Trial.set_constraint`` under the problem's constraint n
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import optuna
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 from optuna.trial import TrialState
+from sqlalchemy.exc import SQLAlchemyError
 
 from ador.errors import AdorError
 from ador.search.archive import Archive
@@ -61,7 +66,7 @@ def open_study(*, storage: str, study_name: str, n_obj: int, resume: bool) -> op
         raise AdorError("a study of that name already exists in the storage; pass "
                         "--resume to continue it or --name for a new one", field="storage",
                         value=study_name) from None
-    except Exception as err:  # bad URL, unreachable database
+    except (SQLAlchemyError, ValueError, ImportError, OSError) as err:  # bad URL, no database
         raise AdorError(f"cannot open the study storage: {err}", field="storage",
                         value=storage) from None
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from ador.search.archive import Archive
 from ador.units import format_quantity
@@ -36,7 +44,7 @@ class SearchProgress:
             disable=not enabled)
         self._task = self._progress.add_task(label, total=total, feasible=0, best="-", hv="-")
 
-    def __enter__(self) -> "SearchProgress":
+    def __enter__(self) -> Self:
         self._progress.start()
         return self
 

@@ -8,9 +8,8 @@ repeatable.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
-import numpy as np
 from pymoo.algorithms.moo.nsga2 import NSGA2
 from pymoo.algorithms.moo.nsga3 import NSGA3
 from pymoo.core.problem import Problem
@@ -69,8 +68,8 @@ def run_pymoo(archive: Archive, *, pop_size: int, generations: int, seed: int,
     space = archive.problem.space
     problem = _Problem(archive, on_batch)
     name = algorithm_name(algorithm, problem.n_obj)
-    ops = dict(sampling=FloatRandomSampling(), crossover=SBX(prob=0.9, eta=15),
-               mutation=PM(eta=20), repair=_Round(space), eliminate_duplicates=True)
+    ops = {"sampling": FloatRandomSampling(), "crossover": SBX(prob=0.9, eta=15),
+           "mutation": PM(eta=20), "repair": _Round(space), "eliminate_duplicates": True}
     if name == "nsga3":
         ref_dirs = get_reference_directions("energy", problem.n_obj, pop_size, seed=1)
         algo = NSGA3(ref_dirs=ref_dirs, pop_size=pop_size, **ops)

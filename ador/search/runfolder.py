@@ -58,8 +58,10 @@ better), ``throughput_per_chip_ratio``, ``tokens_per_s_per_mm2_ratio``,
 available). hypervolume.csv: ``evaluations``, ``feasible``, ``hypervolume`` (normalised to
 the run's final ideal/nadir, reference point 1.1 in every objective).
 
-A run folder is created once and never overwritten: a clash of names is an error. Every file
-is written atomically (``ador.spec.io.write_text_atomic``).
+A run folder is created once and never overwritten: a clash of names is an error. The one
+exception is ``ador explore --resume <folder>``, which continues that folder's own Optuna
+study and rewrites its tables from all completed trials. Every file is written atomically
+(``ador.spec.io.write_text_atomic``).
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +88,7 @@ FILES = {
 
 
 def timestamp(now: datetime | None = None) -> str:
-    return (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    return (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
 
 
 def create_run_folder(out_dir: Path, name: str, *, now: datetime | None = None) -> Path:

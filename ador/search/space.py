@@ -277,7 +277,7 @@ def _domain(knob: Knob, i: int, source: str) -> Domain:
     if step <= 0:
         raise SpecError("'step' must be positive", file=source, field=f"{field}.step",
                         value=knob.step)
-    count = int(math.floor((high - low) / step + 1e-9)) + 1
+    count = math.floor((high - low) / step + 1e-9) + 1
     if count > MAX_LEVELS:
         raise SpecError(f"too many levels ({count}); at most {MAX_LEVELS}", file=source,
                         field=f"{field}.step", value=knob.step)

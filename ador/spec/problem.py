@@ -54,7 +54,7 @@ class ProblemScenario(Spec):
     kv_precision: Precision | None = None
 
     @model_validator(mode="after")
-    def _valid_scenario(self) -> "ProblemScenario":
+    def _valid_scenario(self) -> ProblemScenario:
         self.scenario()  # raises on a bad tp
         return self
 
@@ -103,17 +103,18 @@ class SearchSettings(Spec):
 class ProblemSpec(Spec):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")] = "explore"
     space: Annotated[str, Field(min_length=1)] = "ador-hetero"
-    scenarios: Annotated[list[ProblemScenario], Field(min_length=1, max_length=16)] = [
-        ProblemScenario()]
+    scenarios: Annotated[list[ProblemScenario], Field(
+        min_length=1, max_length=16, default_factory=lambda: [ProblemScenario()])]
     slo: Slo = Slo(ttft_s=0.5, tpot_s=0.05)
     budgets: Budgets = Budgets(area_mm2=826.0, hbm_bandwidth_bytes_per_s=3.35e12)
-    objectives: Annotated[list[ObjectiveName], Field(min_length=1, max_length=8)] = [
-        "throughput_per_chip", "tokens_per_s_per_mm2"]
-    baselines: list[str] = ["a100", "h100", "h200"]
+    objectives: Annotated[list[ObjectiveName], Field(
+        min_length=1, max_length=8,
+        default_factory=lambda: ["throughput_per_chip", "tokens_per_s_per_mm2"])]
+    baselines: list[str] = Field(default_factory=lambda: ["a100", "h100", "h200"])
     search: SearchSettings = SearchSettings()
 
     @model_validator(mode="after")
-    def _unique(self) -> "ProblemSpec":
+    def _unique(self) -> ProblemSpec:
         if len(set(self.objectives)) != len(self.objectives):
             raise ValueError("objectives must not repeat")
         labels = [s.label for s in self.scenarios]

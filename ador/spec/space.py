@@ -52,7 +52,7 @@ class Knob(Spec):
         return [self.path] if isinstance(self.path, str) else list(self.path)
 
     @model_validator(mode="after")
-    def _domain(self) -> "Knob":
+    def _domain(self) -> Knob:
         ranged = self.low is not None or self.high is not None
         if self.type == "choice":
             if self.values is None:
@@ -74,7 +74,7 @@ class Knob(Spec):
 
 
 def _known_root(path: str) -> None:
-    if path != SCENARIO_TP and not (path.startswith("chip.") or path.startswith("system.")):
+    if path != SCENARIO_TP and not path.startswith(("chip.", "system.")):
         raise ValueError(f"path '{path}' must start with 'chip.' or 'system.', "
                          f"or be 'scenario.tp'")
     parts = path.split(".")

@@ -6,14 +6,14 @@ import pytest
 
 from ador.search.problem import SearchProblem
 from ador.search.space import load_design_space
-from ador.spec.problem import Budgets, ProblemSpec, ProblemScenario, SearchSettings, Slo
+from ador.spec.problem import Budgets, ProblemScenario, ProblemSpec, SearchSettings, Slo
 
 
 def small_problem(**overrides) -> ProblemSpec:
-    data = dict(name="t", space="ador-small",
-                scenarios=[ProblemScenario(batch=32, input_len=128, output_len=128)],
-                slo=Slo(), budgets=Budgets(), objectives=["throughput_per_chip", "area"],
-                baselines=["a100"], search=SearchSettings(pop_size=16, generations=3))
+    data = {"name": "t", "space": "ador-small",
+            "scenarios": [ProblemScenario(batch=32, input_len=128, output_len=128)],
+            "slo": Slo(), "budgets": Budgets(), "objectives": ["throughput_per_chip", "area"],
+            "baselines": ["a100"], "search": SearchSettings(pop_size=16, generations=3)}
     data.update(overrides)
     return ProblemSpec(**data)
 

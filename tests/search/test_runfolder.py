@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -16,7 +16,7 @@ from ador.spec.io import load_hardware, load_model, load_problem, load_space
 from ador.spec.problem import ProblemScenario, Slo
 from tests.search.conftest import small_problem
 
-NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

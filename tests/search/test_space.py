@@ -52,7 +52,7 @@ def test_removing_every_matrix_unit_is_invalid_not_an_error(hetero_space):
     g = s.default_genome()
     g[s.names.index("sa_count")] = 0.0
     g[s.names.index("mt_count")] = 0.0
-    specs, valid = s.build(np.array([g, s.default_genome()]))
+    _, valid = s.build(np.array([g, s.default_genome()]))
     assert valid.tolist() == [False, True]
 
 
@@ -72,7 +72,7 @@ def test_repair_rounds_and_clips(small_space):
 def test_built_spec_dumped_and_reloaded_evaluates_identically(hetero_space):
     rng = np.random.default_rng(3)
     X = hetero_space.repair(rng.uniform(hetero_space.xl, hetero_space.xu, size=(20, 12)))
-    specs, valid = hetero_space.build(X)
+    specs, _ = hetero_space.build(X)
     import yaml
 
     reloaded = [validate_data(HardwareSpec, yaml.safe_load(dump_yaml(s)), file="x")
@@ -92,25 +92,25 @@ GOOD_KNOB = "  - {name: sa, path: chip.units.systolic_array.count, type: int, lo
 
 
 @pytest.mark.parametrize("text,field,words", [
-    ("name: s\nbase: ador-hetero\nknobs:\n  - {name: sa, path: chip.units.systolic_array.count"
-     ", type: int, low: 1, high: 4, colour: red}\n", "knobs[0].colour", "unknown key"),
-    ("name: s\nbase: ador-hetero\nknobs:\n  - {name: sa, path: chip.units.systolic_array.size"
-     ", type: int, low: 1, high: 4}\n", "knobs[0].path", "not a field of the base"),
-    ("name: s\nbase: ador-hetero\nknobs:\n  - {name: sa, path: chip.units.tpu.count"
-     ", type: int, low: 1, high: 4}\n", "knobs[0].path", "unit kind"),
-    ("name: s\nbase: ador-hetero\nknobs:\n  - {name: sr, path: chip.sram.capacity_bytes"
-     ", type: choice, unit: bytes, values: [16 Mbit]}\n", "knobs[0].values[0]", "bytes"),
-    ("name: s\nbase: ador-hetero\nknobs:\n  - {name: sa, path: chip.units.systolic_array.count"
-     ", type: int, low: 4, high: 1}\n", "knobs[0].high", "greater than"),
-    ("name: s\nbase: ador-hetero\nknobs:\n  - {name: sa, path: chip.units.systolic_array.count"
-     ", type: int, low: -1, high: 4}\n", "knobs[0]", "makes the base template invalid"),
-    ("name: s\nbase: ador-hetero\nknobs:\n  - {name: sa, path: chip.units.systolic_array.count"
-     ", type: choice}\n", "knobs[0]", "needs 'values'"),
+    (("name: s\nbase: ador-hetero\nknobs:\n  - {name: sa, path: chip.units.systolic_array.count"
+     ", type: int, low: 1, high: 4, colour: red}\n"), "knobs[0].colour", "unknown key"),
+    (("name: s\nbase: ador-hetero\nknobs:\n  - {name: sa, path: chip.units.systolic_array.size"
+     ", type: int, low: 1, high: 4}\n"), "knobs[0].path", "not a field of the base"),
+    (("name: s\nbase: ador-hetero\nknobs:\n  - {name: sa, path: chip.units.tpu.count"
+     ", type: int, low: 1, high: 4}\n"), "knobs[0].path", "unit kind"),
+    (("name: s\nbase: ador-hetero\nknobs:\n  - {name: sr, path: chip.sram.capacity_bytes"
+     ", type: choice, unit: bytes, values: [16 Mbit]}\n"), "knobs[0].values[0]", "bytes"),
+    (("name: s\nbase: ador-hetero\nknobs:\n  - {name: sa, path: chip.units.systolic_array.count"
+     ", type: int, low: 4, high: 1}\n"), "knobs[0].high", "greater than"),
+    (("name: s\nbase: ador-hetero\nknobs:\n  - {name: sa, path: chip.units.systolic_array.count"
+     ", type: int, low: -1, high: 4}\n"), "knobs[0]", "makes the base template invalid"),
+    (("name: s\nbase: ador-hetero\nknobs:\n  - {name: sa, path: chip.units.systolic_array.count"
+     ", type: choice}\n"), "knobs[0]", "needs 'values'"),
     ("name: s\nbase: nosuch-template\nknobs:\n" + GOOD_KNOB, "base", "unknown hardware"),
     ("name: s\nbase: ador-hetero\nknobs:\n" + GOOD_KNOB + GOOD_KNOB, "knobs", "unique"),
     ("name: s\nbase: ador-hetero\nknobs: [\n", None, "malformed YAML"),
-    ("name: s\nbase: ador-hetero\nknobs:\n  - {name: area_mm2, path: chip.clock_hz, type: int,"
-     " low: 1, high: 2}\n", "knobs[0].name", "clashes"),
+    (("name: s\nbase: ador-hetero\nknobs:\n  - {name: area_mm2, path: chip.clock_hz, type: int,"
+     " low: 1, high: 2}\n"), "knobs[0].name", "clashes"),
 ])
 def test_bad_space_is_one_clear_error(tmp_path, text, field, words):
     path = write(tmp_path, text)
