@@ -31,7 +31,7 @@ from ador.search.runfolder import (
     write_yaml_spec,
 )
 from ador.search.space import DesignSpace, load_design_space
-from ador.search.sweep import run_sweep
+from ador.search.sweep import MAX_SWEEP, run_sweep
 from ador.spec.io import load_hardware, load_problem
 from ador.spec.problem import MAXIMISED, ProblemSpec
 from ador.spec.space import SCENARIO_TP
@@ -68,6 +68,13 @@ def run_search(spec: ProblemSpec, *, out_dir: Path | str = "results",
     space = load_design_space(spec.space)
     problem = SearchProblem(spec, space, file=config_file)
     s = spec.search
+    if s.storage is not None and s.backend != "optuna":
+        raise AdorError("a study storage applies to the optuna backend only",
+                        file=config_file, field="search.storage", value=s.storage)
+    if s.backend == "sweep" and space.size > MAX_SWEEP:
+        raise AdorError(f"the space has {space.size:.3g} designs, more than a sweep "
+                        f"evaluates ({MAX_SWEEP:,}); use ador explore, or narrow the knobs",
+                        file=space.source, field="knobs", value=None)
     if resume is not None:
         folder = Path(resume)
         if not (folder / FILES["config"]).exists():

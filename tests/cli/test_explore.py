@@ -81,6 +81,18 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, args, words):
     assert len(lines) == 1 and words in lines[0], r.stderr
 
 
+def test_sweep_of_a_huge_space_is_refused_before_any_folder(cli, tmp_path):
+    r = cli("sweep", "ador-hetero", "--no-progress", "--out-dir", tmp_path / "out")
+    assert r.code == 2 and "more than a sweep evaluates" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_storage_needs_the_optuna_backend(cli, tmp_path):
+    r = cli("explore", *FAST, "--out-dir", tmp_path / "out", "--storage", "sqlite:///x.db")
+    assert r.code == 2 and "search.storage" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_malformed_space_file_names_file_and_field(cli, tmp_path):
     space = tmp_path / "bad.yaml"
     space.write_text("name: bad\nbase: ador-hetero\nknobs:\n"
