@@ -47,9 +47,10 @@ def spread(n: int, top: int) -> list[int]:
 
 
 def pareto_table(pareto: pd.DataFrame, baselines: pd.DataFrame, *, title: str,
-                 top: int = 12) -> Table:
+                 top: int = 12, hide: frozenset[str] = frozenset()) -> Table:
     """The Pareto designs (at most ``top``, spread along the front) and the baselines."""
-    cols = [c for c in COLUMNS if c[0] in pareto.columns or c[0] in baselines.columns]
+    cols = [c for c in COLUMNS if (c[0] in pareto.columns or c[0] in baselines.columns)
+            and c[0] not in hide]
     t = Table(title=title, title_justify="left", pad_edge=False)
     t.add_column("design", no_wrap=True)
     for _, head, _ in cols:
@@ -126,8 +127,11 @@ def search_view(result, *, top: int = 12) -> Group:
             f"evaluated ({s['backend']} {s['algorithm']}, seed {s['seed']}, "
             f"{s['elapsed_s']:.1f} s) - {sc}; {slo or 'no SLO'}")
     units = {d.knob.name: d.knob.unit for d in result.problem.space.domains}
+    # power only when the problem is about it (the table fits 80 columns without it)
+    hide = frozenset() if "power" in spec.objectives or spec.budgets.power_w else frozenset(
+        {"power_w"})
     return Group(
-        pareto_table(result.pareto, result.baselines, title=head, top=top),
+        pareto_table(result.pareto, result.baselines, title=head, top=top, hide=hide),
         knob_table(result.pareto, knobs=result.problem.space.names, top=top, units=units),
         ratio_table(result.comparison, result.pareto,
                     title="best ratio of any Pareto design against each baseline "
