@@ -162,3 +162,22 @@ def test_killed_optuna_run_resumes_without_losing_trials(cli, tmp_path):
     assert trial_params(db)[:len(before)] == before
     summary = json.loads((db.parent / FILES["summary"]).read_text())
     assert summary["evaluations"] == killed + 16
+
+
+def test_pareto_yaml_through_ador_evaluate_gives_the_same_numbers(cli, tmp_path):
+    import shlex
+
+    import pandas as pd
+
+    assert cli("explore", *FAST, "--space", "ador-hetero", "--out-dir", tmp_path).code == 0
+    [folder] = folders(tmp_path)
+    pareto = pd.read_csv(folder / "pareto.csv")
+    for _, row in pareto.head(3).iterrows():
+        header = (folder / row["yaml"]).read_text().splitlines()
+        command = next(ln[2:] for ln in header if ln.startswith("# ador evaluate"))
+        args = shlex.split(command)[1:]
+        r = cli(*args, "--json")
+        assert r.code == 0, r.stderr
+        out = json.loads(r.stdout)
+        assert out["tpot_s"] == row["tpot_s"] and out["ttft_s"] == row["ttft_s"]
+        assert out["throughput_per_chip_tok_s"] == row["throughput_per_chip_tok_s"]
