@@ -71,7 +71,7 @@ def test_repair_rounds_and_clips(small_space):
 
 def test_built_spec_dumped_and_reloaded_evaluates_identically(hetero_space):
     rng = np.random.default_rng(3)
-    X = hetero_space.repair(rng.uniform(hetero_space.xl, hetero_space.xu, size=(20, 12)))
+    X = hetero_space.repair(rng.uniform(hetero_space.xl, hetero_space.xu, size=(20, hetero_space.n_var)))
     specs, _ = hetero_space.build(X)
     import yaml
 
