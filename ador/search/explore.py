@@ -17,7 +17,7 @@ import pandas as pd
 from ador.errors import AdorError, InfeasibleError
 from ador.search.archive import Archive
 from ador.search.hypervolume import bounds, history, hypervolume
-from ador.search.optuna_backend import run_optuna
+from ador.search.optuna_backend import open_study, run_optuna
 from ador.search.problem import OBJECTIVE_METRIC, SearchProblem
 from ador.search.progress import SearchProgress
 from ador.search.pymoo_backend import run_pymoo
@@ -83,7 +83,14 @@ def run_search(spec: ProblemSpec, *, out_dir: Path | str = "results",
         if s.backend != "optuna":
             raise AdorError("only the optuna backend resumes", field="search.backend",
                             value=s.backend)
-    else:
+    baselines = [load_baseline(name) for name in spec.baselines]  # bad names fail early
+    created_study = False
+    if resume is None and s.backend == "optuna" and s.storage is not None:
+        # an external storage is checked (and the study created) before any folder exists
+        open_study(storage=s.storage, study_name=spec.name, n_obj=problem.n_obj,
+                   resume=False)
+        created_study = True
+    if resume is None:
         folder = create_run_folder(Path(out_dir), spec.name, now=now)
         write_config(folder, spec, space.spec)
     archive = Archive(problem)
@@ -97,13 +104,14 @@ def run_search(spec: ProblemSpec, *, out_dir: Path | str = "results",
             storage = s.storage or f"sqlite:///{(folder / FILES['study']).resolve()}"
             algorithm = run_optuna(archive, trials=s.evaluations, batch_size=s.pop_size,
                                    seed=s.seed, storage=storage, study_name=spec.name,
-                                   algorithm=s.algorithm, resume=resume is not None,
+                                   algorithm=s.algorithm,
+                                   resume=resume is not None or created_study,
                                    on_batch=bar.update)
         else:
             run_sweep(archive, on_batch=bar.update)
             algorithm = "exhaustive"
     result = write_results(folder, problem, archive, algorithm=algorithm,
-                           elapsed_s=time.perf_counter() - started)
+                           elapsed_s=time.perf_counter() - started, baselines=baselines)
     if not archive.feasible.any():
         raise no_feasible_error(problem, archive, folder, config_file)
     return result
@@ -147,16 +155,21 @@ def baseline_tps(problem: SearchProblem, hw) -> list[int]:
     return [t for t in levels if t <= hw.system.chips] or [levels[0]]
 
 
-def evaluate_baselines(problem: SearchProblem) -> pd.DataFrame:
+def load_baseline(name: str):
+    try:
+        return load_hardware(name)
+    except AdorError as err:
+        raise AdorError(err.rule, file=err.file, field="baselines", value=name) from None
+
+
+def evaluate_baselines(problem: SearchProblem, hardware: list | None = None) -> pd.DataFrame:
     """Each baseline on the problem's scenarios: at the smallest tried tp that meets every
     constraint except the design budgets (else the smallest tp)."""
     rows = []
     design_budgets = {"area", "hbm_bw", "power", "p2p_bw", "cost"}
-    for name in problem.spec.baselines:
-        try:
-            hw = load_hardware(name)
-        except AdorError as err:
-            raise AdorError(err.rule, file=err.file, field="baselines", value=name) from None
+    if hardware is None:
+        hardware = [load_baseline(name) for name in problem.spec.baselines]
+    for name, hw in zip(problem.spec.baselines, hardware, strict=True):
         tps = baseline_tps(problem, hw)
         ev = problem.evaluate_specs([hw] * len(tps), tp=np.array(tps) if
                                     problem.space.tp_knob is not None else None)
@@ -200,7 +213,7 @@ def evaluate_commands(problem: SearchProblem, yaml_name: str, tp: int) -> list[s
 
 
 def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, algorithm: str,
-                  elapsed_s: float) -> RunResult:
+                  elapsed_s: float, baselines: list | None = None) -> RunResult:
     spec = problem.spec
     designs = designs_frame(problem, archive)
     front = archive.pareto()
@@ -223,7 +236,7 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
         paths.append(rel)
     pdir.mkdir(exist_ok=True)
     pareto["yaml"] = paths
-    baselines = evaluate_baselines(problem)
+    baselines = evaluate_baselines(problem, baselines)
     comparison = comparison_frame(pareto, baselines)
     feas = archive.feasible
     if feas.any():

@@ -181,3 +181,21 @@ def test_pareto_yaml_through_ador_evaluate_gives_the_same_numbers(cli, tmp_path)
         out = json.loads(r.stdout)
         assert out["tpot_s"] == row["tpot_s"] and out["ttft_s"] == row["ttft_s"]
         assert out["throughput_per_chip_tok_s"] == row["throughput_per_chip_tok_s"]
+
+
+def test_external_storage_clash_and_bad_baseline_leave_no_folder(cli, tmp_path):
+    out = tmp_path / "out"
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    opts = [*FAST, "--backend", "optuna", "--trials", "16", "--pop-size", "8",
+            "--storage", url, "--name", "shared", "--out-dir", out]
+    assert cli("explore", *opts).code == 0
+    assert len(folders(out)) == 1
+    r = cli("explore", *opts)
+    assert r.code == 2 and "already exists" in r.stderr
+    r = cli("explore", *FAST, "--out-dir", out, "--baselines", "a100,tpu9")
+    assert r.code == 2 and "baselines" in r.stderr and "tpu9" in r.stderr
+    assert len(folders(out)) == 1
+    [folder] = folders(out)
+    r = cli("explore", "--resume", folder, "--trials", "24", "--no-progress")
+    assert r.code == 0, r.stderr
+    assert json.loads((folder / "summary.json").read_text())["evaluations"] == 24
