@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ador.model.design import PRECISIONS, DesignArrays
+from ador.model.design import DesignArrays, precision_table
 from ador.spec.precision import Precision
 
 # Process nodes (nm) at which the tables below are given; other nodes interpolate in
@@ -124,8 +124,7 @@ class AreaConstants:
 
     def pe_transistor_table(self) -> np.ndarray:
         """Transistors per PE of each precision, indexed like design.PRECISIONS."""
-        table = dict(self.pe_transistors)
-        return np.array([table[p] for p in PRECISIONS])
+        return precision_table(self.pe_transistors)
 
 
 @dataclass(frozen=True)

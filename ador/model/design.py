@@ -21,6 +21,12 @@ PRECISIONS = tuple(Precision)
 HBM_GENERATIONS = ("hbm2", "hbm2e", "hbm3", "hbm3e", "hbm4")
 
 
+def precision_table(pairs: tuple[tuple[Precision, float], ...]) -> np.ndarray:
+    """Per-precision constants as an array indexed like PRECISIONS (the ``supports`` axis)."""
+    table = dict(pairs)
+    return np.array([table[p] for p in PRECISIONS], dtype=np.float64)
+
+
 @dataclass(frozen=True)
 class DesignArrays:
     clock_hz: np.ndarray

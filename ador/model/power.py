@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ador.model.area import node_value
-from ador.model.design import PRECISIONS, DesignArrays
+from ador.model.design import PRECISIONS, DesignArrays, precision_table
 from ador.spec.precision import BYTES_PER_ELEMENT, RATE_VS_FP16, Precision
 
 PJ = 1e-12
@@ -85,8 +85,8 @@ class PowerConstants:
     clock_fraction: float = 0.25
 
     def mac_table(self) -> np.ndarray:
-        table = dict(self.mac_pj)
-        return np.array([table[p] for p in PRECISIONS])
+        """pJ per MAC of each precision, indexed like design.PRECISIONS."""
+        return precision_table(self.mac_pj)
 
 
 @dataclass(frozen=True)

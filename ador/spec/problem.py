@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import Field, model_validator
 
-from ador.errors import UnitError
 from ador.spec.base import Spec
 from ador.spec.precision import Precision
-from ador.spec.quantities import BytesPerS, PositiveInt, Seconds, Watts
+from ador.spec.quantities import BytesPerS, PositiveInt, Seconds, SquareMm, Usd, Watts
 from ador.spec.scenario import Scenario
-from ador.units import parse_quantity
 
 ObjectiveName = Literal["throughput_per_chip", "tokens_per_s_per_mm2", "tokens_per_j",
                         "tokens_per_s_per_usd", "ttft", "tpot", "area", "power"]
@@ -25,18 +23,6 @@ MAXIMISED = frozenset({"throughput_per_chip", "tokens_per_s_per_mm2", "tokens_pe
                        "tokens_per_s_per_usd"})
 
 
-def _parser(dimension: str):
-    def parse(value: object) -> object:
-        try:
-            return parse_quantity(value, dimension)
-        except UnitError as err:
-            raise ValueError(err.rule) from None
-
-    return parse
-
-
-SquareMm = Annotated[float, BeforeValidator(_parser("mm2")), Field(gt=0)]
-Usd = Annotated[float, BeforeValidator(_parser("usd")), Field(gt=0)]
 PositiveSeconds = Annotated[Seconds, Field(gt=0)]
 
 
