@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ador.calibration.run import MEASURED, calibrate_all
 from ador.cli.common import console, print_json
 from ador.spec.io import hardware_path, replace_calibration_block
 
@@ -17,6 +16,8 @@ def calibrate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Fit GPU efficiencies on per-operator kernel times and print operator-level MAPE."""
+    from ador.calibration.run import MEASURED, calibrate_all  # pandas and scipy: load on use
+
     results = calibrate_all(tuple(MEASURED))
     if write:
         for r in results:

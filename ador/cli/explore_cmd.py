@@ -9,8 +9,6 @@ import typer
 
 from ador.cli.common import console
 from ador.errors import AdorError
-from ador.report.search_tables import search_view
-from ador.search.explore import run_search
 from ador.spec.io import load_problem, validate_data
 from ador.spec.problem import ProblemSpec
 
@@ -143,6 +141,9 @@ def explore_cmd(
         cost_budget=cost_budget, memory_fit=memory_fit, objectives=objectives,
         baselines=baselines, backend=backend, algorithm=algorithm, pop_size=pop_size,
         generations=generations, trials=trials, seed=seed, name=name, storage=storage)
+    from ador.report.search_tables import search_view  # search libraries: load on use
+    from ador.search.explore import run_search
+
     result = run_search(spec, out_dir=out_dir, config_file=file, show_progress=progress,
                         resume=resume)
     console.print(search_view(result, top=top))
@@ -173,6 +174,9 @@ def sweep_cmd(
         output_len=output_len, tp=tp, ttft_slo=ttft_slo, tpot_slo=tpot_slo,
         area_budget=area_budget, hbm_bw_budget=hbm_bw_budget, objectives=objectives,
         baselines=baselines, backend="sweep", name=name or "sweep")
+    from ador.report.search_tables import search_view
+    from ador.search.explore import run_search
+
     result = run_search(spec, out_dir=out_dir, config_file=file, show_progress=progress)
     console.print(search_view(result, top=top))
 
