@@ -13,13 +13,11 @@ latencies and power take the worst scenario and rates the geometric mean.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ador.errors import AdorError
+from ador.evaluate.efficiency import efficiency
 from ador.evaluate.engine import evaluate_population
 from ador.model.design import DesignArrays
 from ador.search.space import DesignSpace
@@ -45,16 +43,6 @@ PERFORMANCE_METRICS = ("ttft_s", "tpot_s", "throughput_per_chip_tok_s")
 WORST = {"ttft_s", "tpot_s", "power_w"}  # aggregated over scenarios by the max
 SAME = {"area_mm2", "cost_usd"}  # scenario-independent
 PENALTY = 1e30
-
-
-def efficiency_module():
-    """The efficiency model, or None while it is not installed."""
-    try:
-        return importlib.import_module("ador.evaluate.efficiency")
-    except ModuleNotFoundError as err:
-        if err.name and err.name.startswith("ador"):
-            return None
-        raise
 
 
 @dataclass
@@ -84,17 +72,6 @@ class SearchProblem:
         for sc in spec.scenarios:
             if sc.model not in self.models:
                 self.models[sc.model] = load_model(sc.model)
-        self.efficiency = efficiency_module()
-        needs = [o for o in spec.objectives if OBJECTIVE_METRIC[o] in EFFICIENCY_METRICS]
-        b = spec.budgets
-        needs += [name for name, v in (("budgets.area_mm2", b.area_mm2),
-                                       ("budgets.power_w", b.power_w),
-                                       ("budgets.cost_usd", b.cost_usd)) if v is not None]
-        if needs and self.efficiency is None:
-            raise AdorError("needs the area/power/cost model (ador.evaluate.efficiency), "
-                            "which is not installed; use performance objectives (throughput_"
-                            "per_chip, ttft, tpot) and drop area/power/cost budgets",
-                            file=file, field=needs[0], value=None)
         self.objectives = list(spec.objectives)
         self.constraints = self._constraint_names()
 
@@ -108,10 +85,7 @@ class SearchProblem:
 
     @property
     def metric_names(self) -> list[str]:
-        names = list(PERFORMANCE_METRICS)
-        if self.efficiency is not None:
-            names += list(EFFICIENCY_METRICS)
-        return names + ["hbm_bw_bytes_per_s", "p2p_bw_bytes_per_s", "tp", "chips",
+        return list(PERFORMANCE_METRICS) + list(EFFICIENCY_METRICS) + ["hbm_bw_bytes_per_s", "p2p_bw_bytes_per_s", "tp", "chips",
                         "fits_memory"]
 
     def _constraint_names(self) -> list[str]:
@@ -161,10 +135,9 @@ class SearchProblem:
                 supported[idx] &= res.supported
                 mem_excess[idx] = np.maximum(mem_excess[idx],
                                              res.memory.total / res.memory_capacity - 1.0)
-                if self.efficiency is not None:
-                    eff = self._efficiency(sub, res, sc.scenario(tp=int(t)))
-                    for m in EFFICIENCY_METRICS:
-                        cols[m][idx] = np.asarray(getattr(eff, m), dtype=float)
+                eff = efficiency(designs=sub, result=res, scenario=sc.scenario(tp=int(t)))
+                for m in EFFICIENCY_METRICS:
+                    cols[m][idx] = np.asarray(getattr(eff, m), dtype=float)
             cols["hbm_bw_bytes_per_s"] = designs.hbm_bw.copy()
             cols["p2p_bw_bytes_per_s"] = designs.p2p_links * designs.p2p_bw
             cols["chips"] = designs.chips.copy()
@@ -179,12 +152,6 @@ class SearchProblem:
         F[~valid] = PENALTY
         return Evaluation(F=F, G=G, metrics=metrics,
                           per_scenario=per if len(per) > 1 else {})
-
-    def _efficiency(self, designs, result, scenario):
-        fn = self.efficiency.efficiency
-        if "scenario" in inspect.signature(fn).parameters:
-            return fn(designs=designs, result=result, scenario=scenario)
-        return fn(designs=designs, result=result)
 
     def _constraints(self, m: dict[str, np.ndarray], *, valid, supported,
                      mem_excess) -> np.ndarray:

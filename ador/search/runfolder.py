@@ -35,7 +35,7 @@ Columns of designs.csv / pareto.csv:
                   worst scenario; rates: the geometric mean)
 ``tokens_per_s_per_mm2``, ``tokens_per_j``, ``tokens_per_s_per_usd``, ``area_mm2``,
 ``power_w``, ``cost_usd``
-                  efficiency (present when the efficiency model is available)
+                  efficiency (per chip; energy per token for the system)
 ``hbm_bw_bytes_per_s``, ``p2p_bw_bytes_per_s``, ``tp``, ``chips``
                   per-chip HBM bandwidth, per-chip P2P bandwidth (all links, one direction),
                   tensor-parallel degree used, chips per system
@@ -54,8 +54,7 @@ with a ``scenario.tp`` knob the smallest of its levels at which the baseline mee
 then the same metric, ``g_*`` and ``<scenario>:<metric>`` columns as designs.csv.
 comparison.csv: ``id``, ``baseline``, ``tpot_ratio`` (baseline tpot / design tpot, > 1 is
 better), ``throughput_per_chip_ratio``, ``tokens_per_s_per_mm2_ratio``,
-``tokens_per_j_ratio`` (design / baseline, > 1 is better; efficiency ratios only when
-available). hypervolume.csv: ``evaluations``, ``feasible``, ``hypervolume`` (normalised to
+``tokens_per_j_ratio`` (design / baseline, > 1 is better). hypervolume.csv: ``evaluations``, ``feasible``, ``hypervolume`` (normalised to
 the run's final ideal/nadir, reference point 1.1 in every objective).
 
 A run folder is created once and never overwritten: a clash of names is an error. The one
