@@ -24,7 +24,6 @@ from ador.search.pymoo_backend import run_pymoo
 from ador.search.runfolder import (
     FILES,
     create_run_folder,
-    read_csv,
     write_config,
     write_csv,
     write_json,
@@ -341,19 +340,11 @@ def no_feasible_error(problem: SearchProblem, archive: Archive, folder: Path,
         f"{folder}", file=config_file, field=field, value=limit)
 
 
-def load_run(folder: Path | str) -> dict[str, pd.DataFrame]:
-    """The tables of a run folder, for reports."""
-    folder = Path(folder)
-    return {k: read_csv(folder / FILES[k]) for k in ("designs", "pareto", "baselines",
-                                                      "comparison", "hypervolume")}
-
-
 __all__ = [
     "SCENARIO_TP",
     "DesignSpace",
     "RunResult",
     "design_ids",
-    "load_run",
     "run_config",
     "run_search",
 ]
