@@ -10,7 +10,8 @@ import pytest
 
 from ador.errors import AdorError, InfeasibleError
 from ador.evaluate.breakdown import evaluate
-from ador.search.explore import load_run, run_search
+from ador.report.run import load_run
+from ador.search.explore import run_search
 from ador.search.runfolder import FILES, read_csv
 from ador.spec.io import load_hardware, load_model, load_problem, load_space
 from ador.spec.problem import ProblemScenario, Slo
@@ -32,16 +33,16 @@ def test_the_documented_files_are_written(run):
         if key != "study":
             assert (folder / name).exists(), name
     assert not (folder / FILES["study"]).exists()
-    tables = load_run(folder)
-    designs, pareto = tables["designs"], tables["pareto"]
+    loaded = load_run(folder)
+    designs, pareto = loaded.designs, loaded.pareto
     assert len(designs) == run.archive.n == 16 * 3
     assert {"id", "batch", "feasible", "sa_count", "ttft_s", "tpot_s", "area_mm2",
             "throughput_per_chip_tok_s", "g_valid", "obj_throughput_per_chip",
             "obj_area"} <= set(designs.columns)
     assert set(pareto["id"]) <= set(designs["id"][designs["feasible"] == 1])
-    assert list(tables["baselines"]["baseline"]) == ["a100"]
-    assert {"tpot_ratio", "tokens_per_s_per_mm2_ratio"} <= set(tables["comparison"].columns)
-    assert tables["hypervolume"]["hypervolume"].is_monotonic_increasing
+    assert list(loaded.baselines["baseline"]) == ["a100"]
+    assert {"tpot_ratio", "tokens_per_s_per_mm2_ratio"} <= set(loaded.comparison.columns)
+    assert loaded.hypervolume["hypervolume"].is_monotonic_increasing
     summary = json.loads((folder / FILES["summary"]).read_text())
     assert summary["evaluations"] == 48 and summary["pareto"] == len(pareto)
     assert summary["status"] == "ok"
