@@ -141,12 +141,7 @@ def explore_cmd(
         cost_budget=cost_budget, memory_fit=memory_fit, objectives=objectives,
         baselines=baselines, backend=backend, algorithm=algorithm, pop_size=pop_size,
         generations=generations, trials=trials, seed=seed, name=name, storage=storage)
-    from ador.report.search_tables import search_view  # search libraries: load on use
-    from ador.search.explore import run_search
-
-    result = run_search(spec, out_dir=out_dir, config_file=file, show_progress=progress,
-                        resume=resume)
-    console.print(search_view(result, top=top))
+    _search_and_print(spec, file, out_dir=out_dir, progress=progress, top=top, resume=resume)
 
 
 def sweep_cmd(
@@ -174,10 +169,17 @@ def sweep_cmd(
         output_len=output_len, tp=tp, ttft_slo=ttft_slo, tpot_slo=tpot_slo,
         area_budget=area_budget, hbm_bw_budget=hbm_bw_budget, objectives=objectives,
         baselines=baselines, backend="sweep", name=name or "sweep")
-    from ador.report.search_tables import search_view
+    _search_and_print(spec, file, out_dir=out_dir, progress=progress, top=top)
+
+
+def _search_and_print(spec: ProblemSpec, file: str, *, out_dir: Path, progress: bool, top: int,
+                      resume: Path | None = None) -> None:
+    """Run the search in-process, write its run folder and print the Pareto view."""
+    from ador.report.search_tables import search_view  # search libraries: load on use
     from ador.search.explore import run_search
 
-    result = run_search(spec, out_dir=out_dir, config_file=file, show_progress=progress)
+    result = run_search(spec, out_dir=out_dir, config_file=file, show_progress=progress,
+                        resume=resume)
     console.print(search_view(result, top=top))
 
 
