@@ -55,6 +55,8 @@ def _stage(*, d: DesignArrays, ops: list[Operator], scenario: Scenario, rate: np
     """Time of one pass; arrays are (n, k) over designs and decode contexts until averaged."""
     costs = {op.name: op_cost(d=d, op=op, rate=rate, tp=scenario.tp) for op in ops}
     pp = scenario.pp
+    # executions per pass: layer operators run on every pipeline stage, one after another
+    reps = {op.name: op.repeat * (pp if op.name not in LAYER_OPS_EXCLUDED else 1) for op in ops}
     times = {}
     for op in ops:
         t = costs[op.name].time
@@ -62,8 +64,7 @@ def _stage(*, d: DesignArrays, ops: list[Operator], scenario: Scenario, rate: np
             t = overlap_collective(d=d, producer=costs[PRODUCERS[op.name]].time,
                                    collective=costs[op.name].comm) + (
                 t - costs[op.name].comm)
-        layers = op.repeat * (pp if op.name not in LAYER_OPS_EXCLUDED else 1)
-        times[op.name] = t * layers
+        times[op.name] = t * reps[op.name]
     graph = build_graph(ops)
     total = critical_path(graph, times)
     if pp > 1:
@@ -80,7 +81,6 @@ def _stage(*, d: DesignArrays, ops: list[Operator], scenario: Scenario, rate: np
         key = op.op_class.value
         class_times[key] = class_times.get(key, 0.0) + avg(times[op.name])
     span = avg(total)
-    reps = {op.name: op.repeat * (pp if op.name not in LAYER_OPS_EXCLUDED else 1) for op in ops}
     flops = {op.name: float(np.sum(np.broadcast_to(op.flops, weights.shape) * weights))
              * reps[op.name] for op in ops}
     mid = weights.shape[0] // 2
