@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from ador.errors import AdorError
+from ador.spec.io import read_yaml
 
 REQUIRED = ("designs.csv", "pareto.csv")
 # Columns of designs.csv that are not knobs (metrics, constraints and bookkeeping).
@@ -88,10 +88,7 @@ def _csv(path: Path, *, required: bool) -> pd.DataFrame:
 def _yaml(path: Path) -> dict:
     if not path.exists():
         return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, OSError, UnicodeDecodeError) as err:
-        raise AdorError(f"cannot read YAML: {str(err).splitlines()[0]}", file=str(path)) from None
+    data = read_yaml(path)
     return data if isinstance(data, dict) else {}
 
 
