@@ -40,7 +40,7 @@ class AdorError(Exception):
             text += f" (got {self.value!r})"
         return text
 
-    def with_file(self, file: str) -> "AdorError":
+    def with_file(self, file: str) -> AdorError:
         """The same error, located in ``file`` when it had no file yet."""
         if self.file:
             return self

@@ -23,8 +23,12 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from ador.calibration.predict import (allreduce_prediction, attention_operator,
-                                      kernel_time, mlp_operator)
+from ador.calibration.predict import (
+    allreduce_prediction,
+    attention_operator,
+    kernel_time,
+    mlp_operator,
+)
 from ador.model.design import DesignArrays
 from ador.spec.hardware import HardwareSpec
 from ador.spec.io import load_model
@@ -71,7 +75,7 @@ def _groups(rows: pd.DataFrame, *, subsample: bool) -> list[Group]:
 
 
 def with_params(base: DesignArrays, names: tuple[str, ...], values) -> DesignArrays:
-    return replace(base, **{n: np.array([float(v)]) for n, v in zip(names, values)})
+    return replace(base, **{n: np.array([float(v)]) for n, v in zip(names, values, strict=False)})
 
 
 def _weighted_log_residuals(groups: list[Group], predict) -> np.ndarray:
@@ -104,7 +108,7 @@ def fit_compute(*, hardware: HardwareSpec, rows: pd.DataFrame) -> dict[str, floa
 
     sol = least_squares(gemm_residuals, GEMM_START, bounds=(GEMM_LOWER, GEMM_UPPER),
                         x_scale=GEMM_SCALE, method="trf")
-    params = dict(zip(GEMM_PARAMS, (float(v) for v in sol.x)))
+    params = dict(zip(GEMM_PARAMS, (float(v) for v in sol.x), strict=False))
     stage1 = with_params(base, tuple(params), params.values())
     best = None
     for residency in RESIDENCY_GRID:
@@ -154,4 +158,4 @@ def fit_allreduce(*, hardware: HardwareSpec, rows: pd.DataFrame) -> dict[str, fl
 
     sol = least_squares(residuals, [1e-5, 0.7], bounds=([0.0, 0.05], [1e-3, 1.0]),
                         x_scale=[1e-6, 0.1])
-    return dict(zip(names, (float(v) for v in sol.x)))
+    return dict(zip(names, (float(v) for v in sol.x), strict=False))

@@ -44,7 +44,7 @@ def compare(*, hardware: list[HardwareSpec], model: ModelSpec, scenario: Scenari
     """Evaluate every design; ``extra(spec, breakdown) -> dict`` adds metrics per design."""
     results = tuple(evaluate(hardware=hw, model=model, scenario=scenario) for hw in hardware)
     metrics = []
-    for hw, b in zip(hardware, results):
+    for hw, b in zip(hardware, results, strict=False):
         values = {key: getattr(b, key) for key in COMPARED}
         if extra is not None:
             values.update(extra(hw, b))

@@ -87,18 +87,19 @@ class DesignArrays:
     def supports_precision(self, precision: Precision) -> np.ndarray:
         return self.supports[:, PRECISIONS.index(precision)] > 0
 
-    def take(self, index) -> "DesignArrays":
+    def take(self, index) -> DesignArrays:
         """A subset of designs (boolean mask or integer index)."""
         return replace(self, **{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
     @staticmethod
-    def concat(parts: list["DesignArrays"]) -> "DesignArrays":
+    def concat(parts: list[DesignArrays]) -> DesignArrays:
         return DesignArrays(**{
-            f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(DesignArrays)
+            f.name: np.concatenate([getattr(p, f.name) for p in parts])
+            for f in fields(DesignArrays)
         })
 
     @staticmethod
-    def from_specs(specs: list[HardwareSpec]) -> "DesignArrays":
+    def from_specs(specs: list[HardwareSpec]) -> DesignArrays:
         rows = [_row(spec) for spec in specs]
         return DesignArrays(**{
             f.name: np.asarray([row[f.name] for row in rows], dtype=np.float64)

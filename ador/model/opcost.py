@@ -21,8 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ador.model.compute import (best_matrix_time, col, mactree_time, systolic_time,
-                                vector_time)
+from ador.model.compute import best_matrix_time, col, mactree_time, systolic_time, vector_time
 from ador.model.design import DesignArrays
 from ador.model.interconnect import allreduce_time
 from ador.model.memory import offchip_activation_bytes, op_hbm_bytes

@@ -2,8 +2,8 @@
 
 The figures are drawn by plotly.js itself in a headless Chromium (``ador.report.browser``):
 a temporary page holds plotly.js (embedded, nothing fetched), and ``Plotly.toImage`` draws
-each figure's JSON straight into an image. Only the browser executable is needed (Debian: ``apt-get install
-chromium``); no CDN, no kaleido, no Python packages beyond plotly.
+each figure's JSON straight into an image. Only the browser executable is needed (Debian:
+``apt-get install chromium``); no CDN, no kaleido, no Python packages beyond plotly.
 """
 
 from __future__ import annotations

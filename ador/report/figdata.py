@@ -6,8 +6,9 @@ that ``ador.report.figures`` draws. Nothing here imports plotly or evaluates the
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -171,7 +172,7 @@ def pareto_scatter_data(designs: pd.DataFrame, pareto: pd.DataFrame, baselines: 
     for f in frames:
         part = pd.DataFrame({"group": f["group"].values, "label": f["label"].values,
                              "hover": f["hover"].values})
-        for c, m in zip(coords, axes):
+        for c, m in zip(coords, axes, strict=False):
             values = f[m.column] if m.column in f.columns else np.nan
             part[c] = pd.to_numeric(pd.Series(values, index=f.index), errors="coerce"
                                     ).values * m.scale

@@ -77,7 +77,7 @@ def pareto_scatter(data: pd.DataFrame, axes: list[Metric], *, title: str = "") -
     if three_d:
         scene = {f"{c}axis": dict(title=dict(text=f"{a.title} [{a.unit}]" if a.unit else a.title),
                                   type="log" if _log_axis(data[c], 300.0) else "linear")
-                 for c, a in zip("xyz", axes)}
+                 for c, a in zip("xyz", axes, strict=False)}
         _layout(fig, name, height=640, scene=scene,
                 scene_camera=dict(eye=dict(x=1.6, y=1.6, z=0.9)))
     else:

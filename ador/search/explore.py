@@ -130,7 +130,7 @@ def designs_frame(problem: SearchProblem, archive: Archive) -> pd.DataFrame:
     cols: dict[str, object] = {"id": design_ids(archive.n), "batch": archive.batch,
                                "feasible": archive.feasible.astype(int)}
     cols.update(problem.space.labels(archive.X))
-    cols.update({k: v for k, v in archive.metrics.items()})
+    cols.update(dict(archive.metrics.items()))
     for k in ("tp", "chips", "fits_memory"):
         if k in cols:
             cols[k] = np.asarray(cols[k]).astype(int)

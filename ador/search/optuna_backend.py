@@ -104,7 +104,7 @@ def run_optuna(archive: Archive, *, trials: int, batch_size: int, seed: int, sto
         X = np.array([[t.params[n] for n in space.names] for t in asked], dtype=float)
         ev = archive.evaluate(X, batch=batch)
         for i, t in enumerate(asked):
-            for c, g in zip(problem.constraints, ev.G[i]):
+            for c, g in zip(problem.constraints, ev.G[i], strict=False):
                 t.set_constraint(c, float(g))
             frozen = replica.tell(t, [float(f) for f in ev.F[i]])
             record.add_trial(frozen)

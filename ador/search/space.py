@@ -201,7 +201,7 @@ class DesignSpace:
         data = copy.deepcopy(self._base_data)
         data["name"] = f"{self.name}-candidate"
         data["description"] = f"design from space {self.name}"
-        for d, g in zip(self.domains, genome):
+        for d, g in zip(self.domains, genome, strict=False):
             value = d.value(g)
             for path in d.knob.paths:
                 if path != SCENARIO_TP:
@@ -253,7 +253,7 @@ def _domain(knob: Knob, i: int, source: str) -> Domain:
     if knob.values is not None:
         levels = []
         for j, v in enumerate(knob.values):
-            if isinstance(v, dict) or knob.type == "choice" and knob.unit is None:
+            if isinstance(v, dict) or (knob.type == "choice" and knob.unit is None):
                 levels.append(v)
                 continue
             x = q(v, f"values[{j}]")

@@ -27,7 +27,7 @@ class ModelSpec(Spec):
     positional: Literal["rope"] = "rope"
 
     @model_validator(mode="after")
-    def _gqa_groups(self) -> "ModelSpec":
+    def _gqa_groups(self) -> ModelSpec:
         if self.heads % self.kv_heads:
             raise ValueError(
                 f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})")

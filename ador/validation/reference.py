@@ -46,7 +46,7 @@ class ReferenceRow(Spec):
     notes: str = ""
 
     @model_validator(mode="after")
-    def _unit_matches_metric(self) -> "ReferenceRow":
+    def _unit_matches_metric(self) -> ReferenceRow:
         allowed = METRIC_UNITS[self.metric]
         if self.unit not in allowed:
             raise ValueError(f"unit of metric '{self.metric}' must be one of "

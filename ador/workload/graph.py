@@ -11,6 +11,7 @@ the sum, and the graph is where overlap (e.g. chunked compute/communication) is 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import networkx as nx
@@ -36,7 +37,7 @@ def build_graph(ops: list[Operator]) -> OpGraph:
         raise ValueError("operator names must be unique within a pass")
     for op in ops:
         g.add_node(op.name, op_class=op.op_class.value, repeat=op.repeat)
-    for a, b in zip(names, names[1:]):
+    for a, b in itertools.pairwise(names):
         g.add_edge(a, b, kind="data")
     for dst, src in RESIDUAL_SOURCES.items():
         if dst in g and src in g:

@@ -22,6 +22,7 @@ def results():
     return {r.hardware: r for r in calibrate_all()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", GPU_TEMPLATES)
 def test_refit_reproduces_stored_parameters(results, name):
     stored = hardware(name).chip.calibration.model_dump()
