@@ -17,10 +17,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from ador.evaluate.results import PopulationResult, StageResult
-from ador.model.area import AreaConstants, area
-from ador.model.cost import CostConstants, chip_cost
+from ador.model.area import AreaBreakdown, AreaConstants, area
+from ador.model.cost import CostBreakdown, CostConstants, chip_cost
 from ador.model.design import DesignArrays
-from ador.model.power import Energies, PowerConstants, energies, leakage_w, peak_power
+from ador.model.power import (
+    Energies,
+    PowerBreakdown,
+    PowerConstants,
+    energies,
+    leakage_w,
+    peak_power,
+)
+from ador.spec.hardware import HardwareSpec
 from ador.spec.precision import Precision
 from ador.spec.scenario import Scenario
 
@@ -37,6 +45,49 @@ class Efficiency:
     tokens_per_s_per_mm2: np.ndarray  # throughput per chip / area per chip
     tokens_per_j: np.ndarray
     tokens_per_s_per_usd: np.ndarray  # throughput per chip / cost per chip
+    energy_per_request_j: np.ndarray  # system energy / requests of the static batch
+    power_density_w_per_mm2: np.ndarray  # peak power per mm² of die (thermal density)
+
+
+@dataclass(frozen=True)
+class ChipBreakdown:
+    """Area, peak power and cost of every design by component (arrays of shape (n,))."""
+
+    area: AreaBreakdown
+    power: PowerBreakdown
+    cost: CostBreakdown
+
+
+def chip_breakdown(*, designs: DesignArrays,
+                   area_constants: AreaConstants = AreaConstants(),
+                   power_constants: PowerConstants = PowerConstants(),
+                   cost_constants: CostConstants = CostConstants()) -> ChipBreakdown:
+    """The one place where a design's area, peak power and cost are put together."""
+    a = area(designs=designs, c=area_constants)
+    p = peak_power(designs=designs, area_mm2=a.total, c=power_constants)
+    c = chip_cost(designs=designs, area_mm2=a.total, spare_mm2=a.spares, c=cost_constants)
+    return ChipBreakdown(area=a, power=p, cost=c)
+
+
+def chip_report(hardware: HardwareSpec) -> dict:
+    """Area and peak power by component and cost of one design, per chip (mm², W, USD):
+    the object of ``ador area --json``, also drawn by the report."""
+    b = chip_breakdown(designs=DesignArrays.from_specs([hardware]))
+
+    def one(parts: dict, total: np.ndarray) -> dict:
+        return {**{k: float(v[0]) for k, v in parts.items()}, "total": float(total[0])}
+
+    c = b.cost
+    return {
+        "hardware": hardware.name,
+        "process_node_nm": hardware.chip.process_node_nm,
+        "area_mm2": one(b.area.components(), b.area.total),
+        "peak_power_w": one(b.power.components(), b.power.total),
+        "cost_usd": {"die": float(c.die[0]), "hbm": float(c.hbm[0]),
+                     "packaging": float(c.packaging[0]), "total": float(c.total[0]),
+                     "dies_per_wafer": float(c.dies_per_wafer[0]),
+                     "die_yield": float(c.die_yield[0])},
+    }
 
 
 def stage_energy(*, designs: DesignArrays, stage: StageResult, e: Energies,
@@ -54,7 +105,8 @@ def stage_energy(*, designs: DesignArrays, stage: StageResult, e: Energies,
     share_sa = np.where(total > 0, sa_work / np.where(total > 0, total, 1.0),
                         (sa_peak > 0).astype(float))
     macs = matrix_flops / 2.0
-    vector_ops = stage.utilisation["vector_unit"] * d.vu_count * d.vu_lanes * d.clock_hz * stage.time
+    vector_ops = (stage.utilisation["vector_unit"] * d.vu_count * d.vu_lanes * d.clock_hz
+                  * stage.time)
     hbm = sum(stage.op_bytes.values(), np.zeros(d.n))
     sram = sum(stage.op_sram_bytes.values(), np.zeros(d.n))
     comm = float(sum(stage.op_comm_bytes.values()))
@@ -75,8 +127,9 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
     FP16 and tp = chips (no pipeline parallelism) are assumed.
     """
     d = designs
-    a = area(designs=d, c=area_constants)
-    die = a.total
+    chip = chip_breakdown(designs=d, area_constants=area_constants,
+                          power_constants=power_constants, cost_constants=cost_constants)
+    die = chip.area.total
     precision = scenario.compute_precision if scenario else Precision.FP16
     tp = scenario.tp if scenario else result.chips
     e = energies(designs=d, area_mm2=die, precision=precision, c=power_constants)
@@ -87,13 +140,14 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
     dynamic = tp * (stage_energy(designs=d, stage=result.prefill, e=e, compute_scale=active)
                     + steps * stage_energy(designs=d, stage=result.decode, e=e,
                                            compute_scale=active))
-    peak = peak_power(designs=d, area_mm2=die, c=pc)
+    peak = chip.power
     busy_w = pc.clock_fraction * (peak.matrix_units + peak.vector_units)
     static = result.chips * (leakage_w(area_mm2=die, c=pc) + busy_w) * result.e2e
     system_j = (dynamic + static) / power_constants.regulator_efficiency
     tokens = result.throughput * result.e2e
-    cost = chip_cost(designs=d, area_mm2=die, spare_mm2=a.spares, c=cost_constants).total
+    cost = chip.cost.total
     per_token = system_j / tokens
+    requests = scenario.batch if scenario else np.nan
     return Efficiency(
         area_mm2=die,
         peak_power_w=peak.total,
@@ -103,4 +157,6 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
         tokens_per_s_per_mm2=result.throughput_per_chip / die,
         tokens_per_j=1.0 / per_token,
         tokens_per_s_per_usd=result.throughput_per_chip / cost,
+        energy_per_request_j=system_j / requests,
+        power_density_w_per_mm2=peak.total / die,
     )
