@@ -7,54 +7,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ador.errors import AdorError
+from ador.metrics import METRICS as ALL_METRICS
+from ador.metrics import Metric
 from ador.units import format_quantity
 
-
 # --------------------------------------------------------------------------- metrics ----
-@dataclass(frozen=True)
-class Metric:
-    """A plottable column: its objective name, column, axis title, display scale and unit."""
-
-    name: str
-    column: str
-    title: str
-    unit: str  # display unit after ``scale``
-    scale: float = 1.0
-    higher_is_better: bool = False
-    log: bool = False
-
-    @property
-    def axis_title(self) -> str:
-        arrow = "higher is better" if self.higher_is_better else "lower is better"
-        unit = f" [{self.unit}]" if self.unit else ""
-        return f"{self.title}{unit} ({arrow})"
-
-
-METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("throughput_per_chip", "throughput_per_chip_tok_s", "throughput per chip", "tok/s",
-           higher_is_better=True),
-    Metric("tokens_per_s_per_mm2", "tokens_per_s_per_mm2", "throughput per area",
-           "tok/s/mm²", higher_is_better=True),
-    Metric("tokens_per_j", "tokens_per_j", "energy efficiency", "tok/J", higher_is_better=True),
-    Metric("tokens_per_s_per_usd", "tokens_per_s_per_usd", "throughput per cost", "tok/s/$",
-           higher_is_better=True),
-    Metric("ttft", "ttft_s", "time to first token", "ms", scale=1e3),
-    Metric("tpot", "tpot_s", "time per output token", "ms", scale=1e3),
-    Metric("area", "area_mm2", "area per chip", "mm²"),
-    Metric("power", "power_w", "power per chip", "W"),
-    Metric("cost", "cost_usd", "cost per chip", "$"),
-    Metric("hbm_bw", "hbm_bw_bytes_per_s", "HBM bandwidth per chip", "TB/s", scale=1e-12),
-    Metric("p2p_bw", "p2p_bw_bytes_per_s", "P2P bandwidth per chip", "GB/s", scale=1e-9),
-    Metric("chips", "chips", "chips per system", ""),
-)}
-BY_COLUMN = {m.column: m for m in METRICS.values()}
+# A plottable column is a metric of the registry: name, column, axis title, scale and unit.
+METRICS: dict[str, Metric] = {m.name: m for m in ALL_METRICS}
+BY_COLUMN: dict[str, Metric] = {m.column: m for m in ALL_METRICS}
 
 
 def available_metrics(columns) -> list[str]:
@@ -72,7 +38,7 @@ def resolve_metric(name: str, columns, *, field: str = "objective") -> Metric:
         key = key[len("obj_"):]
     metric = METRICS.get(key) or BY_COLUMN.get(key)
     if metric is None and key in cols:
-        metric = Metric(key, key, key.replace("_", " "), "")
+        metric = Metric(key, key, key.replace("_", " "), "", fmt="{:.4g}")
     known = ", ".join(available_metrics(cols))
     if metric is None:
         raise AdorError(f"unknown objective (rule: one of {known})", field=field, value=name)
@@ -107,8 +73,8 @@ def _metric_text(metric: Metric, value: float) -> str:
 
 # ------------------------------------------------------------------------ baselines ----
 def aggregate_baselines(baselines: pd.DataFrame) -> pd.DataFrame:
-    """One row per baseline: with several scenarios, latencies take the worst scenario and
-    rates the geometric mean (as the search aggregates designs); other columns the first."""
+    """One row per baseline: with several scenarios, each metric combines as the search
+    combines designs (ador.metrics); other columns take the first scenario."""
     if baselines.empty or "baseline" not in baselines.columns:
         return baselines.copy()
     if not baselines["baseline"].duplicated().any():
@@ -120,14 +86,12 @@ def aggregate_baselines(baselines: pd.DataFrame) -> pd.DataFrame:
             if col == "baseline":
                 continue
             values = group[col]
-            if col in ("ttft_s", "tpot_s", "e2e_s"):
-                row[col] = values.max()
-            elif col in ("throughput_per_chip_tok_s", "throughput_tok_s", "tokens_per_s_per_mm2",
-                         "tokens_per_j", "tokens_per_s_per_usd"):
-                v = pd.to_numeric(values, errors="coerce")
-                row[col] = float(np.exp(np.log(v[v > 0]).mean())) if (v > 0).any() else np.nan
-            else:
+            m = BY_COLUMN.get(col)
+            if m is None:
                 row[col] = values.iloc[0]
+            else:
+                v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+                row[col] = float(m.combined(v[:, None])[0])
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -305,9 +269,11 @@ def unit_peaks(hardware: Any, precision: Any = "fp16") -> dict:
     peaks: dict[str, float] = {}
     for unit in chip.units:
         if unit.kind == "systolic_array":
-            peaks["systolic_array"] = 2.0 * unit.count * unit.rows * unit.cols * chip.clock_hz * rate
+            peaks["systolic_array"] = (2.0 * unit.count * unit.rows * unit.cols * chip.clock_hz
+                                       * rate)
         elif unit.kind == "mac_tree":
-            peaks["mac_tree"] = 2.0 * unit.count * unit.lanes * unit.tree_width * chip.clock_hz * rate
+            peaks["mac_tree"] = (2.0 * unit.count * unit.lanes * unit.tree_width * chip.clock_hz
+                                 * rate)
         elif unit.kind == "vector_unit":
             # lane pipes and special-function pipes run in parallel
             peaks["vector_unit"] = float(unit.count * (unit.lanes + unit.special_ops_per_cycle)

@@ -8,21 +8,22 @@ import html
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from ador.errors import AdorError
+from ador.metrics import METRICS
 from ador.report import figdata, figures
 from ador.report.figdata import Metric
-from ador.report.run import Run, load_run
+from ador.report.run import Run
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
                  "toImageButtonOptions": {"format": "svg", "scale": 1}}
-FALLBACK_AXES = ("throughput_per_chip", "tokens_per_s_per_mm2", "tpot", "ttft", "area",
-                 "power", "tokens_per_j")
+# Axes when the run names too few objectives: rates first, then costs (ador.metrics order).
+FALLBACK_AXES = tuple(m.name for m in sorted(
+    (m for m in METRICS if m.objective), key=lambda m: not m.higher_is_better))
 
 
 @dataclass
@@ -138,16 +139,9 @@ def _breakdowns(run: Run, report: Report) -> tuple[dict[str, Any], dict | None, 
 
 def area_json(hardware: Any) -> dict:
     """Area and peak power by component of one hardware spec, as ``ador area --json``."""
-    from ador.model.area import area
-    from ador.model.design import DesignArrays
-    from ador.model.power import peak_power
+    from ador.evaluate.efficiency import chip_report
 
-    d = DesignArrays.from_specs([hardware])
-    a = area(designs=d)
-    p = peak_power(designs=d, area_mm2=a.total)
-    return {"hardware": hardware.name,
-            "area_mm2": {k: float(v[0]) for k, v in a.components().items()},
-            "peak_power_w": {k: float(v[0]) for k, v in p.components().items()}}
+    return chip_report(hardware)
 
 
 # ----------------------------------------------------------------------- figures ----
@@ -277,6 +271,13 @@ def _facts(run: Run) -> list[tuple[str, str]]:
     return facts
 
 
+def _header(column: str) -> str:
+    m = figdata.BY_COLUMN.get(column)
+    if m is None:
+        return column
+    return m.title + (f" [{m.unit}]" if m.unit else "")
+
+
 def _pareto_table(run: Run, limit: int = 200) -> str:
     p = run.pareto
     if p.empty:
@@ -284,7 +285,7 @@ def _pareto_table(run: Run, limit: int = 200) -> str:
     metric_cols = [m.column for m in figdata.METRICS.values() if m.column in p.columns]
     cols = list(dict.fromkeys(["id"] + metric_cols + [k for k in run.knobs if k in p.columns]))
     units = run.knob_units
-    head = "".join(f"<th>{html.escape(figdata.BY_COLUMN[c].title + (' [' + figdata.BY_COLUMN[c].unit + ']' if figdata.BY_COLUMN[c].unit else '') if c in figdata.BY_COLUMN else c)}</th>" for c in cols)
+    head = "".join(f"<th>{html.escape(_header(c))}</th>" for c in cols)
     body = []
     for row in p[cols].head(limit).to_dict("records"):
         cells = []
@@ -330,7 +331,3 @@ def render_html(report: Report) -> str:
                      f"</section>")
     parts.append("</main></body></html>")
     return "\n".join(parts)
-
-
-def load_report(run_dir: str | Path, **kw: Any) -> Report:
-    return build_report(load_run(run_dir), **kw)

@@ -10,25 +10,13 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from ador.metrics import BY_NAME, RATIOS, TABLE
 from ador.units import format_quantity
 
 # metric column -> (header, unit for format_quantity or a format string)
-COLUMNS = (
-    ("ttft_s", "ttft", "s"),
-    ("tpot_s", "tpot", "s"),
-    ("throughput_per_chip_tok_s", "tok/s/chip", "{:,.0f}"),
-    ("tokens_per_s_per_mm2", "tok/s/mm²", "{:.2f}"),
-    ("tokens_per_j", "tok/J", "{:.1f}"),
-    ("area_mm2", "area mm²", "{:.0f}"),
-    ("power_w", "power W", "{:.0f}"),
-    ("tp", "tp", "{:d}"),
-)
-RATIO_HEADERS = {
-    "tpot_ratio": "tpot (base/design)",
-    "throughput_per_chip_ratio": "tok/s/chip",
-    "tokens_per_s_per_mm2_ratio": "tok/s/mm²",
-    "tokens_per_j_ratio": "tok/J",
-}
+COLUMNS = tuple((m.column, m.header, m.symbol or m.fmt) for m in TABLE)
+RATIO_HEADERS = {m.ratio: m.short if m.higher_is_better else f"{m.short} (base/design)"
+                 for m in RATIOS if m.ratio}
 
 
 def fmt(value, how: str) -> str:
@@ -128,8 +116,9 @@ def search_view(result, *, top: int = 12) -> Group:
             f"{s['elapsed_s']:.1f} s) - {sc}; {slo or 'no SLO'}")
     units = {d.knob.name: d.knob.unit for d in result.problem.space.domains}
     # power only when the problem is about it (the table fits 80 columns without it)
-    hide = frozenset() if "power" in spec.objectives or spec.budgets.power_w else frozenset(
-        {"power_w"})
+    power = BY_NAME["power"]
+    hide = frozenset() if power.name in spec.objectives or spec.budgets.power_w else frozenset(
+        {power.column})
     return Group(
         pareto_table(result.pareto, result.baselines, title=head, top=top, hide=hide),
         knob_table(result.pareto, knobs=result.problem.space.names, top=top, units=units),

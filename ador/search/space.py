@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from ador.errors import SpecError, UnitError
+from ador.metrics import METRICS
 from ador.spec.hardware import HardwareSpec
 from ador.spec.io import load_hardware, load_space, space_path, spec_error_from
 from ador.spec.space import SCENARIO_TP, Knob, SpaceSpec
@@ -28,10 +29,8 @@ from ador.units import parse_quantity
 MAX_LEVELS = 100_000
 # Result columns of designs.csv a knob may not be named after ("tp" and "chips" may: the
 # knobs of those names set exactly those values).
-RESERVED = frozenset({
-    "id", "batch", "feasible", "yaml", "ttft_s", "tpot_s", "throughput_per_chip_tok_s",
-    "tokens_per_s_per_mm2", "tokens_per_j", "tokens_per_s_per_usd", "area_mm2", "power_w",
-    "cost_usd", "hbm_bw_bytes_per_s", "p2p_bw_bytes_per_s", "fits_memory"})
+RESERVED = frozenset({"id", "batch", "feasible", "yaml"} | {
+    m.column for m in METRICS if m.searched and m.column not in {"tp", "chips"}})
 
 
 @dataclass(frozen=True)
