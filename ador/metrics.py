@@ -150,6 +150,8 @@ RATIOS: tuple[Metric, ...] = tuple(m for m in METRICS if m.ratio)
 COMPARED: tuple[Metric, ...] = tuple(m for m in METRICS if m.compared)
 TABLE: tuple[Metric, ...] = tuple(m for m in METRICS if m.table)
 FITS_MEMORY = BY_NAME["fits_memory"]
+# Objectives of a problem that names none.
+DEFAULT_OBJECTIVES: tuple[str, ...] = ("throughput_per_chip", "tokens_per_s_per_mm2")
 # Integer-valued columns of designs.csv.
 INTEGER_COLUMNS: tuple[str, ...] = tuple(m.column for m in SEARCHED if m.fmt == "{:d}")
 
@@ -168,5 +170,5 @@ def known(columns: Iterable[str]) -> list[Metric]:
     return [m for m in METRICS if m.column in cols]
 
 
-__all__ = ["BY_COLUMN", "BY_NAME", "COMPARED", "FITS_MEMORY", "INTEGER_COLUMNS", "METRICS", "OBJECTIVES",
+__all__ = ["BY_COLUMN", "BY_NAME", "COMPARED", "DEFAULT_OBJECTIVES", "FITS_MEMORY", "INTEGER_COLUMNS", "METRICS", "OBJECTIVES",
            "RATIOS", "SEARCHED", "TABLE", "Combine", "Metric", "known", "metric"]

@@ -13,7 +13,7 @@ import numpy as np
 
 from ador.evaluate.efficiency import efficiency
 from ador.evaluate.results import PopulationResult
-from ador.metrics import SEARCHED
+from ador.metrics import FITS_MEMORY, SEARCHED
 from ador.model.design import DesignArrays
 from ador.spec.scenario import Scenario
 
@@ -28,7 +28,7 @@ def scenario_columns(*, designs: DesignArrays, result: PopulationResult,
         "e2e_s": result.e2e,
         "throughput_tok_s": result.throughput,
         "throughput_per_chip_tok_s": result.throughput_per_chip,
-        "fits_memory": result.fits_memory.astype(float),
+        FITS_MEMORY.column: result.fits_memory.astype(float),
         "tp": np.full(d.n, float(scenario.tp)),
         "chips": d.chips.copy(),
         "hbm_bw_bytes_per_s": d.hbm_bw.copy(),

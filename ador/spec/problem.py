@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from ador.metrics import BY_NAME, OBJECTIVES
+from ador.metrics import BY_NAME, DEFAULT_OBJECTIVES, OBJECTIVES
 from ador.spec.base import Spec
 from ador.spec.precision import Precision
 from ador.spec.quantities import BytesPerS, PositiveInt, Seconds, SquareMm, Usd, Watts, WattsPerMm2
@@ -102,7 +102,7 @@ class ProblemSpec(Spec):
     budgets: Budgets = Budgets(area_mm2=826.0, hbm_bandwidth_bytes_per_s=3.35e12)
     objectives: Annotated[list[ObjectiveName], Field(
         min_length=1, max_length=8,
-        default_factory=lambda: ["throughput_per_chip", "tokens_per_s_per_mm2"])]
+        default_factory=lambda: list(DEFAULT_OBJECTIVES))]
     baselines: list[str] = Field(default_factory=lambda: ["a100", "h100", "h200"])
     search: SearchSettings = SearchSettings()
 

@@ -27,6 +27,9 @@ METRIC_UNITS = {
     "static_throughput_per_gpu": {"tok/s": 1.0},
 }
 Metric = Literal["ttft", "tpot", "e2e_latency", "static_throughput_per_gpu"]
+# The metric of ador.metrics each reference metric measures.
+MEASURES = {"ttft": "ttft", "tpot": "tpot", "e2e_latency": "e2e",
+            "static_throughput_per_gpu": "throughput_per_chip"}
 PositiveInt = Annotated[int, Field(gt=0)]
 
 
