@@ -9,13 +9,12 @@ chip ``ceil(layers / pp)`` layers.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ador.errors import InfeasibleError
-from ador.spec.model import ModelSpec
+from ador.spec.model import ModelSpec, Sharded
 from ador.spec.scenario import Scenario
 from ador.workload.operators import MatMul, Num, OpClass, Operator, Stage
 
@@ -28,28 +27,13 @@ SOFTMAX_OPS = 4.0  # running max, subtract, accumulate, rescale (+1 exp per scor
 
 
 @dataclass(frozen=True)
-class Shard:
-    """Per-chip sizes under the scenario's tensor and pipeline parallelism."""
+class Shard(Sharded):
+    """Per-chip sizes (``ModelSpec.sharded``) with the scenario's tp and element sizes."""
 
-    tp: int
-    heads: int
-    kv_heads: int
-    head_dim: int
-    hidden: int
-    ffn: int
-    vocab: int
-    layers: int
-    wbytes: float
-    abytes: float
-    kvbytes: float
-
-    @property
-    def q_dim(self) -> int:
-        return self.heads * self.head_dim
-
-    @property
-    def kv_dim(self) -> int:
-        return self.kv_heads * self.head_dim
+    tp: int = 1
+    wbytes: float = 2.0
+    abytes: float = 2.0
+    kvbytes: float = 2.0
 
 
 def shard(model: ModelSpec, scenario: Scenario) -> Shard:
@@ -60,19 +44,10 @@ def shard(model: ModelSpec, scenario: Scenario) -> Shard:
     if pp > model.layers:
         raise InfeasibleError(f"pp cannot exceed the number of layers ({model.layers})",
                               field="pp", value=pp)
-    return Shard(
-        tp=tp,
-        heads=model.heads // tp,
-        kv_heads=max(1, model.kv_heads // tp),
-        head_dim=model.head_dim,
-        hidden=model.hidden,
-        ffn=math.ceil(model.ffn_hidden / tp),
-        vocab=math.ceil(model.vocab / tp),
-        layers=math.ceil(model.layers / pp),
-        wbytes=scenario.weight_precision.bytes,
-        abytes=scenario.activation_precision.bytes,
-        kvbytes=scenario.kv_precision.bytes,
-    )
+    return Shard(**vars(model.sharded(tp=tp, pp=pp)), tp=tp,
+                 wbytes=scenario.weight_precision.bytes,
+                 abytes=scenario.activation_precision.bytes,
+                 kvbytes=scenario.kv_precision.bytes)
 
 
 def _gemm(name: str, stage: Stage, s: Shard, m: Num, n: int, k: int, repeat: int) -> Operator:
