@@ -60,3 +60,17 @@ def test_no_dispatch_on_constraint_or_backend_names():
                         "memory", "valid", "supported", "hbm_bw", "p2p_bw", "cost"}
                     for c in node.comparators):
                 pytest.fail(f"{rel}:{node.lineno} compares against a name")
+
+
+def test_evaluate_holds_no_operator_names():
+    from ador.spec.scenario import Scenario
+    from ador.workload.transformer import decode_ops, prefill_ops
+    from tests.conftest import model
+
+    sc = Scenario(batch=2, input_len=8, output_len=4, tp=2)
+    names = {op.name for op in prefill_ops(model("llama3-8b"), sc)
+             + decode_ops(model("llama3-8b"), sc, 9.0)}
+    assert {"allreduce_attn", "lm_head", "residual_add_ffn"} <= names
+    used = {word for word, modules in literals().items()
+            if any(m.startswith("evaluate/") for m in modules)}
+    assert not names & used

@@ -19,9 +19,6 @@ from ador.workload.graph import build_graph, critical_path
 from ador.workload.operators import Operator
 from ador.workload.transformer import decode_contexts, decode_ops, prefill_ops
 
-LAYER_OPS_EXCLUDED = {"embedding", "final_norm", "lm_head"}
-PRODUCERS = {"allreduce_attn": "o_proj", "allreduce_ffn": "down_proj"}
-
 
 def evaluate_population(*, designs: DesignArrays, model: ModelSpec, scenario: Scenario,
                         max_points: int = 32) -> PopulationResult:
@@ -56,12 +53,12 @@ def _stage(*, d: DesignArrays, ops: list[Operator], scenario: Scenario, rate: np
     costs = {op.name: op_cost(d=d, op=op, rate=rate, tp=scenario.tp) for op in ops}
     pp = scenario.pp
     # executions per pass: layer operators run on every pipeline stage, one after another
-    reps = {op.name: op.repeat * (pp if op.name not in LAYER_OPS_EXCLUDED else 1) for op in ops}
+    reps = {op.name: op.repeat * (pp if op.per_layer else 1) for op in ops}
     times = {}
     for op in ops:
         t = costs[op.name].time
-        if op.name in PRODUCERS:
-            t = overlap_collective(d=d, producer=costs[PRODUCERS[op.name]].time,
+        if op.producer is not None:
+            t = overlap_collective(d=d, producer=costs[op.producer].time,
                                    collective=costs[op.name].comm) + (
                 t - costs[op.name].comm)
         times[op.name] = t * reps[op.name]

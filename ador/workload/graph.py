@@ -19,8 +19,6 @@ import numpy as np
 
 from ador.workload.operators import Operator
 
-RESIDUAL_SOURCES = {"residual_add_attn": "input_norm", "residual_add_ffn": "post_attn_norm"}
-
 
 @dataclass(frozen=True)
 class OpGraph:
@@ -39,9 +37,9 @@ def build_graph(ops: list[Operator]) -> OpGraph:
         g.add_node(op.name, op_class=op.op_class.value, repeat=op.repeat)
     for a, b in itertools.pairwise(names):
         g.add_edge(a, b, kind="data")
-    for dst, src in RESIDUAL_SOURCES.items():
-        if dst in g and src in g:
-            g.add_edge(src, dst, kind="residual")
+    for op in ops:
+        if op.residual_from is not None and op.residual_from in g:
+            g.add_edge(op.residual_from, op.name, kind="residual")
     order = tuple(nx.topological_sort(g))
     return OpGraph(graph=g, order=order,
                    preds={v: tuple(g.predecessors(v)) for v in order})
