@@ -31,8 +31,9 @@ from ador.model.power import (
 from ador.spec.hardware import HardwareSpec
 from ador.spec.precision import Precision
 from ador.spec.scenario import Scenario
+from ador.workload.operators import OpClass
 
-MATRIX_CLASSES = ("gemm", "attention")
+MATRIX_CLASSES = (OpClass.GEMM.value, OpClass.ATTENTION.value)
 
 
 @dataclass(frozen=True)

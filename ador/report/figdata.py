@@ -16,6 +16,7 @@ from ador.errors import AdorError
 from ador.metrics import METRICS as ALL_METRICS
 from ador.metrics import Metric
 from ador.units import format_quantity
+from ador.workload.operators import OpClass
 
 # --------------------------------------------------------------------------- metrics ----
 # A plottable column is a metric of the registry: name, column, axis title, scale and unit.
@@ -254,8 +255,8 @@ def latency_breakdown_data(breakdowns: Mapping[str, Any]) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------ roofline ----
-MATRIX_CLASSES = ("gemm", "attention")
-VECTOR_CLASSES = ("vector",)
+MATRIX_CLASSES = (OpClass.GEMM.value, OpClass.ATTENTION.value)
+VECTOR_CLASSES = (OpClass.VECTOR.value,)
 PANELS = {"matrix": "matrix units (systolic arrays, MAC trees)", "vector": "vector unit"}
 
 
