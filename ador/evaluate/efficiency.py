@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ador.evaluate.results import PopulationResult, StageResult
+from ador.evaluate.results import VECTOR_UNIT, PopulationResult, StageResult
 from ador.model.area import AreaBreakdown, AreaConstants, area
 from ador.model.cost import CostBreakdown, CostConstants, chip_cost
 from ador.model.design import DesignArrays
@@ -28,6 +28,7 @@ from ador.model.power import (
     leakage_w,
     peak_power,
 )
+from ador.model.units import matrix_kinds
 from ador.spec.hardware import HardwareSpec
 from ador.spec.precision import Precision
 from ador.spec.scenario import Scenario
@@ -98,21 +99,26 @@ def stage_energy(*, designs: DesignArrays, stage: StageResult, e: Energies,
     d = designs
     matrix_flops = sum((f for name, f in stage.op_flops.items()
                         if stage.op_class[name] in MATRIX_CLASSES), 0.0)
-    sa_peak = d.sa_count * d.sa_rows * d.sa_cols
-    mt_peak = d.mt_count * d.mt_lanes * d.mt_tree_width
-    sa_work = stage.utilisation["systolic_array"] * sa_peak
-    mt_work = stage.utilisation["mac_tree"] * mt_peak
-    total = sa_work + mt_work
-    share_sa = np.where(total > 0, sa_work / np.where(total > 0, total, 1.0),
-                        (sa_peak > 0).astype(float))
+    kinds = matrix_kinds()
+    work = [stage.utilisation[k.name] * k.macs_per_cycle(d) for k in kinds]
+    total = sum(work[1:], work[0])
+    first_peak = kinds[0].macs_per_cycle(d)
+    share_first = np.where(total > 0, work[0] / np.where(total > 0, total, 1.0),
+                           (first_peak > 0).astype(float))
     macs = matrix_flops / 2.0
-    vector_ops = (stage.utilisation["vector_unit"] * d.vu_count * d.vu_lanes * d.clock_hz
+    per_mac = share_first * e.mac[kinds[0].name]
+    rest = 1.0 - share_first
+    for k, w in zip(kinds[1:], work[1:], strict=True):
+        share_k = rest if k is kinds[-1] else np.where(total > 0, w / np.where(
+            total > 0, total, 1.0), 0.0)
+        per_mac = per_mac + share_k * e.mac[k.name]
+        rest = rest - share_k
+    vector_ops = (stage.utilisation[VECTOR_UNIT] * d.vu_count * d.vu_lanes * d.clock_hz
                   * stage.time)
     hbm = sum(stage.op_bytes.values(), np.zeros(d.n))
     sram = sum(stage.op_sram_bytes.values(), np.zeros(d.n))
     comm = float(sum(stage.op_comm_bytes.values()))
-    compute = (macs * (share_sa * e.sa_mac + (1.0 - share_sa) * e.mt_mac)
-               + np.nan_to_num(vector_ops) * e.vector_op)
+    compute = macs * per_mac + np.nan_to_num(vector_ops) * e.vector_op
     return (compute_scale * compute + sram * e.global_byte + hbm * e.hbm_byte
             + comm * e.link_byte)
 
