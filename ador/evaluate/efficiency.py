@@ -30,7 +30,7 @@ from ador.model.power import (
 )
 from ador.model.units import matrix_kinds
 from ador.spec.hardware import HardwareSpec
-from ador.spec.precision import Precision
+from ador.spec.precision import RATE_VS_FP16, Precision
 from ador.spec.scenario import Scenario
 from ador.workload.operators import OpClass
 
@@ -90,6 +90,20 @@ def chip_report(hardware: HardwareSpec) -> dict:
                      "dies_per_wafer": float(c.dies_per_wafer[0]),
                      "die_yield": float(c.die_yield[0])},
     }
+
+
+def unit_peaks(hardware: HardwareSpec, precision: Precision | str = "fp16") -> dict:
+    """Per-chip peak rates: FLOP/s of each matrix kind at ``precision`` (2 FLOPs per MAC)
+    and of the vector unit (lane and special-function pipes in parallel), HBM bytes/s."""
+    d = DesignArrays.from_specs([hardware])
+    rate = RATE_VS_FP16[Precision(precision)]
+    peaks = {k.name: float(2.0 * k.macs_per_cycle(d)[0] * d.clock_hz[0] * rate)
+             for k in matrix_kinds() if k.macs_per_cycle(d)[0] > 0}
+    peaks[VECTOR_UNIT] = float(d.vu_count[0] * (d.vu_lanes[0] + d.vu_special_per_cycle[0])
+                               * d.clock_hz[0])
+    return {"name": hardware.name, "flops_per_s": peaks,
+            "hbm_bytes_per_s": float(d.hbm_bw[0]),
+            "hbm_efficiency": float(d.hbm_eff[0])}
 
 
 def stage_energy(*, designs: DesignArrays, stage: StageResult, e: Energies,

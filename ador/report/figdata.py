@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ador.errors import AdorError
+from ador.evaluate.results import VECTOR_UNIT
 from ador.metrics import METRICS as ALL_METRICS
 from ador.metrics import Metric
 from ador.units import format_quantity
@@ -261,27 +262,11 @@ PANELS = {"matrix": "matrix units (systolic arrays, MAC trees)", "vector": "vect
 
 
 def unit_peaks(hardware: Any, precision: Any = "fp16") -> dict:
-    """Per-chip peak rates of a hardware spec: FLOP/s of each unit class at ``precision``
+    """Per-chip peak rates of a hardware spec: FLOP/s of each unit kind at ``precision``
     (2 FLOPs per MAC; vector units one op per lane per cycle) and HBM bytes/s."""
-    from ador.spec.precision import RATE_VS_FP16, Precision
+    from ador.evaluate.efficiency import unit_peaks as peaks_of
 
-    chip = hardware.chip
-    rate = RATE_VS_FP16[Precision(precision)]
-    peaks: dict[str, float] = {}
-    for unit in chip.units:
-        if unit.kind == "systolic_array":
-            peaks["systolic_array"] = (2.0 * unit.count * unit.rows * unit.cols * chip.clock_hz
-                                       * rate)
-        elif unit.kind == "mac_tree":
-            peaks["mac_tree"] = (2.0 * unit.count * unit.lanes * unit.tree_width * chip.clock_hz
-                                 * rate)
-        elif unit.kind == "vector_unit":
-            # lane pipes and special-function pipes run in parallel
-            peaks["vector_unit"] = float(unit.count * (unit.lanes + unit.special_ops_per_cycle)
-                                         * chip.clock_hz)
-    return {"name": hardware.name, "flops_per_s": peaks,
-            "hbm_bytes_per_s": float(chip.hbm.bandwidth_bytes_per_s),
-            "hbm_efficiency": float(chip.calibration.hbm_efficiency)}
+    return peaks_of(hardware, precision)
 
 
 def roofline_data(breakdown: Any, peaks: Mapping[str, Any]) -> dict:
@@ -297,13 +282,14 @@ def roofline_data(breakdown: Any, peaks: Mapping[str, Any]) -> dict:
     flops = dict(peaks["flops_per_s"])
     bw = float(peaks["hbm_bytes_per_s"])
     roofs = []
-    matrix_units = [u for u in ("systolic_array", "mac_tree") if flops.get(u, 0) > 0]
+    matrix_units = [u for u, f in flops.items() if u != VECTOR_UNIT and f > 0]
     for u in matrix_units:
         roofs.append(("matrix", u.replace("_", " "), flops[u]))
-    if len(matrix_units) == 2:
-        roofs.append(("matrix", "both matrix units", sum(flops[u] for u in matrix_units)))
-    if flops.get("vector_unit", 0) > 0:
-        roofs.append(("vector", "vector unit", flops["vector_unit"]))
+    if len(matrix_units) >= 2:
+        roofs.append(("matrix", "all matrix units" if len(matrix_units) > 2 else
+                      "both matrix units", sum(flops[u] for u in matrix_units)))
+    if flops.get(VECTOR_UNIT, 0) > 0:
+        roofs.append(("vector", "vector unit", flops[VECTOR_UNIT]))
     roof_df = pd.DataFrame(
         [{"panel": p, "unit": u, "peak_flops_s": f, "hbm_bytes_s": bw, "ridge": f / bw}
          for p, u, f in roofs], columns=["panel", "unit", "peak_flops_s", "hbm_bytes_s", "ridge"])
