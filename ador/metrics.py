@@ -170,5 +170,6 @@ def known(columns: Iterable[str]) -> list[Metric]:
     return [m for m in METRICS if m.column in cols]
 
 
-__all__ = ["BY_COLUMN", "BY_NAME", "COMPARED", "DEFAULT_OBJECTIVES", "FITS_MEMORY", "INTEGER_COLUMNS", "METRICS", "OBJECTIVES",
-           "RATIOS", "SEARCHED", "TABLE", "Combine", "Metric", "known", "metric"]
+__all__ = ["BY_COLUMN", "BY_NAME", "COMPARED", "DEFAULT_OBJECTIVES", "FITS_MEMORY",
+           "INTEGER_COLUMNS", "METRICS", "OBJECTIVES", "RATIOS", "SEARCHED", "TABLE", "Combine",
+           "Metric", "known", "metric"]

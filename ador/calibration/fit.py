@@ -32,6 +32,7 @@ from ador.calibration.predict import (
 from ador.model.design import DesignArrays
 from ador.spec.hardware import HardwareSpec
 from ador.spec.io import load_model
+from ador.workload.operators import Operator
 
 # Gap between back-to-back kernels of a stream when the host runs ahead of the GPU: about
 # 1 us (NVIDIA developer blog "Getting Started with CUDA Graphs", 2019: a ~2.9 us kernel
@@ -55,7 +56,7 @@ class Group:
     """Measurements of one operator of one model at one TP degree, with its ador operator."""
 
     op_type: str
-    op: object
+    op: Operator
     tp: int
     tokens: np.ndarray
     measured: np.ndarray
@@ -110,7 +111,7 @@ def fit_compute(*, hardware: HardwareSpec, rows: pd.DataFrame) -> dict[str, floa
                         x_scale=GEMM_SCALE, method="trf")
     params = dict(zip(GEMM_PARAMS, (float(v) for v in sol.x), strict=False))
     stage1 = with_params(base, tuple(params), params.values())
-    best = None
+    best: tuple[float, float, float] | None = None
     for residency in RESIDENCY_GRID:
         def residuals(x, residency=residency):
             d = replace(stage1, act_residency=np.array([residency]),
@@ -121,6 +122,7 @@ def fit_compute(*, hardware: HardwareSpec, rows: pd.DataFrame) -> dict[str, floa
         fit = least_squares(residuals, [0.6], bounds=([0.05], [1.0]))
         if best is None or fit.cost < best[0]:
             best = (fit.cost, residency, float(fit.x[0]))
+    assert best is not None
     params["act_residency"], params["elementwise_eff"] = best[1], best[2]
     return params
 

@@ -49,6 +49,7 @@ def build_problem(*, config: Path | None, resume: Path | None = None, space: str
     unknown = sorted(set(limits) - set(options))
     if unknown:
         raise TypeError(f"unknown limit options: {', '.join(unknown)}")
+    source: Path | None = None
     if resume is not None:
         source = resume / "config.yaml"
         if not source.exists():
@@ -61,7 +62,7 @@ def build_problem(*, config: Path | None, resume: Path | None = None, space: str
         data = base.model_dump(mode="json")
         file = str(source)
     else:
-        data = ProblemSpec().model_dump(mode="json")
+        data = ProblemSpec.model_validate({}).model_dump(mode="json")
         file = "command line"
     overrides = False
 

@@ -44,7 +44,8 @@ def comparison_json(c: Comparison) -> dict:
         "scenario": c.scenario.model_dump(mode="json"),
         "baseline": c.results[0].hardware,
         "designs": [
-            {"hardware": b.hardware, **c.metrics[i], FITS_MEMORY.column: getattr(b, FITS_MEMORY.column),
+            {"hardware": b.hardware, **c.metrics[i],
+             FITS_MEMORY.column: getattr(b, FITS_MEMORY.column),
              "ratios": {key: c.ratio(i, key) for key in c.metrics[i]}}
             for i, b in enumerate(c.results)
         ],

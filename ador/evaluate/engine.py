@@ -102,7 +102,7 @@ def _stage(*, d: DesignArrays, ops: list[Operator], scenario: Scenario, rate: np
     )
 
 
-def _sent_bytes(payload: float, p: int) -> float:
+def _sent_bytes(payload: Any, p: int) -> float:
     """Bytes one chip sends in a ring all-reduce of ``payload`` bytes over p chips."""
     return 2.0 * (p - 1) / p * payload if p > 1 else 0.0
 

@@ -6,7 +6,7 @@ that ``ador.report.figures`` draws. Nothing here imports plotly or evaluates the
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -103,7 +103,7 @@ SCATTER_GROUPS = ("infeasible", "explored", "pareto", "baseline")
 
 
 def pareto_scatter_data(designs: pd.DataFrame, pareto: pd.DataFrame, baselines: pd.DataFrame,
-                        axes: list[Metric], *, knobs: list[str] = (),
+                        axes: list[Metric], *, knobs: Sequence[str] = (),
                         knob_units: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Points of the Pareto scatter: one row per design and per baseline.
 

@@ -18,7 +18,7 @@ from ador.report.figdata import PANELS, Metric
 
 TEMPLATE = "plotly_white"
 FONT = dict(family="Inter, Helvetica, Arial, sans-serif", size=13, color="#222")
-GROUP_STYLE = {
+GROUP_STYLE: dict[str, dict[str, Any]] = {
     "infeasible": dict(name="infeasible", color="rgba(190,190,190,0.45)", size=5,
                        symbol="x-thin", line=dict(width=1, color="rgba(170,170,170,0.6)")),
     "explored": dict(name="explored (feasible)", color="rgba(99,136,189,0.45)", size=6,

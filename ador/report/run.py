@@ -54,7 +54,7 @@ class Run:
         """Knob column names, in the space's order."""
         knobs = self.space.get("knobs") if isinstance(self.space, dict) else None
         if isinstance(knobs, list) and knobs:
-            names = [k.get("name") for k in knobs if isinstance(k, dict)]
+            names = [str(k.get("name")) for k in knobs if isinstance(k, dict)]
             return [n for n in names if n in self.designs.columns]
         return [c for c in self.designs.columns
                 if c not in NON_KNOB and not c.startswith(("g_", "obj_")) and ":" not in c]

@@ -132,7 +132,7 @@ def baseline_tps(problem: SearchProblem, hw) -> list[int]:
     space = problem.space
     if space.tp_knob is None:
         return [problem.spec.scenarios[0].tp]
-    levels = sorted(int(v) for v in space.domains[space.tp_knob].levels)
+    levels = sorted(int(v) for v in space.domains[space.tp_knob].levels or ())
     return [t for t in levels if t <= hw.system.chips] or [levels[0]]
 
 
@@ -176,7 +176,7 @@ def comparison_frame(pareto: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFr
             row = {"id": d["id"], "baseline": b["baseline"]}
             for m in RATIOS:
                 if m.column in d and m.column in b:
-                    row[m.ratio] = m.ratio_value(d[m.column], b[m.column])
+                    row[str(m.ratio)] = m.ratio_value(d[m.column], b[m.column])
             rows.append(row)
     return pd.DataFrame(rows, columns=["id", "baseline"] + [
         m.ratio for m in RATIOS if m.column in pareto.columns and m.column in baselines.columns])
@@ -217,20 +217,19 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
         paths.append(rel)
     pdir.mkdir(exist_ok=True)
     pareto["yaml"] = paths
-    baselines = evaluate_baselines(problem, baselines)
-    comparison = comparison_frame(pareto, baselines)
+    baseline_frame = evaluate_baselines(problem, baselines)
+    comparison = comparison_frame(pareto, baseline_frame)
     feas = archive.feasible
     if feas.any():
         ideal, nadir = bounds(archive.F[feas])
         hv_rows = history(archive.F, feas, archive.batch, ideal=ideal, nadir=nadir)
         final_hv = hypervolume(archive.F[feas], ideal=ideal, nadir=nadir)
     else:
-        ideal = nadir = None
         hv_rows = [{"evaluations": archive.n, "feasible": 0, "hypervolume": 0.0}]
         final_hv = 0.0
     write_csv(folder / FILES["designs"], designs)
     write_csv(folder / FILES["pareto"], pareto)
-    write_csv(folder / FILES["baselines"], baselines)
+    write_csv(folder / FILES["baselines"], baseline_frame)
     write_csv(folder / FILES["comparison"], comparison)
     write_csv(folder / FILES["hypervolume"], pd.DataFrame(hv_rows))
     summary = {
@@ -254,17 +253,18 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
         "feasible": int(feas.sum()),
         "pareto": len(front),
         "hypervolume": final_hv,
-        "hypervolume_bounds": None if ideal is None else {"ideal": ideal.tolist(),
-                                                         "nadir": nadir.tolist()},
+        "hypervolume_bounds": {"ideal": ideal.tolist(), "nadir": nadir.tolist()}
+        if feas.any() else None,
         "elapsed_s": elapsed_s,
         "best": _best(problem, archive, designs),
-        "baselines": baselines[["baseline", "tp", "meets_slo", "feasible"]].to_dict("records"),
+        "baselines": baseline_frame.loc[:, ["baseline", "tp", "meets_slo", "feasible"]].to_dict(
+            "records"),
         "best_ratios": _best_ratios(comparison),
         "files": FILES,
     }
     write_json(folder / FILES["summary"], summary)
     return RunResult(folder=folder, problem=problem, archive=archive, designs=designs,
-                     pareto=pareto, baselines=baselines, comparison=comparison,
+                     pareto=pareto, baselines=baseline_frame, comparison=comparison,
                      summary=summary)
 
 
@@ -273,7 +273,7 @@ def _finite(x: float):
 
 
 def _best(problem: SearchProblem, archive: Archive, designs: pd.DataFrame) -> dict:
-    out = {}
+    out: dict[str, dict] = {}
     feas = np.flatnonzero(archive.feasible)
     if feas.size == 0:
         return out

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 import optuna
 from optuna.distributions import (
+    BaseDistribution,
     CategoricalDistribution,
     FloatDistribution,
     IntDistribution,
@@ -31,14 +32,14 @@ from ador.search.archive import Archive
 
 
 def distributions(space) -> dict:
-    out = {}
+    out: dict[str, BaseDistribution] = {}
     for d in space.domains:
         if not d.discrete:
             out[d.knob.name] = FloatDistribution(d.low, d.high)
         elif d.knob.type == "choice":
-            out[d.knob.name] = CategoricalDistribution(list(range(d.size)))
+            out[d.knob.name] = CategoricalDistribution(list(range(d.size or 0)))
         else:
-            out[d.knob.name] = IntDistribution(0, d.size - 1)
+            out[d.knob.name] = IntDistribution(0, (d.size or 1) - 1)
     return out
 
 

@@ -63,7 +63,7 @@ class Domain:
         return self.levels[self.index(gene)]
 
     def index(self, gene: float) -> int:
-        return int(min(max(round(gene), 0), len(self.levels) - 1))
+        return int(min(max(round(gene), 0), len(self.levels or ()) - 1))
 
     def label(self, gene: float) -> Any:
         """The value as written in designs.csv: numbers as numbers, mappings by label."""
@@ -130,7 +130,8 @@ class DesignSpace:
     @property
     def size(self) -> float:
         """Number of distinct designs (inf when a knob is continuous)."""
-        return math.prod(d.size if d.discrete else math.inf for d in self.domains)
+        return math.prod(float(d.size) if d.size is not None else math.inf
+                         for d in self.domains)
 
     def default_genome(self) -> list[float]:
         """The genome closest to the base template (first level where no match)."""
@@ -151,7 +152,7 @@ class DesignSpace:
         disc = self.discrete
         X[:, disc] = np.round(X[:, disc])
         lo = np.array([0.0 if d.discrete else d.low for d in self.domains])
-        hi = np.array([d.size - 1.0 if d.discrete else d.high for d in self.domains])
+        hi = np.array([d.size - 1.0 if d.size is not None else d.high for d in self.domains])
         return np.clip(X, lo, hi)
 
     def grid(self) -> np.ndarray:
@@ -161,8 +162,8 @@ class DesignSpace:
             raise SpecError(f"an exhaustive sweep needs discrete knobs; knob '{knob}' is a "
                             f"continuous real (give it a 'step')", file=self.source,
                             value=None)
-        return np.array(list(itertools.product(*[range(d.size) for d in self.domains])),
-                        dtype=float).reshape(-1, self.n_var)
+        return np.array(list(itertools.product(*[range(d.size or 0) for d in self.domains])),
+                        dtype=np.float64).reshape(-1, self.n_var)
 
     def tp(self, X: np.ndarray) -> np.ndarray | None:
         """Tensor-parallel degree per design, when the space has a ``scenario.tp`` knob."""
@@ -284,10 +285,8 @@ def _domain(knob: Knob, i: int, source: str) -> Domain:
         if low != int(low) or step != int(step):
             raise SpecError("an int knob needs whole-number low and step", file=source,
                             field=field, value=None)
-        levels = tuple(int(low) + j * int(step) for j in range(count))
-    else:
-        levels = tuple(round(low + j * step, 12) for j in range(count))
-    return Domain(knob, levels, None)
+        return Domain(knob, tuple(int(low) + j * int(step) for j in range(count)), None)
+    return Domain(knob, tuple(round(low + j * step, 12) for j in range(count)), None)
 
 
 def _same(level: Any, current: Any) -> bool:

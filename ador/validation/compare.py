@@ -94,9 +94,10 @@ def validate_rows(rows: list[ReferenceRow]) -> Validation:
     results = tuple(predict_row(r, cache) for r in rows)
     ok = [r for r in results if r.ape is not None]
     groups: dict[tuple[str, str, str], list[float]] = {}
-    for r in ok:
-        groups.setdefault((r.row.source, r.row.hardware, r.row.metric), []).append(r.ape)
-    return Validation(rows=results, overall=summarise([r.ape for r in ok]),
+    apes = [float(r.ape or 0.0) for r in ok]
+    for r, ape in zip(ok, apes, strict=True):
+        groups.setdefault((r.row.source, r.row.hardware, r.row.metric), []).append(ape)
+    return Validation(rows=results, overall=summarise(apes),
                       groups=tuple((k, summarise(v)) for k, v in sorted(groups.items())))
 
 

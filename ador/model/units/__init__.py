@@ -14,7 +14,7 @@ object, listed in :data:`MATRIX_KINDS`.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 

@@ -105,10 +105,12 @@ def systolic_os_cycles(*, d: DesignArrays, mm: MatMul) -> tuple[np.ndarray, np.n
                 best_cost = np.where(better, cost, best_cost)
                 best_cycles = np.where(better, cycles, best_cycles)
                 best_elems = np.where(better, elems + extra, best_elems)
+    assert best_cycles is not None and best_elems is not None
     return best_cycles, best_elems
 
 
-def systolic_time(*, d: DesignArrays, mm: MatMul, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def systolic_time(*, d: DesignArrays, mm: MatMul, rate: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Seconds on the systolic-array group (inf where there is none) and SRAM bytes moved.
 
     ``rate`` is the per-design throughput multiplier of the compute precision (fp8: 2x).
