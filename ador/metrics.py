@@ -44,6 +44,7 @@ class Metric:
     ratio: str | None = None  # comparison.csv column of design vs baseline
     compared: str | None = None  # row label of ``ador compare``
     table: bool = False  # a column of the search's Pareto table
+    table_if_used: bool = False  # ... only when an objective or limit of the problem
     # The problem field ("slo.tpot_s", "budgets.area_mm2") that sets an upper limit on it;
     # budgets limit what may be built, SLOs what the service must meet.
     limit: str | None = None
@@ -117,7 +118,7 @@ METRICS: tuple[Metric, ...] = (
            limit="budgets.hbm_bandwidth_bytes_per_s"),
     Metric("power", "power_w", "power per chip", "W", fmt="{:.0f}", short="power W",
            combine="worst", objective=True, searched=True, compared="average power (W)",
-           table=True, limit="budgets.power_w"),
+           table=True, table_if_used=True, limit="budgets.power_w"),
     Metric("p2p_bw", "p2p_bw_bytes_per_s", "P2P bandwidth per chip", "GB/s", symbol="B/s",
            scale=1e-9, combine="same", searched=True,
            limit="budgets.p2p_bandwidth_bytes_per_s"),

@@ -17,15 +17,10 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from ador.errors import AdorError
-from ador.report.browser import Browser, BrowserError, find_browser
+from ador.report.browser import Browser, BrowserError
 
 FORMATS = ("svg", "png")
 DEFAULT_WIDTH = 1100
-
-
-def renderer() -> str | None:
-    """Path of the browser that would render static images, or None."""
-    return find_browser()
 
 
 def _page() -> str:

@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ador.metrics import BY_NAME, RATIOS, TABLE
+from ador.metrics import RATIOS, TABLE, Metric
 from ador.units import format_quantity
 
 # metric column -> (header, unit for format_quantity or a format string)
@@ -103,6 +103,16 @@ def _short(v, unit: str | None) -> str:
     return str(v)
 
 
+def _used(m: Metric, spec) -> bool:
+    """The problem optimises or limits the metric."""
+    if m.name in spec.objectives:
+        return True
+    if m.limit is None:
+        return False
+    section, key = m.limit.split(".")
+    return getattr(getattr(spec, section), key) is not None
+
+
 def search_view(result, *, top: int = 12) -> Group:
     """The Pareto table against the baselines and the best ratios, for ``ador explore``."""
     s = result.summary
@@ -115,10 +125,8 @@ def search_view(result, *, top: int = 12) -> Group:
             f"evaluated ({s['backend']} {s['algorithm']}, seed {s['seed']}, "
             f"{s['elapsed_s']:.1f} s) - {sc}; {slo or 'no SLO'}")
     units = {d.knob.name: d.knob.unit for d in result.problem.space.domains}
-    # power only when the problem is about it (the table fits 80 columns without it)
-    power = BY_NAME["power"]
-    hide = frozenset() if power.name in spec.objectives or spec.budgets.power_w else frozenset(
-        {power.column})
+    # some columns only when the problem is about them (the table fits 80 columns)
+    hide = frozenset(m.column for m in TABLE if m.table_if_used and not _used(m, spec))
     return Group(
         pareto_table(result.pareto, result.baselines, title=head, top=top, hide=hide),
         knob_table(result.pareto, knobs=result.problem.space.names, top=top, units=units),

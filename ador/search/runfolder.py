@@ -114,10 +114,6 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
     write_text_atomic(path, buf.getvalue())
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path)
-
-
 def write_yaml_spec(path: Path, spec: Any, *, header: str = "") -> None:
     write_spec(path, spec, header=header)
 

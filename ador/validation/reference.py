@@ -56,11 +56,6 @@ class ReferenceRow(Spec):
                              f"{', '.join(allowed)} (got '{self.unit}')")
         return self
 
-    @property
-    def si_value(self) -> float:
-        """The measured value in seconds or tokens per second."""
-        return self.value * METRIC_UNITS[self.metric][self.unit]
-
 
 def read_reference(path: Path) -> list[ReferenceRow]:
     path = Path(path)
