@@ -74,3 +74,20 @@ def test_evaluate_holds_no_operator_names():
     used = {word for word, modules in literals().items()
             if any(m.startswith("evaluate/") for m in modules)}
     assert not names & used
+
+
+def test_functions_of_more_than_three_parameters_take_keywords():
+    """At most three positional parameters; Typer commands (the CLI's signatures) and the
+    YAML loader's internals aside."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = str(path.relative_to(PACKAGE))
+        if rel.endswith("_cmd.py") or rel == "spec/io.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef):
+                positional = [a for a in node.args.posonlyargs + node.args.args
+                              if a.arg not in ("self", "cls")]
+                if len(positional) > 3:
+                    offenders.append(f"{rel}:{node.lineno} {node.name}")
+    assert not offenders, offenders

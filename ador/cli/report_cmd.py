@@ -117,7 +117,7 @@ def plot_pareto(
     if len({a.column for a in axes}) != len(axes):
         raise AdorError("axes must show different objectives", field="--y",
                         value=[a.name for a in axes])
-    data = figdata.pareto_scatter_data(run.designs, run.pareto, run.baselines, axes,
+    data = figdata.pareto_scatter_data(run.designs, run.pareto, run.baselines, axes=axes,
                                        knobs=run.knobs, knob_units=run.knob_units)
     fig = figures.pareto_scatter(data, axes)
     if out is None:

@@ -103,7 +103,7 @@ SCATTER_GROUPS = ("infeasible", "explored", "pareto", "baseline")
 
 
 def pareto_scatter_data(designs: pd.DataFrame, pareto: pd.DataFrame, baselines: pd.DataFrame,
-                        axes: list[Metric], *, knobs: Sequence[str] = (),
+                        *, axes: list[Metric], knobs: Sequence[str] = (),
                         knob_units: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Points of the Pareto scatter: one row per design and per baseline.
 
@@ -121,7 +121,7 @@ def pareto_scatter_data(designs: pd.DataFrame, pareto: pd.DataFrame, baselines: 
         d["group"] = np.where(d["id"].isin(pareto_ids), "pareto",
                               np.where(feasible, "explored", "infeasible"))
         d["label"] = d["id"].astype(str)
-        d["hover"] = [_design_hover(row, axes, knobs, knob_units)
+        d["hover"] = [_design_hover(row, axes=axes, knobs=knobs, knob_units=knob_units)
                       for row in d.to_dict("records")]
         frames.append(d)
     b = aggregate_baselines(baselines)
@@ -150,7 +150,7 @@ def pareto_scatter_data(designs: pd.DataFrame, pareto: pd.DataFrame, baselines: 
                            ).reset_index(drop=True)
 
 
-def _design_hover(row: dict, axes: list[Metric], knobs, knob_units) -> str:
+def _design_hover(row: dict, *, axes: list[Metric], knobs, knob_units) -> str:
     lines = [f"<b>{row['id']}</b>" + ("" if row.get("feasible", 1) else " (infeasible)")]
     lines += [_metric_text(m, row.get(m.column, np.nan)) for m in axes]
     lines += [f"{k}: {format_value(row.get(k), knob_units.get(k))}" for k in knobs if k in row]

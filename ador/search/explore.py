@@ -94,7 +94,7 @@ def run_search(spec: ProblemSpec, *, out_dir: Path | str = "results",
     result = write_results(folder, problem, archive, algorithm=algorithm,
                            elapsed_s=time.perf_counter() - started, baselines=baselines)
     if not archive.feasible.any():
-        raise no_feasible_error(problem, archive, folder, config_file)
+        raise no_feasible_error(problem, archive, folder=folder, config_file=config_file)
     return result
 
 
@@ -295,7 +295,7 @@ def _best_ratios(comparison: pd.DataFrame) -> dict:
     return out
 
 
-def no_feasible_error(problem: SearchProblem, archive: Archive, folder: Path,
+def no_feasible_error(problem: SearchProblem, archive: Archive, *, folder: Path,
                       config_file: str) -> InfeasibleError:
     """Name the constraint that blocks feasibility: the one whose best value is worst."""
     G = archive.G
