@@ -48,6 +48,11 @@ class OpCost:
     hbm_bytes: np.ndarray
     bound: np.ndarray  # 0 compute, 1 HBM, 2 SRAM, 3 communication, 4 overhead
 
+    @property
+    def share_sa(self) -> np.ndarray:
+        """Fraction of the matrix work on the first matrix kind (systolic arrays)."""
+        return next(iter(self.shares.values()))
+
 
 def _zeros(d: DesignArrays) -> np.ndarray:
     return np.zeros_like(col(d.clock_hz))

@@ -12,7 +12,7 @@ All fields are SI (suffix names the unit); YAML may use human strings such as "3
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -78,7 +78,19 @@ class VectorUnit(Spec):
     special_ops_per_cycle: PositiveInt
 
 
+# The unit kinds a chip may hold: matrix units (one of them at least) and the vector unit.
 ComputeUnit = Annotated[SystolicArray | MacTree | VectorUnit, Field(discriminator="kind")]
+MATRIX_UNITS: tuple[type[Spec], ...] = (SystolicArray, MacTree)
+UNIT_SPECS: tuple[type[Spec], ...] = (*MATRIX_UNITS, VectorUnit)
+
+
+def kind_of(spec_class: type[Spec]) -> str:
+    """The ``kind`` a unit spec class is written with in YAML."""
+    return str(get_args(spec_class.model_fields["kind"].annotation)[0])
+
+
+UNIT_KINDS: tuple[str, ...] = tuple(kind_of(c) for c in UNIT_SPECS)
+MATRIX_UNIT_KINDS: tuple[str, ...] = tuple(kind_of(c) for c in MATRIX_UNITS)
 
 
 class Sram(Spec):
@@ -171,9 +183,10 @@ class Chip(Spec):
         for kind in set(kinds):
             if kinds.count(kind) > 1:
                 raise ValueError(f"at most one unit group of kind '{kind}' (use its count)")
-        if "systolic_array" not in kinds and "mac_tree" not in kinds:
-            raise ValueError("a chip needs at least one matrix unit (systolic_array or mac_tree)")
-        if "vector_unit" not in kinds:
+        if not set(MATRIX_UNIT_KINDS) & set(kinds):
+            raise ValueError(f"a chip needs at least one matrix unit "
+                             f"({' or '.join(MATRIX_UNIT_KINDS)})")
+        if kind_of(VectorUnit) not in kinds:
             raise ValueError("a chip needs a vector_unit for softmax, norms and activations")
         return self
 

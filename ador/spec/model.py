@@ -100,6 +100,14 @@ class ModelSpec(Spec):
         return self.sharded().layer_params
 
     @property
+    def embedding_params(self) -> int:
+        return self.sharded().embedding_params
+
+    @property
+    def lm_head_params(self) -> int:
+        return self.sharded().lm_head_params
+
+    @property
     def params(self) -> int:
         """Total parameter count (llama3-8b: 8.03e9); a tied lm_head is the embedding."""
         return self.sharded().params
