@@ -52,16 +52,19 @@ def best_matrix_time(times: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarr
 
     Returns (seconds, share of the work on each kind); shares sum to one.
     """
-    total, shares = times[0], [np.ones_like(times[0])]
+    total = times[0]
+    shares: list[np.ndarray] | None = None  # None: all work on the first kind so far
     with np.errstate(invalid="ignore", divide="ignore"):
         for t in times[1:]:
             both = np.isfinite(total) & np.isfinite(t)
             split = np.where(both, total * t / (total + t), np.minimum(total, t))
             keep = np.where(np.isfinite(total), np.where(np.isfinite(t), t / (total + t), 1.0),
                             0.0)
-            shares = [s * keep for s in shares]
+            shares = [keep] if shares is None else [s * keep for s in shares]
             total = split
             shares.append(1.0 - keep)
+    if shares is None:
+        shares = [np.ones_like(total)]
     return total, shares
 
 
