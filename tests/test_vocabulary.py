@@ -26,14 +26,20 @@ ALLOWED = {("area", "cli/main.py"), ("area", "report/html.py"),
 
 
 @functools.lru_cache(maxsize=1)
+def trees() -> dict[str, ast.Module]:
+    """Parsed modules of ador/ by relative path."""
+    return {str(p.relative_to(PACKAGE)): ast.parse(p.read_text(encoding="utf-8"))
+            for p in PACKAGE.rglob("*.py")}
+
+
+@functools.lru_cache(maxsize=1)
 def literals() -> dict[str, set[str]]:
     """String literal -> modules (relative paths) of ador/ that contain it."""
     found: dict[str, set[str]] = {}
-    for path in PACKAGE.rglob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    for rel, tree in trees().items():
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                found.setdefault(node.value, set()).add(str(path.relative_to(PACKAGE)))
+                found.setdefault(node.value, set()).add(rel)
     return found
 
 
@@ -52,8 +58,7 @@ def test_the_registry_defines_every_metric_once():
 def test_no_dispatch_on_constraint_or_backend_names():
     for rel in ("search/problem.py", "search/explore.py", "search/constraints.py",
                 "search/backends.py"):
-        tree = ast.parse((PACKAGE / rel).read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
+        for node in ast.walk(trees()[rel]):
             if isinstance(node, ast.Compare) and any(
                     isinstance(c, ast.Constant) and c.value in {
                         "pymoo", "optuna", "sweep", "ttft", "tpot", "area", "power",
@@ -80,11 +85,10 @@ def test_functions_of_more_than_three_parameters_take_keywords():
     """At most three positional parameters; Typer commands (the CLI's signatures) and the
     YAML loader's internals aside."""
     offenders = []
-    for path in PACKAGE.rglob("*.py"):
-        rel = str(path.relative_to(PACKAGE))
+    for rel, tree in trees().items():
         if rel.endswith("_cmd.py") or rel == "spec/io.py":
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef):
                 positional = [a for a in node.args.posonlyargs + node.args.args
                               if a.arg not in ("self", "cls")]

@@ -22,8 +22,7 @@ import numpy as np
 from ador.errors import AdorError
 from ador.evaluate import evaluate, to_json
 from ador.evaluate.compare import compare, comparison_json
-from ador.spec.io import (list_templates, load_hardware, load_model, load_problem,
-                          load_scenario_file)
+from ador.spec.io import list_templates, load_hardware, load_model, load_problem, load_scenario_file
 from ador.spec.problem import ProblemSpec
 from ador.spec.scenario import Scenario
 
@@ -93,7 +92,7 @@ def collect_area() -> dict:
 
 
 def collect_compare() -> dict:
-    label, model, sc = scenarios()[0]
+    _, model, sc = scenarios()[0]
     specs = [load_hardware(t) for t in list_templates()]
     return plain(comparison_json(compare(hardware=specs, model=load_model(model),
                                          scenario=sc)))

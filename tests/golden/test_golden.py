@@ -34,12 +34,12 @@ def same(expected: Any, actual: Any, path: str = "") -> list[str]:
     if isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
             return [f"{path}: expected {len(expected)} items, got {actual!r:.80}"]
-        return [d for i, (e, a) in enumerate(zip(expected, actual))
+        return [d for i, (e, a) in enumerate(zip(expected, actual, strict=True))
                 for d in same(e, a, f"{path}[{i}]")]
     if isinstance(expected, float) and isinstance(actual, float) and math.isnan(expected):
         return [] if math.isnan(actual) else [f"{path}: {expected!r} != {actual!r}"]
-    if expected != actual or type(expected) is not type(actual) and not (
-            isinstance(expected, (int, float)) and isinstance(actual, (int, float))):
+    if expected != actual or (type(expected) is not type(actual) and not (
+            isinstance(expected, (int, float)) and isinstance(actual, (int, float)))):
         return [f"{path}: {expected!r} != {actual!r}"]
     return []
 
