@@ -7,7 +7,8 @@ bytes sent over links. Operator work is per tensor-parallel shard and covers eve
 pipeline stage, so the system spends ``tp`` times it; leakage runs on every chip for the
 whole request, and so does the activity-independent share of the compute units' power
 (PowerConstants.clock_fraction). A request is one prefill pass and (e2e - ttft) / tpot
-decode steps.
+decode steps. Energy per request is the system's energy for the static batch over its
+requests; power density is peak power over die area (the heat flux cooling must remove).
 """
 
 from __future__ import annotations

@@ -29,7 +29,9 @@ def test_power_density_budget_is_peak_power_over_area_and_binds_designs_only():
     b = evaluate(hardware=hardware("a100"), model=model("llama3-8b"),
                  scenario=Scenario(batch=8, input_len=128, output_len=16))
     assert b.power_density_w_per_mm2 == pytest.approx(b.peak_power_w / b.area_mm2)
-    assert 0.1 < b.power_density_w_per_mm2 < 2.0  # air/liquid-cooled GPUs: ~0.4-0.9 W/mm²
+    # TDP over die area: A100 400 W / 826 mm² = 0.48, H100 SXM 700 W / 814 mm² = 0.86 W/mm²
+    # (NVIDIA datasheets and whitepapers); the model's peak power is within 10% of TDP.
+    assert 0.35 < b.power_density_w_per_mm2 < 0.7
     spec = ProblemSpec(budgets={"power_density_w_per_mm2": "0.05 W/mm2"}, baselines=[],
                        search=SearchSettings(pop_size=4, generations=1))
     problem = SearchProblem(spec, load_design_space("ador-small"))
