@@ -6,6 +6,7 @@ GPU baselines, and multi-objective search for Pareto designs under SLOs and budg
 """
 
 __version__ = "0.1.0"
+__all__ = ["__version__", "load_run"]
 
 
 def __getattr__(name: str):

@@ -40,13 +40,6 @@ class AdorError(Exception):
             text += f" (got {self.value!r})"
         return text
 
-    def with_file(self, file: str) -> "AdorError":
-        """The same error, located in ``file`` when it had no file yet."""
-        if self.file:
-            return self
-        return AdorError(self.rule, file=file, field=self.field, value=self.value,
-                         show_value=self.show_value)
-
 
 class SpecError(AdorError):
     """A hardware, model, scenario or space spec is malformed or out of range."""

@@ -27,6 +27,7 @@ _DIMENSIONS: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {
     "mm2": (("mm2", "mm^2", "mm²"), {"": 1.0}),
     "flops": (("FLOP/s", "FLOPS", "flops"), DECIMAL),
     "usd": (("$", "USD"), DECIMAL),
+    "w_per_mm2": (("W/mm2", "W/mm^2", "W/mm²"), {**SMALL, **DECIMAL}),
 }
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -82,6 +83,7 @@ def _expected(dimension: str) -> str:
         "mm2": "mm², e.g. '826 mm2'",
         "flops": "FLOP/s, e.g. '312 TFLOP/s'",
         "usd": "US dollars, e.g. '9346 $'",
+        "w_per_mm2": "watts per mm², e.g. '0.8 W/mm2'",
     }
     return examples[dimension]
 

@@ -23,11 +23,16 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from ador.calibration.predict import (allreduce_prediction, attention_operator,
-                                      kernel_time, mlp_operator)
+from ador.calibration.predict import (
+    allreduce_prediction,
+    attention_operator,
+    kernel_time,
+    mlp_operator,
+)
 from ador.model.design import DesignArrays
 from ador.spec.hardware import HardwareSpec
 from ador.spec.io import load_model
+from ador.workload.operators import Operator
 
 # Gap between back-to-back kernels of a stream when the host runs ahead of the GPU: about
 # 1 us (NVIDIA developer blog "Getting Started with CUDA Graphs", 2019: a ~2.9 us kernel
@@ -51,7 +56,7 @@ class Group:
     """Measurements of one operator of one model at one TP degree, with its ador operator."""
 
     op_type: str
-    op: object
+    op: Operator
     tp: int
     tokens: np.ndarray
     measured: np.ndarray
@@ -71,7 +76,7 @@ def _groups(rows: pd.DataFrame, *, subsample: bool) -> list[Group]:
 
 
 def with_params(base: DesignArrays, names: tuple[str, ...], values) -> DesignArrays:
-    return replace(base, **{n: np.array([float(v)]) for n, v in zip(names, values)})
+    return replace(base, **{n: np.array([float(v)]) for n, v in zip(names, values, strict=False)})
 
 
 def _weighted_log_residuals(groups: list[Group], predict) -> np.ndarray:
@@ -104,9 +109,9 @@ def fit_compute(*, hardware: HardwareSpec, rows: pd.DataFrame) -> dict[str, floa
 
     sol = least_squares(gemm_residuals, GEMM_START, bounds=(GEMM_LOWER, GEMM_UPPER),
                         x_scale=GEMM_SCALE, method="trf")
-    params = dict(zip(GEMM_PARAMS, (float(v) for v in sol.x)))
+    params = dict(zip(GEMM_PARAMS, (float(v) for v in sol.x), strict=False))
     stage1 = with_params(base, tuple(params), params.values())
-    best = None
+    best: tuple[float, float, float] | None = None
     for residency in RESIDENCY_GRID:
         def residuals(x, residency=residency):
             d = replace(stage1, act_residency=np.array([residency]),
@@ -117,6 +122,7 @@ def fit_compute(*, hardware: HardwareSpec, rows: pd.DataFrame) -> dict[str, floa
         fit = least_squares(residuals, [0.6], bounds=([0.05], [1.0]))
         if best is None or fit.cost < best[0]:
             best = (fit.cost, residency, float(fit.x[0]))
+    assert best is not None
     params["act_residency"], params["elementwise_eff"] = best[1], best[2]
     return params
 
@@ -154,4 +160,4 @@ def fit_allreduce(*, hardware: HardwareSpec, rows: pd.DataFrame) -> dict[str, fl
 
     sol = least_squares(residuals, [1e-5, 0.7], bounds=([0.0, 0.05], [1e-3, 1.0]),
                         x_scale=[1e-6, 0.1])
-    return dict(zip(names, (float(v) for v in sol.x)))
+    return dict(zip(names, (float(v) for v in sol.x), strict=False))

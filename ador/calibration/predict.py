@@ -14,8 +14,13 @@ from ador.model.opcost import op_cost
 from ador.spec.model import ModelSpec
 from ador.spec.scenario import Scenario
 from ador.workload.operators import Operator, Stage
-from ador.workload.transformer import (_head_tail, decode_attention, layer_ops,
-                                       prefill_attention, shard)
+from ador.workload.transformer import (
+    _head_tail,
+    decode_attention,
+    layer_ops,
+    prefill_attention,
+    shard,
+)
 
 
 def _shard(model: ModelSpec, tp: int):

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ador.calibration.fit import _groups
-from ador.calibration.predict import (allreduce_prediction, attention_operator,
-                                      kernel_time)
+from ador.calibration.predict import allreduce_prediction, attention_operator, kernel_time
 from ador.model.design import DesignArrays
 from ador.spec.hardware import HardwareSpec
 from ador.spec.io import load_model

@@ -1,8 +1,9 @@
 """Calibrate every GPU template from the shared operator measurements.
 
 A100 and H100 have per-operator data; the H200 is the H100 die with HBM3e, so it takes the
-H100's compute parameters and keeps its own HBM figures. The 8-bit matrix efficiency scale comes from the FlashAttention-3 FP8/FP16 ceilings.
-Flash-attention prefill data exist for the A100 only; Hopper's attention efficiency is the A100 fit scaled by the ratio of the
+H100's compute parameters and keeps its own HBM figures. The 8-bit matrix efficiency scale
+comes from the FlashAttention-3 FP8/FP16 ceilings. Flash-attention prefill data exist for
+the A100 only; Hopper's attention efficiency is the A100 fit scaled by the ratio of the
 published best FlashAttention-3 (H100) and FlashAttention-2 (A100) forward throughputs,
 each over its chip's peak (kernel_ceilings.csv).
 """
@@ -13,8 +14,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ador.calibration.data import (NETWORK_DIRS, load_allreduce, load_attention, load_ceilings,
-                                   load_mlp)
+from ador.calibration.data import (
+    NETWORK_DIRS,
+    load_allreduce,
+    load_attention,
+    load_ceilings,
+    load_mlp,
+)
 from ador.calibration.fit import LAUNCH_GAP_S, fit_allreduce, fit_attention, fit_compute
 from ador.calibration.report import OperatorError, operator_errors, predictions
 from ador.spec.hardware import Calibration, HardwareSpec

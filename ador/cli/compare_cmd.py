@@ -8,11 +8,9 @@ import typer
 from rich.table import Table
 
 from ador.cli.common import build_scenario, console, print_json
-from ador.evaluate.compare import COMPARED, compare, comparison_json
+from ador.evaluate.compare import compare, comparison_json
+from ador.metrics import BY_COLUMN, FITS_MEMORY
 from ador.spec.io import load_hardware, load_model
-from ador.units import format_quantity
-
-TIME_KEYS = {"ttft_s", "tpot_s", "e2e_s"}
 
 
 def compare_cmd(
@@ -42,20 +40,16 @@ def compare_cmd(
     for d in data["designs"]:
         table.add_column(d["hardware"], justify="right")
     for key in data["designs"][0]["ratios"]:
-        label, higher = COMPARED.get(key, (key, True))
+        m = BY_COLUMN.get(key)
+        label = m.compared or m.title if m else key
         cells = []
         for d in data["designs"]:
-            value = d[key]
-            if key in TIME_KEYS:
-                text = format_quantity(value, "s")
-            elif key.endswith("_tok_s"):
-                text = f"{value:,.1f} tok/s"
-            else:
-                text = f"{value:,.4g}"
+            text = m.text(d[key]) if m else f"{d[key]:,.4g}"
             if d is not data["designs"][0]:
                 text += f" ({d['ratios'][key]:.2f}x)"
             cells.append(text)
-        table.add_row(label + (" (higher is better)" if higher else ""), *cells)
-    table.add_row("fits in memory", *("yes" if d["fits_memory"] else "NO"
+        table.add_row(label + (" (higher is better)" if m and m.higher_is_better else ""),
+                      *cells)
+    table.add_row("fits in memory", *("yes" if d[FITS_MEMORY.column] else "NO"
                                       for d in data["designs"]))
     console.print(table)

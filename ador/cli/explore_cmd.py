@@ -9,6 +9,7 @@ import typer
 
 from ador.cli.common import console
 from ador.errors import AdorError
+from ador.metrics import METRICS, OBJECTIVES, Metric
 from ador.spec.io import load_problem, validate_data
 from ador.spec.problem import ProblemSpec
 
@@ -22,21 +23,33 @@ def _limit(value: str | None) -> Any:
     return None if value.strip().lower() in NONE_WORDS else value
 
 
+def _limit_option(m: Metric) -> str:
+    """The keyword (and, with dashes, the option) that sets a metric's limit."""
+    return f"{m.name}_{'slo' if str(m.limit).startswith('slo.') else 'budget'}"
+
+
 def build_problem(*, config: Path | None, resume: Path | None = None, space: str | None = None,
                   model: str | None = None, batch: int | None = None,
                   input_len: int | None = None, output_len: int | None = None,
                   tp: int | None = None, precision: str | None = None,
-                  ttft_slo: str | None = None, tpot_slo: str | None = None,
-                  area_budget: str | None = None, hbm_bw_budget: str | None = None,
-                  power_budget: str | None = None, p2p_bw_budget: str | None = None,
-                  cost_budget: str | None = None, memory_fit: bool | None = None,
+                  memory_fit: bool | None = None,
                   objectives: str | None = None, baselines: str | None = None,
                   backend: str | None = None, algorithm: str | None = None,
                   pop_size: int | None = None, generations: int | None = None,
                   trials: int | None = None, seed: int | None = None,
-                  name: str | None = None, storage: str | None = None) -> tuple[ProblemSpec, str]:
+                  name: str | None = None, storage: str | None = None,
+                  **limits: str | None) -> tuple[ProblemSpec, str]:
     """The problem: a config file (or the resumed run's config, or the defaults) with the
-    command-line options laid over it, validated as one spec."""
+    command-line options laid over it, validated as one spec.
+
+    ``limits`` are the SLO and budget options, ``<metric>_slo`` or ``<metric>_budget`` for
+    each metric of ador.metrics with a limit (``tpot_slo="20 ms"``, ``area_budget="none"``).
+    """
+    options = {_limit_option(m): m for m in METRICS if m.limit}
+    unknown = sorted(set(limits) - set(options))
+    if unknown:
+        raise TypeError(f"unknown limit options: {', '.join(unknown)}")
+    source: Path | None = None
     if resume is not None:
         source = resume / "config.yaml"
         if not source.exists():
@@ -49,7 +62,7 @@ def build_problem(*, config: Path | None, resume: Path | None = None, space: str
         data = base.model_dump(mode="json")
         file = str(source)
     else:
-        data = ProblemSpec().model_dump(mode="json")
+        data = ProblemSpec.model_validate({}).model_dump(mode="json")
         file = "command line"
     overrides = False
 
@@ -68,13 +81,9 @@ def build_problem(*, config: Path | None, resume: Path | None = None, space: str
                 sc[key] = value
                 overrides = True
     put(None, "space", space if space is not None else ...)
-    put("slo", "ttft_s", _limit(ttft_slo))
-    put("slo", "tpot_s", _limit(tpot_slo))
-    put("budgets", "area_mm2", _limit(area_budget))
-    put("budgets", "hbm_bandwidth_bytes_per_s", _limit(hbm_bw_budget))
-    put("budgets", "power_w", _limit(power_budget))
-    put("budgets", "p2p_bandwidth_bytes_per_s", _limit(p2p_bw_budget))
-    put("budgets", "cost_usd", _limit(cost_budget))
+    for option, value in limits.items():
+        section, key = str(options[option].limit).split(".")
+        put(section, key, _limit(value))
     if memory_fit is not None:
         put("budgets", "memory_fit", memory_fit)
     if objectives is not None:
@@ -113,10 +122,9 @@ def explore_cmd(
     power_budget: Annotated[str | None, Opt(help="per-chip average power, e.g. '400 W'")] = None,
     p2p_bw_budget: Annotated[str | None, Opt(help="per-chip P2P bandwidth, e.g. '600 GB/s'")] = None,
     cost_budget: Annotated[str | None, Opt(help="per-chip cost, e.g. '3000 $'")] = None,
+    power_density_budget: Annotated[str | None, Opt(help="peak power per mm² of die, e.g. '0.8 W/mm2'")] = None,
     memory_fit: Annotated[bool | None, Opt("--memory-fit/--no-memory-fit")] = None,
-    objectives: Annotated[str | None, Opt(help="comma list of: throughput_per_chip, "
-                                               "tokens_per_s_per_mm2, tokens_per_j, "
-                                               "tokens_per_s_per_usd, ttft, tpot, area, power")] = None,
+    objectives: Annotated[str | None, Opt(help="comma list of: " + ", ".join(OBJECTIVES))] = None,
     baselines: Annotated[str | None, Opt(help="comma list of GPU templates, or 'none'")] = None,
     backend: Annotated[str | None, Opt(help="pymoo, optuna or sweep")] = None,
     algorithm: Annotated[str | None, Opt(help="auto, nsga2, nsga3 (pymoo) or tpe (optuna)")] = None,
@@ -138,7 +146,8 @@ def explore_cmd(
         input_len=input_len, output_len=output_len, tp=tp, precision=precision,
         ttft_slo=ttft_slo, tpot_slo=tpot_slo, area_budget=area_budget,
         hbm_bw_budget=hbm_bw_budget, power_budget=power_budget, p2p_bw_budget=p2p_bw_budget,
-        cost_budget=cost_budget, memory_fit=memory_fit, objectives=objectives,
+        cost_budget=cost_budget, power_density_budget=power_density_budget,
+        memory_fit=memory_fit, objectives=objectives,
         baselines=baselines, backend=backend, algorithm=algorithm, pop_size=pop_size,
         generations=generations, trials=trials, seed=seed, name=name, storage=storage)
     _search_and_print(spec, file, out_dir=out_dir, progress=progress, top=top, resume=resume)

@@ -7,8 +7,8 @@ import sys
 import typer
 
 from ador.cli.area_cmd import area_cmd
-from ador.cli.common import err_console
 from ador.cli.calibrate_cmd import calibrate_cmd
+from ador.cli.common import err_console
 from ador.cli.compare_cmd import compare_cmd
 from ador.cli.evaluate_cmd import evaluate_cmd
 from ador.cli.explore_cmd import explore_cmd, sweep_cmd

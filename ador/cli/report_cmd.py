@@ -53,8 +53,8 @@ def report_cmd(
         help="JSON of 'ador area HW --json' to add an area and power figure")] = None,
 ) -> None:
     """Write RUN_DIR/report.html (self-contained, offline) and RUN_DIR/figures/*.svg|png."""
-    from ador.report.export import FORMATS, export_images
     from ador.report.browser import BrowserError
+    from ador.report.export import FORMATS, export_images
     from ador.report.html import build_report, render_html
     from ador.report.run import load_run
     from ador.spec.io import write_text_atomic
@@ -117,7 +117,7 @@ def plot_pareto(
     if len({a.column for a in axes}) != len(axes):
         raise AdorError("axes must show different objectives", field="--y",
                         value=[a.name for a in axes])
-    data = figdata.pareto_scatter_data(run.designs, run.pareto, run.baselines, axes,
+    data = figdata.pareto_scatter_data(run.designs, run.pareto, run.baselines, axes=axes,
                                        knobs=run.knobs, knob_units=run.knob_units)
     fig = figures.pareto_scatter(data, axes)
     if out is None:

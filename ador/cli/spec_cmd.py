@@ -27,8 +27,8 @@ def validate(files: Annotated[list[Path], typer.Argument(help="YAML spec files")
             continue
         console.print(f"[green]ok[/green] {path} ({type(spec).__name__})")
     if failures:
-        for err in failures[:-1]:
-            console.print(f"[red]error:[/red] {err.message()}", highlight=False)
+        for failure in failures[:-1]:
+            console.print(f"[red]error:[/red] {failure.message()}", highlight=False)
         raise failures[-1]
 
 

@@ -1,8 +1,8 @@
 """One design's evaluation as a frozen breakdown, and its stable JSON form.
 
-The JSON keys ``ttft_s``, ``tpot_s``, ``e2e_s``, ``throughput_tok_s``,
-``throughput_per_chip_tok_s``, ``memory_bytes``, ``fits_memory`` and ``breakdown`` are a
-contract: later versions add keys, never rename or remove them.
+The JSON object holds every metric of :mod:`ador.metrics` that a breakdown has, under its
+column name, plus ``memory_bytes`` and ``breakdown``; these keys are a contract: later
+versions add keys, never rename or remove them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ador.evaluate.efficiency import Efficiency, efficiency
 from ador.evaluate.engine import check_supported, evaluate_population
 from ador.evaluate.results import BOUND_NAMES, PopulationResult
+from ador.metrics import METRICS
 from ador.model.design import DesignArrays
 from ador.spec.hardware import HardwareSpec
 from ador.spec.model import ModelSpec
@@ -65,6 +66,8 @@ class Breakdown:
     tokens_per_s_per_mm2: float | None = None
     tokens_per_j: float | None = None
     tokens_per_s_per_usd: float | None = None
+    energy_per_request_j: float | None = None
+    power_density_w_per_mm2: float | None = None
 
     @property
     def memory_bytes(self) -> float:
@@ -116,27 +119,14 @@ def to_json(b: Breakdown) -> dict:
         return {"time_s": s.time_s, "flops": s.flops, "time_by_class_s": s.class_times_s,
                 "utilisation": s.utilisation}
 
+    metrics = {m.column: getattr(b, m.column) for m in METRICS if hasattr(b, m.column)}
     return {
         "hardware": b.hardware,
         "model": b.model,
         "scenario": b.scenario.model_dump(mode="json"),
-        "ttft_s": b.ttft_s,
-        "tpot_s": b.tpot_s,
-        "e2e_s": b.e2e_s,
-        "throughput_tok_s": b.throughput_tok_s,
-        "throughput_per_chip_tok_s": b.throughput_per_chip_tok_s,
-        "chips": b.chips,
+        **metrics,
         "memory_bytes": b.memory_bytes,
         "memory_capacity_bytes": b.memory_capacity_bytes,
-        "fits_memory": b.fits_memory,
-        "area_mm2": b.area_mm2,
-        "power_w": b.power_w,
-        "energy_per_token_j": b.energy_per_token_j,
-        "cost_usd": b.cost_usd,
-        "tokens_per_s_per_mm2": b.tokens_per_s_per_mm2,
-        "tokens_per_j": b.tokens_per_j,
-        "peak_power_w": b.peak_power_w,
-        "tokens_per_s_per_usd": b.tokens_per_s_per_usd,
         "breakdown": {
             "memory": {"weights_bytes": b.weights_bytes, "kv_cache_bytes": b.kv_cache_bytes,
                        "activation_bytes": b.activation_bytes},

@@ -5,25 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ador.evaluate.breakdown import Breakdown, evaluate
+from ador.metrics import COMPARED, FITS_MEMORY
 from ador.spec.hardware import HardwareSpec
 from ador.spec.model import ModelSpec
 from ador.spec.scenario import Scenario
-
-# metric key -> (label, True when higher is better)
-COMPARED = {
-    "ttft_s": ("ttft", False),
-    "tpot_s": ("tpot", False),
-    "e2e_s": ("end to end", False),
-    "throughput_tok_s": ("throughput", True),
-    "throughput_per_chip_tok_s": ("throughput per chip", True),
-    "area_mm2": ("die area (mm²)", False),
-    "power_w": ("average power (W)", False),
-    "energy_per_token_j": ("energy per token (J)", False),
-    "cost_usd": ("cost per chip ($)", False),
-    "tokens_per_s_per_mm2": ("tokens/s per mm²", True),
-    "tokens_per_j": ("tokens per joule", True),
-    "tokens_per_s_per_usd": ("tokens/s per $", True),
-}
 
 
 @dataclass(frozen=True)
@@ -44,8 +29,8 @@ def compare(*, hardware: list[HardwareSpec], model: ModelSpec, scenario: Scenari
     """Evaluate every design; ``extra(spec, breakdown) -> dict`` adds metrics per design."""
     results = tuple(evaluate(hardware=hw, model=model, scenario=scenario) for hw in hardware)
     metrics = []
-    for hw, b in zip(hardware, results):
-        values = {key: getattr(b, key) for key in COMPARED}
+    for hw, b in zip(hardware, results, strict=False):
+        values = {m.column: getattr(b, m.column) for m in COMPARED}
         if extra is not None:
             values.update(extra(hw, b))
         metrics.append(values)
@@ -59,7 +44,8 @@ def comparison_json(c: Comparison) -> dict:
         "scenario": c.scenario.model_dump(mode="json"),
         "baseline": c.results[0].hardware,
         "designs": [
-            {"hardware": b.hardware, **c.metrics[i], "fits_memory": b.fits_memory,
+            {"hardware": b.hardware, **c.metrics[i],
+             FITS_MEMORY.column: getattr(b, FITS_MEMORY.column),
              "ratios": {key: c.ratio(i, key) for key in c.metrics[i]}}
             for i, b in enumerate(c.results)
         ],

@@ -7,7 +7,8 @@ bytes sent over links. Operator work is per tensor-parallel shard and covers eve
 pipeline stage, so the system spends ``tp`` times it; leakage runs on every chip for the
 whole request, and so does the activity-independent share of the compute units' power
 (PowerConstants.clock_fraction). A request is one prefill pass and (e2e - ttft) / tpot
-decode steps.
+decode steps. Energy per request is the system's energy for the static batch over its
+requests; power density is peak power over die area (the heat flux cooling must remove).
 """
 
 from __future__ import annotations
@@ -16,15 +17,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ador.evaluate.results import PopulationResult, StageResult
-from ador.model.area import AreaConstants, area
-from ador.model.cost import CostConstants, chip_cost
+from ador.evaluate.results import VECTOR_UNIT, PopulationResult, StageResult
+from ador.model.area import AreaBreakdown, AreaConstants, area
+from ador.model.cost import CostBreakdown, CostConstants, chip_cost
 from ador.model.design import DesignArrays
-from ador.model.power import Energies, PowerConstants, energies, leakage_w, peak_power
-from ador.spec.precision import Precision
+from ador.model.power import (
+    Energies,
+    PowerBreakdown,
+    PowerConstants,
+    energies,
+    leakage_w,
+    peak_power,
+)
+from ador.model.units import matrix_kinds
+from ador.spec.hardware import HardwareSpec
+from ador.spec.precision import RATE_VS_FP16, Precision
 from ador.spec.scenario import Scenario
+from ador.workload.operators import OpClass
 
-MATRIX_CLASSES = ("gemm", "attention")
+MATRIX_CLASSES = (OpClass.GEMM.value, OpClass.ATTENTION.value)
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,63 @@ class Efficiency:
     tokens_per_s_per_mm2: np.ndarray  # throughput per chip / area per chip
     tokens_per_j: np.ndarray
     tokens_per_s_per_usd: np.ndarray  # throughput per chip / cost per chip
+    energy_per_request_j: np.ndarray  # system energy / requests of the static batch
+    power_density_w_per_mm2: np.ndarray  # peak power per mm² of die (thermal density)
+
+
+@dataclass(frozen=True)
+class ChipBreakdown:
+    """Area, peak power and cost of every design by component (arrays of shape (n,))."""
+
+    area: AreaBreakdown
+    power: PowerBreakdown
+    cost: CostBreakdown
+
+
+def chip_breakdown(*, designs: DesignArrays,
+                   area_constants: AreaConstants = AreaConstants(),
+                   power_constants: PowerConstants = PowerConstants(),
+                   cost_constants: CostConstants = CostConstants()) -> ChipBreakdown:
+    """The one place where a design's area, peak power and cost are put together."""
+    a = area(designs=designs, c=area_constants)
+    p = peak_power(designs=designs, area_mm2=a.total, c=power_constants)
+    c = chip_cost(designs=designs, area_mm2=a.total, spare_mm2=a.spares, c=cost_constants)
+    return ChipBreakdown(area=a, power=p, cost=c)
+
+
+def chip_report(hardware: HardwareSpec) -> dict:
+    """Area and peak power by component and cost of one design, per chip (mm², W, USD):
+    the object of ``ador area --json``, also drawn by the report."""
+    b = chip_breakdown(designs=DesignArrays.from_specs([hardware]))
+
+    def one(parts: dict, total: np.ndarray) -> dict:
+        return {**{k: float(v[0]) for k, v in parts.items()}, "total": float(total[0])}
+
+    c = b.cost
+    return {
+        "hardware": hardware.name,
+        "process_node_nm": hardware.chip.process_node_nm,
+        "area_mm2": one(b.area.components(), b.area.total),
+        "peak_power_w": one(b.power.components(), b.power.total),
+        "cost_usd": {"die": float(c.die[0]), "hbm": float(c.hbm[0]),
+                     "packaging": float(c.packaging[0]), "total": float(c.total[0]),
+                     "dies_per_wafer": float(c.dies_per_wafer[0]),
+                     "die_yield": float(c.die_yield[0])},
+    }
+
+
+def unit_peaks(hardware: HardwareSpec, precision: Precision | str = "fp16") -> dict:
+    """Per-chip peak rates: FLOP/s of each matrix kind at ``precision`` (2 FLOPs per MAC)
+    and of the vector unit (lane and special-function pipes in parallel), HBM bytes/s."""
+    d = DesignArrays.from_specs([hardware])
+    rate = RATE_VS_FP16[Precision(precision)]
+    peaks = {k.name: float(2.0 * k.macs_per_cycle(d)[0] * d.clock_hz[0] * rate)
+             for k in matrix_kinds() if k.macs_per_cycle(d)[0] > 0}
+    peaks[VECTOR_UNIT] = float(d.vu_count[0] * (d.vu_lanes[0] + d.vu_special_per_cycle[0])
+                               * d.clock_hz[0])
+    return {"name": hardware.name, "flops_per_s": peaks,
+            "hbm_bytes_per_s": float(d.hbm_bw[0]),
+            "hbm_efficiency": float(d.hbm_eff[0])}
 
 
 def stage_energy(*, designs: DesignArrays, stage: StageResult, e: Energies,
@@ -46,20 +114,26 @@ def stage_energy(*, designs: DesignArrays, stage: StageResult, e: Energies,
     d = designs
     matrix_flops = sum((f for name, f in stage.op_flops.items()
                         if stage.op_class[name] in MATRIX_CLASSES), 0.0)
-    sa_peak = d.sa_count * d.sa_rows * d.sa_cols
-    mt_peak = d.mt_count * d.mt_lanes * d.mt_tree_width
-    sa_work = stage.utilisation["systolic_array"] * sa_peak
-    mt_work = stage.utilisation["mac_tree"] * mt_peak
-    total = sa_work + mt_work
-    share_sa = np.where(total > 0, sa_work / np.where(total > 0, total, 1.0),
-                        (sa_peak > 0).astype(float))
+    kinds = matrix_kinds()
+    work = [stage.utilisation[k.name] * k.macs_per_cycle(d) for k in kinds]
+    total = sum(work[1:], work[0])
+    first_peak = kinds[0].macs_per_cycle(d)
+    share_first = np.where(total > 0, work[0] / np.where(total > 0, total, 1.0),
+                           (first_peak > 0).astype(float))
     macs = matrix_flops / 2.0
-    vector_ops = stage.utilisation["vector_unit"] * d.vu_count * d.vu_lanes * d.clock_hz * stage.time
+    per_mac = share_first * e.mac[kinds[0].name]
+    rest = 1.0 - share_first
+    for k, w in zip(kinds[1:], work[1:], strict=True):
+        share_k = rest if k is kinds[-1] else np.where(total > 0, w / np.where(
+            total > 0, total, 1.0), 0.0)
+        per_mac = per_mac + share_k * e.mac[k.name]
+        rest = rest - share_k
+    vector_ops = (stage.utilisation[VECTOR_UNIT] * d.vu_count * d.vu_lanes * d.clock_hz
+                  * stage.time)
     hbm = sum(stage.op_bytes.values(), np.zeros(d.n))
     sram = sum(stage.op_sram_bytes.values(), np.zeros(d.n))
     comm = float(sum(stage.op_comm_bytes.values()))
-    compute = (macs * (share_sa * e.sa_mac + (1.0 - share_sa) * e.mt_mac)
-               + np.nan_to_num(vector_ops) * e.vector_op)
+    compute = macs * per_mac + np.nan_to_num(vector_ops) * e.vector_op
     return (compute_scale * compute + sram * e.global_byte + hbm * e.hbm_byte
             + comm * e.link_byte)
 
@@ -75,8 +149,9 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
     FP16 and tp = chips (no pipeline parallelism) are assumed.
     """
     d = designs
-    a = area(designs=d, c=area_constants)
-    die = a.total
+    chip = chip_breakdown(designs=d, area_constants=area_constants,
+                          power_constants=power_constants, cost_constants=cost_constants)
+    die = chip.area.total
     precision = scenario.compute_precision if scenario else Precision.FP16
     tp = scenario.tp if scenario else result.chips
     e = energies(designs=d, area_mm2=die, precision=precision, c=power_constants)
@@ -87,13 +162,14 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
     dynamic = tp * (stage_energy(designs=d, stage=result.prefill, e=e, compute_scale=active)
                     + steps * stage_energy(designs=d, stage=result.decode, e=e,
                                            compute_scale=active))
-    peak = peak_power(designs=d, area_mm2=die, c=pc)
+    peak = chip.power
     busy_w = pc.clock_fraction * (peak.matrix_units + peak.vector_units)
     static = result.chips * (leakage_w(area_mm2=die, c=pc) + busy_w) * result.e2e
     system_j = (dynamic + static) / power_constants.regulator_efficiency
     tokens = result.throughput * result.e2e
-    cost = chip_cost(designs=d, area_mm2=die, spare_mm2=a.spares, c=cost_constants).total
+    cost = chip.cost.total
     per_token = system_j / tokens
+    requests = scenario.batch if scenario else np.nan
     return Efficiency(
         area_mm2=die,
         peak_power_w=peak.total,
@@ -103,4 +179,6 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
         tokens_per_s_per_mm2=result.throughput_per_chip / die,
         tokens_per_j=1.0 / per_token,
         tokens_per_s_per_usd=result.throughput_per_chip / cost,
+        energy_per_request_j=system_j / requests,
+        power_density_w_per_mm2=peak.total / die,
     )

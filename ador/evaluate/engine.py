@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ador.errors import InfeasibleError
-from ador.evaluate.results import PopulationResult, StageResult
-from ador.model.compute import col
+from ador.evaluate.results import HBM, VECTOR_UNIT, PopulationResult, StageResult
+from ador.model.arrays import col
 from ador.model.design import DesignArrays
 from ador.model.interconnect import p2p_send_time
 from ador.model.memory import footprint
 from ador.model.opcost import op_cost, overlap_collective
+from ador.model.units import matrix_kinds
 from ador.spec.hardware import HardwareSpec
 from ador.spec.model import ModelSpec
 from ador.spec.precision import RATE_VS_FP16
@@ -18,9 +21,6 @@ from ador.spec.scenario import Scenario
 from ador.workload.graph import build_graph, critical_path
 from ador.workload.operators import Operator
 from ador.workload.transformer import decode_contexts, decode_ops, prefill_ops
-
-LAYER_OPS_EXCLUDED = {"embedding", "final_norm", "lm_head"}
-PRODUCERS = {"allreduce_attn": "o_proj", "allreduce_ffn": "down_proj"}
 
 
 def evaluate_population(*, designs: DesignArrays, model: ModelSpec, scenario: Scenario,
@@ -56,12 +56,12 @@ def _stage(*, d: DesignArrays, ops: list[Operator], scenario: Scenario, rate: np
     costs = {op.name: op_cost(d=d, op=op, rate=rate, tp=scenario.tp) for op in ops}
     pp = scenario.pp
     # executions per pass: layer operators run on every pipeline stage, one after another
-    reps = {op.name: op.repeat * (pp if op.name not in LAYER_OPS_EXCLUDED else 1) for op in ops}
+    reps = {op.name: op.repeat * (pp if op.per_layer else 1) for op in ops}
     times = {}
     for op in ops:
         t = costs[op.name].time
-        if op.name in PRODUCERS:
-            t = overlap_collective(d=d, producer=costs[PRODUCERS[op.name]].time,
+        if op.producer is not None:
+            t = overlap_collective(d=d, producer=costs[op.producer].time,
                                    collective=costs[op.name].comm) + (
                 t - costs[op.name].comm)
         times[op.name] = t * reps[op.name]
@@ -102,31 +102,31 @@ def _stage(*, d: DesignArrays, ops: list[Operator], scenario: Scenario, rate: np
     )
 
 
-def _sent_bytes(payload: float, p: int) -> float:
+def _sent_bytes(payload: Any, p: int) -> float:
     """Bytes one chip sends in a ring all-reduce of ``payload`` bytes over p chips."""
     return 2.0 * (p - 1) / p * payload if p > 1 else 0.0
 
 
 def _utilisation(*, d, ops, costs, reps, rate, span, avg) -> dict[str, np.ndarray]:
-    """Achieved work over peak work during the pass, per unit class (and HBM bandwidth)."""
-    sa_peak = 2.0 * d.sa_count * d.sa_rows * d.sa_cols * d.clock_hz * rate[:, 0]
-    mt_peak = 2.0 * d.mt_count * d.mt_lanes * d.mt_tree_width * d.clock_hz * rate[:, 0]
+    """Achieved work over peak work during the pass, per unit kind (and HBM bandwidth)."""
+    kinds = matrix_kinds()
+    peaks = {k.name: 2.0 * k.macs_per_cycle(d) * d.clock_hz * rate[:, 0] for k in kinds}
     vu_peak = d.vu_count * d.vu_lanes * d.clock_hz
-    sa_work = mt_work = vu_work = hbm = 0.0
+    work: dict[str, Any] = {k.name: 0.0 for k in kinds}
+    vu_work: Any = 0.0
+    hbm: Any = 0.0
     for op in ops:
         c, r = costs[op.name], reps[op.name]
         mf = op.matrix_flops
-        sa_work = sa_work + avg(c.share_sa * mf) * r
-        mt_work = mt_work + avg((1.0 - c.share_sa) * mf) * r
+        for k in kinds:
+            work[k.name] = work[k.name] + avg(c.shares[k.name] * mf) * r
         vu_work = vu_work + avg(np.zeros_like(c.time) + op.vector_ops + op.special_ops) * r
         hbm = hbm + avg(c.hbm_bytes) * r
     with np.errstate(invalid="ignore", divide="ignore"):
-        return {
-            "systolic_array": np.where(sa_peak > 0, sa_work / (sa_peak * span), 0.0),
-            "mac_tree": np.where(mt_peak > 0, mt_work / (mt_peak * span), 0.0),
-            "vector_unit": vu_work / (vu_peak * span),
-            "hbm": hbm / (d.hbm_bw * span),
-        }
+        out = {k: np.where(peaks[k] > 0, work[k] / (peaks[k] * span), 0.0) for k in peaks}
+        out[VECTOR_UNIT] = vu_work / (vu_peak * span)
+        out[HBM] = hbm / (d.hbm_bw * span)
+    return out
 
 
 def check_supported(*, hardware: HardwareSpec, scenario: Scenario) -> None:

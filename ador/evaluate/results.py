@@ -8,7 +8,9 @@ import numpy as np
 
 from ador.model.memory import Footprint
 
-UNIT_CLASSES = ("systolic_array", "mac_tree", "vector_unit", "hbm")
+# Utilisation keys besides the matrix kinds (ador.model.units).
+VECTOR_UNIT = "vector_unit"
+HBM = "hbm"
 BOUND_NAMES = ("compute", "hbm", "sram", "communication", "overhead")
 
 

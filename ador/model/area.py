@@ -28,6 +28,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ador.model.design import DesignArrays, precision_table
+from ador.model.units import matrix_kinds
 from ador.spec.precision import Precision
 
 # Process nodes (nm) at which the tables below are given; other nodes interpolate in
@@ -196,19 +197,23 @@ def pe_transistors(*, designs: DesignArrays, c: AreaConstants = AreaConstants())
 def cores(*, designs: DesignArrays) -> np.ndarray:
     """Cores per chip: units grouped so that a core holds at most one of each kind."""
     d = designs
-    return np.maximum(np.maximum(d.sa_count, d.mt_count), d.vu_count)
+    most = d.vu_count
+    for k in matrix_kinds():
+        most = np.maximum(k.count(d), most)
+    return most
 
 
 def area(*, designs: DesignArrays, c: AreaConstants = AreaConstants()) -> AreaBreakdown:
     """Area breakdown of every design."""
     d = designs
     node = d.node_nm
-    pes = d.sa_count * d.sa_rows * d.sa_cols + d.mt_count * d.mt_lanes * d.mt_tree_width
+    kinds = matrix_kinds()
+    pes = sum((k.macs_per_cycle(d) for k in kinds), np.zeros(d.n))
     vec_tr = d.vu_count * (d.vu_lanes * c.vector_lane_transistors
                            + d.vu_special_per_cycle * c.special_unit_transistors)
     n_cores = cores(designs=d)
-    local = (d.sa_count * sram_mm2(capacity_bytes=d.sa_local_buffer_bytes, node_nm=node, c=c)
-             + d.mt_count * sram_mm2(capacity_bytes=d.mt_local_buffer_bytes, node_nm=node, c=c))
+    local = sum((k.count(d) * sram_mm2(capacity_bytes=k.local_buffer_bytes(d), node_nm=node, c=c)
+                 for k in kinds), np.zeros(d.n))
     regfile = d.vu_count * regfile_mm2(capacity_bytes=c.regfile_bytes_per_vector_unit,
                                        node_nm=node, c=c)
     hbm_phy = np.asarray(c.hbm_phy_mm2)[d.hbm_gen.astype(int)]

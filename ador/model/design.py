@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from ador.spec.hardware import Dataflow, HardwareSpec, Topology
+from ador.spec.hardware import HardwareSpec, Topology
 from ador.spec.precision import Precision
 
 # Candidate output tiles of an output-stationary array are padded to this many entries.
@@ -87,18 +87,19 @@ class DesignArrays:
     def supports_precision(self, precision: Precision) -> np.ndarray:
         return self.supports[:, PRECISIONS.index(precision)] > 0
 
-    def take(self, index) -> "DesignArrays":
+    def take(self, index) -> DesignArrays:
         """A subset of designs (boolean mask or integer index)."""
         return replace(self, **{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
     @staticmethod
-    def concat(parts: list["DesignArrays"]) -> "DesignArrays":
+    def concat(parts: list[DesignArrays]) -> DesignArrays:
         return DesignArrays(**{
-            f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(DesignArrays)
+            f.name: np.concatenate([getattr(p, f.name) for p in parts])
+            for f in fields(DesignArrays)
         })
 
     @staticmethod
-    def from_specs(specs: list[HardwareSpec]) -> "DesignArrays":
+    def from_specs(specs: list[HardwareSpec]) -> DesignArrays:
         rows = [_row(spec) for spec in specs]
         return DesignArrays(**{
             f.name: np.asarray([row[f.name] for row in rows], dtype=np.float64)
@@ -107,30 +108,17 @@ class DesignArrays:
 
 
 def _row(spec: HardwareSpec) -> dict:
+    from ador.model.units import mactree, systolic, vector  # the kinds own their fields
+
     chip = spec.chip
-    sa, mt, vu = chip.unit("systolic_array"), chip.unit("mac_tree"), chip.unit("vector_unit")
     cal = chip.calibration
-    tiles = _tiles(sa)
     p2p = chip.p2p
     return {
         "clock_hz": chip.clock_hz,
         "node_nm": chip.process_node_nm,
-        "sa_count": sa.count if sa else 0,
-        "sa_rows": sa.rows if sa else 1,
-        "sa_cols": sa.cols if sa else 1,
-        "sa_output_stationary": float(bool(sa) and sa.dataflow is Dataflow.OUTPUT_STATIONARY),
-        "sa_tile_rows": [t[0] for t in tiles],
-        "sa_tile_cols": [t[1] for t in tiles],
-        "sa_max_split_k": sa.max_split_k if sa else 1,
-        "sa_multicast": sa.operand_multicast if sa else 1,
-        "sa_local_buffer_bytes": sa.local_buffer_bytes if sa else 0,
-        "mt_count": mt.count if mt else 0,
-        "mt_lanes": mt.lanes if mt else 1,
-        "mt_tree_width": mt.tree_width if mt else 1,
-        "mt_local_buffer_bytes": (mt.local_buffer_bytes or 0) if mt else 0,
-        "vu_count": vu.count,
-        "vu_lanes": vu.lanes,
-        "vu_special_per_cycle": vu.special_ops_per_cycle,
+        **systolic.row(chip.unit("systolic_array")),
+        **mactree.row(chip.unit("mac_tree")),
+        **vector.row(chip.unit("vector_unit")),
         "sram_bytes": chip.sram.capacity_bytes,
         "sram_bw": chip.sram.bandwidth_bytes_per_s,
         "hbm_stacks": chip.hbm.stacks,
@@ -157,13 +145,3 @@ def _row(spec: HardwareSpec) -> dict:
         "allreduce_latency_s": cal.allreduce_latency_s,
         "allreduce_bw_eff": cal.allreduce_bandwidth_efficiency,
     }
-
-
-def _tiles(sa) -> list[tuple[int, int]]:
-    if sa is None:
-        tiles = [(1, 1)]
-    elif sa.dataflow is Dataflow.OUTPUT_STATIONARY:
-        tiles = [tuple(t) for t in sa.output_tiles] or [(sa.rows, sa.cols)]
-    else:
-        tiles = [(sa.rows, sa.cols)]
-    return (tiles + [tiles[0]] * MAX_TILES)[:MAX_TILES]

@@ -70,17 +70,15 @@ class Footprint:
 def footprint(model: ModelSpec, scenario: Scenario) -> Footprint:
     """Weights, full-length KV cache and peak prefill activations on one chip.
 
-    Weights: every matrix sharded by TP (embedding and lm_head vocab-parallel), layers by PP.
+    Weights: every matrix sharded by TP (embedding and lm_head vocab-parallel, a tied lm_head
+    stored once with the embedding), layers by PP (``ModelSpec.sharded``).
     KV: batch x (input_len + output_len) tokens of this chip's KV heads.
     Activations: the prefill working set of one layer: the hidden state and residual, the
     widest intermediate (QKV or gate/up) and the attention output, for all batch x input
     tokens (flash attention keeps no score matrix).
     """
     s = shard(model, scenario)
-    layer_w = (model.hidden * (s.q_dim + 2 * s.kv_dim) + s.q_dim * model.hidden
-               + 3 * model.hidden * s.ffn) * s.wbytes + 2 * model.hidden * s.wbytes
-    edge_w = (2 * s.vocab + 1) * model.hidden * s.wbytes  # embedding, lm_head, final norm
-    weights = s.layers * layer_w + edge_w
+    weights = s.params * s.wbytes
     tokens_total = scenario.input_len + scenario.output_len
     kv = scenario.batch * tokens_total * 2 * s.kv_dim * s.kvbytes * s.layers
     rows = scenario.batch * scenario.input_len

@@ -9,7 +9,8 @@ Overlap assumptions (stated once, used everywhere):
   per-operator overhead (launch, synchronisation, pipeline start), and never less than
   the calibrated minimum kernel time; a collective's time is added to that;
 - in a fused attention kernel the matrix pipes and the vector pipes (softmax) overlap;
-- matrix work may be split across systolic arrays and MAC trees when that is faster;
+- matrix work is split across the matrix kinds a design has (systolic arrays, MAC trees)
+  in proportion to their speed;
 - operators run one after another (see ador.workload.graph); a collective and the GEMM that
   produces its data overlap only on designs whose links do (p2p overlap_compute), in
   ``CHUNKS`` pipelined chunks.
@@ -21,11 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ador.model.compute import (best_matrix_time, col, mactree_time, systolic_time,
-                                vector_time)
+from ador.model.arrays import col
 from ador.model.design import DesignArrays
 from ador.model.interconnect import allreduce_time
 from ador.model.memory import offchip_activation_bytes, op_hbm_bytes
+from ador.model.units import best_matrix_time, matrix_kinds
+from ador.model.units.vector import vector_time
 from ador.workload.operators import OpClass, Operator
 
 CHUNKS = 4
@@ -37,7 +39,7 @@ class OpCost:
 
     time: np.ndarray
     matrix: np.ndarray  # matrix-unit seconds (after efficiency)
-    share_sa: np.ndarray  # fraction of matrix work on systolic arrays
+    shares: dict[str, np.ndarray]  # fraction of matrix work on each matrix kind
     vector: np.ndarray
     hbm: np.ndarray
     sram: np.ndarray
@@ -45,6 +47,11 @@ class OpCost:
     comm: np.ndarray
     hbm_bytes: np.ndarray
     bound: np.ndarray  # 0 compute, 1 HBM, 2 SRAM, 3 communication, 4 overhead
+
+    @property
+    def share_sa(self) -> np.ndarray:
+        """Fraction of the matrix work on the first matrix kind (systolic arrays)."""
+        return next(iter(self.shares.values()))
 
 
 def _zeros(d: DesignArrays) -> np.ndarray:
@@ -63,15 +70,18 @@ def overlap(parts: np.ndarray, k: np.ndarray) -> np.ndarray:
 def op_cost(*, d: DesignArrays, op: Operator, rate: np.ndarray, tp: int) -> OpCost:
     zero = _zeros(d)
     hbm_bw = col(d.hbm_bw) * col(d.hbm_eff)
-    matrix = share = zero
+    kinds = matrix_kinds()
+    matrix = zero
+    shares: list[np.ndarray] = [zero] * len(kinds)
     sram_bytes = zero
     for mm in op.matmuls:
-        t_sa, sram_sa = systolic_time(d=d, mm=mm, rate=rate)
-        t_mt, sram_mt = mactree_time(d=d, mm=mm, rate=rate)
-        t_mm, share_mm = best_matrix_time(t_sa, t_mt)
+        runs = [kind.time(d=d, mm=mm, rate=rate) for kind in kinds]
+        t_mm, shares_mm = best_matrix_time([t for t, _ in runs])
         matrix = matrix + t_mm
-        share = share_mm  # the shapes of one operator's products pick the same split
-        sram_bytes = sram_bytes + share_mm * sram_sa + (1 - share_mm) * np.nan_to_num(sram_mt)
+        shares = shares_mm  # the shapes of one operator's products pick the same split
+        sram_bytes = sram_bytes + shares_mm[0] * runs[0][1]
+        for share_k, (_, sram_k) in zip(shares_mm[1:], runs[1:], strict=True):
+            sram_bytes = sram_bytes + share_k * np.nan_to_num(sram_k)
     eff = col(d.attention_eff) if op.op_class is OpClass.ATTENTION else col(d.matrix_eff)
     eff = eff * np.where(rate >= 2.0, col(d.matrix_eff_8bit), 1.0)
     matrix = matrix / eff
@@ -93,11 +103,12 @@ def op_cost(*, d: DesignArrays, op: Operator, rate: np.ndarray, tp: int) -> OpCo
     busy = np.maximum(overlap(parts[:2], col(d.overlap_exp)), parts[2]) + comm
     overhead = col(d.kernel_overhead_s)
     time = np.maximum(busy + overhead, col(d.min_kernel_s))
-    kinds = np.concatenate([parts, np.broadcast_to(comm, parts.shape[1:])[None]])
-    bound = np.where(overhead > busy, 4, kinds.argmax(axis=0))
-    return OpCost(time=time, matrix=matrix + zero, share_sa=share + zero, vector=vec + zero,
-                  hbm=hbm, sram=sram + zero, sram_bytes=sram_bytes + zero, comm=comm + zero, hbm_bytes=hbm_bytes,
-                  bound=bound)
+    limits = np.concatenate([parts, np.broadcast_to(comm, parts.shape[1:])[None]])
+    bound = np.where(overhead > busy, 4, limits.argmax(axis=0))
+    return OpCost(time=time, matrix=matrix + zero,
+                  shares={k.name: s + zero for k, s in zip(kinds, shares, strict=True)},
+                  vector=vec + zero, hbm=hbm, sram=sram + zero, sram_bytes=sram_bytes + zero,
+                  comm=comm + zero, hbm_bytes=hbm_bytes, bound=bound)
 
 
 def overlap_collective(*, d: DesignArrays, producer: np.ndarray, collective: np.ndarray

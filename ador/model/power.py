@@ -23,6 +23,7 @@ import numpy as np
 
 from ador.model.area import node_value
 from ador.model.design import PRECISIONS, DesignArrays, precision_table
+from ador.model.units import matrix_kinds
 from ador.spec.precision import BYTES_PER_ELEMENT, RATE_VS_FP16, Precision
 
 PJ = 1e-12
@@ -114,8 +115,7 @@ class PowerBreakdown:
 class Energies:
     """Joules per event for every design (shape (n,)) at one precision."""
 
-    sa_mac: np.ndarray
-    mt_mac: np.ndarray
+    mac: dict[str, np.ndarray]  # per matrix kind (ador.model.units), operand reads included
     vector_op: np.ndarray
     global_byte: np.ndarray
     hbm_byte: np.ndarray
@@ -127,30 +127,25 @@ def _scale(designs: DesignArrays, c: PowerConstants) -> np.ndarray:
 
 
 def mac_energy(*, designs: DesignArrays, precision: Precision,
-               c: PowerConstants = PowerConstants()) -> tuple[np.ndarray, np.ndarray]:
-    """Joules per MAC on a systolic array and on a MAC tree, operand traffic included.
-
-    A rows x cols array reads rows + cols operands from its local buffer per cycle for
-    rows x cols MACs; a MAC tree reads one weight per MAC and one activation per lane-row.
-    """
+               c: PowerConstants = PowerConstants()) -> dict[str, np.ndarray]:
+    """Joules per MAC on each matrix kind, reads of its operands from its local buffer
+    included (a kind's ``operand_reads_per_mac``)."""
     d = designs
     scale = _scale(d, c)
     mac = c.mac_table()[PRECISIONS.index(precision)] * scale
     local = c.local_sram_pj_per_byte * scale * BYTES_PER_ELEMENT[precision]
-    sa_operands = (d.sa_rows + d.sa_cols) / (d.sa_rows * d.sa_cols)
-    mt_operands = 1.0 + 1.0 / d.mt_lanes
-    return (mac + sa_operands * local) * PJ, (mac + mt_operands * local) * PJ
+    return {k.name: (mac + k.operand_reads_per_mac(d) * local) * PJ for k in matrix_kinds()}
 
 
 def energies(*, designs: DesignArrays, area_mm2: np.ndarray, precision: Precision,
              c: PowerConstants = PowerConstants()) -> Energies:
     d = designs
     scale = _scale(d, c)
-    sa, mt = mac_energy(designs=d, precision=precision, c=c)
+    mac = mac_energy(designs=d, precision=precision, c=c)
     wire = (c.wire_pj_per_bit_mm * 8.0 * c.wire_activity * c.wire_distance_per_side
             * np.sqrt(area_mm2))
     return Energies(
-        sa_mac=sa, mt_mac=mt,
+        mac=mac,
         vector_op=(c.vector_op_pj + c.vector_operand_bytes * c.local_sram_pj_per_byte)
         * scale * PJ,
         global_byte=(c.global_sram_pj_per_byte * scale + wire) * PJ,
@@ -169,10 +164,13 @@ def peak_power(*, designs: DesignArrays, area_mm2: np.ndarray,
     d = designs
     matrix = np.zeros(d.n)
     for p in PRECISIONS:
-        sa, mt = mac_energy(designs=d, precision=p, c=c)
+        per_mac = mac_energy(designs=d, precision=p, c=c)
         macs_per_s = RATE_VS_FP16[p] * d.clock_hz
-        w = macs_per_s * (d.sa_count * d.sa_rows * d.sa_cols * sa
-                          + d.mt_count * d.mt_lanes * d.mt_tree_width * mt)
+        kinds = matrix_kinds()
+        per_cycle = kinds[0].macs_per_cycle(d) * per_mac[kinds[0].name]
+        for k in kinds[1:]:
+            per_cycle = per_cycle + k.macs_per_cycle(d) * per_mac[k.name]
+        w = macs_per_s * per_cycle
         matrix = np.maximum(matrix, np.where(d.supports_precision(p), w, 0.0))
     e = energies(designs=d, area_mm2=area_mm2, precision=Precision.FP16, c=c)
     vector = d.vu_count * d.clock_hz * (d.vu_lanes * e.vector_op

@@ -14,6 +14,7 @@ PATH.
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -268,10 +269,8 @@ class Browser:
     def close(self) -> None:
         try:
             if self.proc.poll() is None:
-                try:
+                with contextlib.suppress(AdorError):
                     self.send("Browser.close", session=False, timeout_s=5)
-                except AdorError:
-                    pass
                 try:
                     self.proc.wait(timeout=5)
                 except subprocess.TimeoutExpired:
@@ -279,13 +278,11 @@ class Browser:
                     self.proc.wait(timeout=5)
         finally:
             for fd in (self._out, self._in):
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
             shutil.rmtree(self.profile, ignore_errors=True)
 
-    def __enter__(self) -> "Browser":
+    def __enter__(self) -> Browser:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -2,8 +2,8 @@
 
 The figures are drawn by plotly.js itself in a headless Chromium (``ador.report.browser``):
 a temporary page holds plotly.js (embedded, nothing fetched), and ``Plotly.toImage`` draws
-each figure's JSON straight into an image. Only the browser executable is needed (Debian: ``apt-get install
-chromium``); no CDN, no kaleido, no Python packages beyond plotly.
+each figure's JSON straight into an image. Only the browser executable is needed (Debian:
+``apt-get install chromium``); no CDN, no kaleido, no Python packages beyond plotly.
 """
 
 from __future__ import annotations
@@ -17,15 +17,10 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from ador.errors import AdorError
-from ador.report.browser import Browser, BrowserError, find_browser
+from ador.report.browser import Browser, BrowserError
 
 FORMATS = ("svg", "png")
 DEFAULT_WIDTH = 1100
-
-
-def renderer() -> str | None:
-    """Path of the browser that would render static images, or None."""
-    return find_browser()
 
 
 def _page() -> str:

@@ -6,54 +6,23 @@ that ``ador.report.figures`` draws. Nothing here imports plotly or evaluates the
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ador.errors import AdorError
+from ador.evaluate.results import VECTOR_UNIT
+from ador.metrics import METRICS as ALL_METRICS
+from ador.metrics import Metric
 from ador.units import format_quantity
-
+from ador.workload.operators import OpClass
 
 # --------------------------------------------------------------------------- metrics ----
-@dataclass(frozen=True)
-class Metric:
-    """A plottable column: its objective name, column, axis title, display scale and unit."""
-
-    name: str
-    column: str
-    title: str
-    unit: str  # display unit after ``scale``
-    scale: float = 1.0
-    higher_is_better: bool = False
-    log: bool = False
-
-    @property
-    def axis_title(self) -> str:
-        arrow = "higher is better" if self.higher_is_better else "lower is better"
-        unit = f" [{self.unit}]" if self.unit else ""
-        return f"{self.title}{unit} ({arrow})"
-
-
-METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("throughput_per_chip", "throughput_per_chip_tok_s", "throughput per chip", "tok/s",
-           higher_is_better=True),
-    Metric("tokens_per_s_per_mm2", "tokens_per_s_per_mm2", "throughput per area",
-           "tok/s/mm²", higher_is_better=True),
-    Metric("tokens_per_j", "tokens_per_j", "energy efficiency", "tok/J", higher_is_better=True),
-    Metric("tokens_per_s_per_usd", "tokens_per_s_per_usd", "throughput per cost", "tok/s/$",
-           higher_is_better=True),
-    Metric("ttft", "ttft_s", "time to first token", "ms", scale=1e3),
-    Metric("tpot", "tpot_s", "time per output token", "ms", scale=1e3),
-    Metric("area", "area_mm2", "area per chip", "mm²"),
-    Metric("power", "power_w", "power per chip", "W"),
-    Metric("cost", "cost_usd", "cost per chip", "$"),
-    Metric("hbm_bw", "hbm_bw_bytes_per_s", "HBM bandwidth per chip", "TB/s", scale=1e-12),
-    Metric("p2p_bw", "p2p_bw_bytes_per_s", "P2P bandwidth per chip", "GB/s", scale=1e-9),
-    Metric("chips", "chips", "chips per system", ""),
-)}
-BY_COLUMN = {m.column: m for m in METRICS.values()}
+# A plottable column is a metric of the registry: name, column, axis title, scale and unit.
+METRICS: dict[str, Metric] = {m.name: m for m in ALL_METRICS}
+BY_COLUMN: dict[str, Metric] = {m.column: m for m in ALL_METRICS}
 
 
 def available_metrics(columns) -> list[str]:
@@ -71,7 +40,7 @@ def resolve_metric(name: str, columns, *, field: str = "objective") -> Metric:
         key = key[len("obj_"):]
     metric = METRICS.get(key) or BY_COLUMN.get(key)
     if metric is None and key in cols:
-        metric = Metric(key, key, key.replace("_", " "), "")
+        metric = Metric(key, key, key.replace("_", " "), "", fmt="{:.4g}")
     known = ", ".join(available_metrics(cols))
     if metric is None:
         raise AdorError(f"unknown objective (rule: one of {known})", field=field, value=name)
@@ -106,8 +75,8 @@ def _metric_text(metric: Metric, value: float) -> str:
 
 # ------------------------------------------------------------------------ baselines ----
 def aggregate_baselines(baselines: pd.DataFrame) -> pd.DataFrame:
-    """One row per baseline: with several scenarios, latencies take the worst scenario and
-    rates the geometric mean (as the search aggregates designs); other columns the first."""
+    """One row per baseline: with several scenarios, each metric combines as the search
+    combines designs (ador.metrics); other columns take the first scenario."""
     if baselines.empty or "baseline" not in baselines.columns:
         return baselines.copy()
     if not baselines["baseline"].duplicated().any():
@@ -119,14 +88,12 @@ def aggregate_baselines(baselines: pd.DataFrame) -> pd.DataFrame:
             if col == "baseline":
                 continue
             values = group[col]
-            if col in ("ttft_s", "tpot_s", "e2e_s"):
-                row[col] = values.max()
-            elif col in ("throughput_per_chip_tok_s", "throughput_tok_s", "tokens_per_s_per_mm2",
-                         "tokens_per_j", "tokens_per_s_per_usd"):
-                v = pd.to_numeric(values, errors="coerce")
-                row[col] = float(np.exp(np.log(v[v > 0]).mean())) if (v > 0).any() else np.nan
-            else:
+            m = BY_COLUMN.get(col)
+            if m is None:
                 row[col] = values.iloc[0]
+            else:
+                v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+                row[col] = float(m.combined(v[:, None])[0])
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -136,7 +103,7 @@ SCATTER_GROUPS = ("infeasible", "explored", "pareto", "baseline")
 
 
 def pareto_scatter_data(designs: pd.DataFrame, pareto: pd.DataFrame, baselines: pd.DataFrame,
-                        axes: list[Metric], *, knobs: list[str] = (),
+                        *, axes: list[Metric], knobs: Sequence[str] = (),
                         knob_units: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Points of the Pareto scatter: one row per design and per baseline.
 
@@ -154,7 +121,7 @@ def pareto_scatter_data(designs: pd.DataFrame, pareto: pd.DataFrame, baselines: 
         d["group"] = np.where(d["id"].isin(pareto_ids), "pareto",
                               np.where(feasible, "explored", "infeasible"))
         d["label"] = d["id"].astype(str)
-        d["hover"] = [_design_hover(row, axes, knobs, knob_units)
+        d["hover"] = [_design_hover(row, axes=axes, knobs=knobs, knob_units=knob_units)
                       for row in d.to_dict("records")]
         frames.append(d)
     b = aggregate_baselines(baselines)
@@ -171,7 +138,7 @@ def pareto_scatter_data(designs: pd.DataFrame, pareto: pd.DataFrame, baselines: 
     for f in frames:
         part = pd.DataFrame({"group": f["group"].values, "label": f["label"].values,
                              "hover": f["hover"].values})
-        for c, m in zip(coords, axes):
+        for c, m in zip(coords, axes, strict=False):
             values = f[m.column] if m.column in f.columns else np.nan
             part[c] = pd.to_numeric(pd.Series(values, index=f.index), errors="coerce"
                                     ).values * m.scale
@@ -183,7 +150,7 @@ def pareto_scatter_data(designs: pd.DataFrame, pareto: pd.DataFrame, baselines: 
                            ).reset_index(drop=True)
 
 
-def _design_hover(row: dict, axes: list[Metric], knobs, knob_units) -> str:
+def _design_hover(row: dict, *, axes: list[Metric], knobs, knob_units) -> str:
     lines = [f"<b>{row['id']}</b>" + ("" if row.get("feasible", 1) else " (infeasible)")]
     lines += [_metric_text(m, row.get(m.column, np.nan)) for m in axes]
     lines += [f"{k}: {format_value(row.get(k), knob_units.get(k))}" for k in knobs if k in row]
@@ -289,31 +256,17 @@ def latency_breakdown_data(breakdowns: Mapping[str, Any]) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------ roofline ----
-MATRIX_CLASSES = ("gemm", "attention")
-VECTOR_CLASSES = ("vector",)
+MATRIX_CLASSES = (OpClass.GEMM.value, OpClass.ATTENTION.value)
+VECTOR_CLASSES = (OpClass.VECTOR.value,)
 PANELS = {"matrix": "matrix units (systolic arrays, MAC trees)", "vector": "vector unit"}
 
 
 def unit_peaks(hardware: Any, precision: Any = "fp16") -> dict:
-    """Per-chip peak rates of a hardware spec: FLOP/s of each unit class at ``precision``
+    """Per-chip peak rates of a hardware spec: FLOP/s of each unit kind at ``precision``
     (2 FLOPs per MAC; vector units one op per lane per cycle) and HBM bytes/s."""
-    from ador.spec.precision import RATE_VS_FP16, Precision
+    from ador.evaluate.efficiency import unit_peaks as peaks_of
 
-    chip = hardware.chip
-    rate = RATE_VS_FP16[Precision(precision)]
-    peaks: dict[str, float] = {}
-    for unit in chip.units:
-        if unit.kind == "systolic_array":
-            peaks["systolic_array"] = 2.0 * unit.count * unit.rows * unit.cols * chip.clock_hz * rate
-        elif unit.kind == "mac_tree":
-            peaks["mac_tree"] = 2.0 * unit.count * unit.lanes * unit.tree_width * chip.clock_hz * rate
-        elif unit.kind == "vector_unit":
-            # lane pipes and special-function pipes run in parallel
-            peaks["vector_unit"] = float(unit.count * (unit.lanes + unit.special_ops_per_cycle)
-                                         * chip.clock_hz)
-    return {"name": hardware.name, "flops_per_s": peaks,
-            "hbm_bytes_per_s": float(chip.hbm.bandwidth_bytes_per_s),
-            "hbm_efficiency": float(chip.calibration.hbm_efficiency)}
+    return peaks_of(hardware, precision)
 
 
 def roofline_data(breakdown: Any, peaks: Mapping[str, Any]) -> dict:
@@ -329,13 +282,14 @@ def roofline_data(breakdown: Any, peaks: Mapping[str, Any]) -> dict:
     flops = dict(peaks["flops_per_s"])
     bw = float(peaks["hbm_bytes_per_s"])
     roofs = []
-    matrix_units = [u for u in ("systolic_array", "mac_tree") if flops.get(u, 0) > 0]
+    matrix_units = [u for u, f in flops.items() if u != VECTOR_UNIT and f > 0]
     for u in matrix_units:
         roofs.append(("matrix", u.replace("_", " "), flops[u]))
-    if len(matrix_units) == 2:
-        roofs.append(("matrix", "both matrix units", sum(flops[u] for u in matrix_units)))
-    if flops.get("vector_unit", 0) > 0:
-        roofs.append(("vector", "vector unit", flops["vector_unit"]))
+    if len(matrix_units) >= 2:
+        roofs.append(("matrix", "all matrix units" if len(matrix_units) > 2 else
+                      "both matrix units", sum(flops[u] for u in matrix_units)))
+    if flops.get(VECTOR_UNIT, 0) > 0:
+        roofs.append(("vector", "vector unit", flops[VECTOR_UNIT]))
     roof_df = pd.DataFrame(
         [{"panel": p, "unit": u, "peak_flops_s": f, "hbm_bytes_s": bw, "ridge": f / bw}
          for p, u, f in roofs], columns=["panel", "unit", "peak_flops_s", "hbm_bytes_s", "ridge"])

@@ -18,7 +18,7 @@ from ador.report.figdata import PANELS, Metric
 
 TEMPLATE = "plotly_white"
 FONT = dict(family="Inter, Helvetica, Arial, sans-serif", size=13, color="#222")
-GROUP_STYLE = {
+GROUP_STYLE: dict[str, dict[str, Any]] = {
     "infeasible": dict(name="infeasible", color="rgba(190,190,190,0.45)", size=5,
                        symbol="x-thin", line=dict(width=1, color="rgba(170,170,170,0.6)")),
     "explored": dict(name="explored (feasible)", color="rgba(99,136,189,0.45)", size=6,
@@ -77,7 +77,7 @@ def pareto_scatter(data: pd.DataFrame, axes: list[Metric], *, title: str = "") -
     if three_d:
         scene = {f"{c}axis": dict(title=dict(text=f"{a.title} [{a.unit}]" if a.unit else a.title),
                                   type="log" if _log_axis(data[c], 300.0) else "linear")
-                 for c, a in zip("xyz", axes)}
+                 for c, a in zip("xyz", axes, strict=False)}
         _layout(fig, name, height=640, scene=scene,
                 scene_camera=dict(eye=dict(x=1.6, y=1.6, z=0.9)))
     else:

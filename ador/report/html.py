@@ -6,22 +6,24 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from ador.errors import AdorError
+from ador.metrics import METRICS
 from ador.report import figdata, figures
 from ador.report.figdata import Metric
-from ador.report.run import Run, load_run
+from ador.report.run import Run
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
                  "toImageButtonOptions": {"format": "svg", "scale": 1}}
-FALLBACK_AXES = ("throughput_per_chip", "tokens_per_s_per_mm2", "tpot", "ttft", "area",
-                 "power", "tokens_per_j")
+# Axes when the run names too few objectives: rates first, then costs (ador.metrics order).
+FALLBACK_AXES = tuple(m.name for m in sorted(
+    (m for m in METRICS if m.objective), key=lambda m: not m.higher_is_better))
 
 
 @dataclass
@@ -137,20 +139,13 @@ def _breakdowns(run: Run, report: Report) -> tuple[dict[str, Any], dict | None, 
 
 def area_json(hardware: Any) -> dict:
     """Area and peak power by component of one hardware spec, as ``ador area --json``."""
-    from ador.model.area import area
-    from ador.model.design import DesignArrays
-    from ador.model.power import peak_power
+    from ador.evaluate.efficiency import chip_report
 
-    d = DesignArrays.from_specs([hardware])
-    a = area(designs=d)
-    p = peak_power(designs=d, area_mm2=a.total)
-    return {"hardware": hardware.name,
-            "area_mm2": {k: float(v[0]) for k, v in a.components().items()},
-            "peak_power_w": {k: float(v[0]) for k, v in p.components().items()}}
+    return chip_report(hardware)
 
 
 # ----------------------------------------------------------------------- figures ----
-def _add(report: Report, key: str, title: str, caption: str,
+def _add(report: Report, key: str, title: str, *, caption: str,
          make: Callable[[], go.Figure]) -> None:
     try:
         fig = make()
@@ -172,47 +167,49 @@ def build_report(run: Run, *, validation: Any = None, area: Any = None,
     axes2, axes3 = default_axes(run, 2), default_axes(run, 3)
     if len(axes2) == 2:
         _add(report, "pareto", "Pareto front",
-             "Every evaluated design; Pareto designs in orange, GPU baselines as black "
+             caption="Every evaluated design; Pareto designs in orange, GPU baselines as black "
              "diamonds. Hover a point for its knobs.",
-             lambda: figures.pareto_scatter(figdata.pareto_scatter_data(
-                 run.designs, run.pareto, run.baselines, axes2, knobs=knobs,
+             make=lambda: figures.pareto_scatter(figdata.pareto_scatter_data(
+                 run.designs, run.pareto, run.baselines, axes=axes2, knobs=knobs,
                  knob_units=units), axes2))
     else:
         report.notes.append("Pareto scatter left out: fewer than two metrics in designs.csv")
     if len(axes3) == 3:
         _add(report, "pareto3d", "Pareto front in three dimensions",
-             "Drag to rotate; the same points as above with a third metric.",
-             lambda: figures.pareto_scatter(figdata.pareto_scatter_data(
-                 run.designs, run.pareto, run.baselines, axes3, knobs=knobs,
+             caption="Drag to rotate; the same points as above with a third metric.",
+             make=lambda: figures.pareto_scatter(figdata.pareto_scatter_data(
+                 run.designs, run.pareto, run.baselines, axes=axes3, knobs=knobs,
                  knob_units=units), axes3))
     if not run.pareto.empty and knobs:
         color = axes2[0] if axes2 else None
         _add(report, "knobs", "Knobs of the Pareto designs",
-             "One line per Pareto design across its knob values, coloured by "
+             caption="One line per Pareto design across its knob values, coloured by "
              f"{color.title if color else 'design'}; drag along an axis to filter.",
-             lambda: figures.parallel_coordinates(figdata.parallel_coordinates_data(
+             make=lambda: figures.parallel_coordinates(figdata.parallel_coordinates_data(
                  run.pareto, knobs, color, knob_units=units)))
     elif run.pareto.empty:
         report.notes.append("parallel coordinates, latency breakdown, roofline and area left "
                             "out: the run has no feasible Pareto designs")
     if not run.hypervolume.empty:
         _add(report, "hypervolume", "Search progress",
-             "Hypervolume of the feasible front after each batch (normalised to the final "
+             caption="Hypervolume of the feasible front after each batch (normalised to the final "
              "front; flat at the end means the search has converged).",
-             lambda: figures.hypervolume(figdata.hypervolume_data(run.hypervolume)))
+             make=lambda: figures.hypervolume(figdata.hypervolume_data(run.hypervolume)))
     if evaluate_designs and not run.pareto.empty:
         breakdowns, peaks, specs = _breakdowns(run, report)
         if breakdowns:
             _add(report, "latency", "Latency breakdown",
-                 "Time by operator class of the prefill pass and of one decode step, for the "
-                 "best Pareto designs and the GPU baselines on the run's first scenario.",
-                 lambda: figures.latency_breakdown(figdata.latency_breakdown_data(breakdowns)))
+                 caption="Time by operator class of the prefill pass and of one decode step, "
+                 "for the best Pareto designs and the GPU baselines on the run's first "
+                 "scenario.",
+                 make=lambda: figures.latency_breakdown(figdata.latency_breakdown_data(breakdowns)))
         if peaks is not None:
             first = next(iter(breakdowns.values()))
             _add(report, "roofline", "Roofline",
-                 "Each operator at its arithmetic intensity (FLOPs per HBM byte) and achieved "
-                 "rate, under the peak of each unit class and the HBM bandwidth slope.",
-                 lambda: figures.roofline(figdata.roofline_data(first, peaks)))
+                 caption="Each operator at its arithmetic intensity (FLOPs per HBM byte) and "
+                 "achieved rate, under the peak of each unit kind and the HBM bandwidth "
+                 "slope.",
+                 make=lambda: figures.roofline(figdata.roofline_data(first, peaks)))
         if area is None and specs:
             try:
                 area = {label: area_json(hw) for label, hw in specs.items()}
@@ -221,12 +218,12 @@ def build_report(run: Run, *, validation: Any = None, area: Any = None,
                                     f"available ({err})")
     if area is not None:
         _add(report, "area", "Area and power",
-             "Die area and peak power per chip by component, from the area/power model.",
-             lambda: figures.area_power(figdata.area_power_data(area)))
+             caption="Die area and peak power per chip by component, from the area/power model.",
+             make=lambda: figures.area_power(figdata.area_power_data(area)))
     if validation is not None:
         _add(report, "validation", "Model validation",
-             "Predicted against measured values (log-log); the shaded band is ±10%.",
-             lambda: figures.validation(figdata.validation_data(validation)))
+             caption="Predicted against measured values (log-log); the shaded band is ±10%.",
+             make=lambda: figures.validation(figdata.validation_data(validation)))
     return report
 
 
@@ -276,6 +273,13 @@ def _facts(run: Run) -> list[tuple[str, str]]:
     return facts
 
 
+def _header(column: str) -> str:
+    m = figdata.BY_COLUMN.get(column)
+    if m is None:
+        return column
+    return m.title + (f" [{m.unit}]" if m.unit else "")
+
+
 def _pareto_table(run: Run, limit: int = 200) -> str:
     p = run.pareto
     if p.empty:
@@ -283,7 +287,7 @@ def _pareto_table(run: Run, limit: int = 200) -> str:
     metric_cols = [m.column for m in figdata.METRICS.values() if m.column in p.columns]
     cols = list(dict.fromkeys(["id"] + metric_cols + [k for k in run.knobs if k in p.columns]))
     units = run.knob_units
-    head = "".join(f"<th>{html.escape(figdata.BY_COLUMN[c].title + (' [' + figdata.BY_COLUMN[c].unit + ']' if figdata.BY_COLUMN[c].unit else '') if c in figdata.BY_COLUMN else c)}</th>" for c in cols)
+    head = "".join(f"<th>{html.escape(_header(c))}</th>" for c in cols)
     body = []
     for row in p[cols].head(limit).to_dict("records"):
         cells = []
@@ -329,7 +333,3 @@ def render_html(report: Report) -> str:
                      f"</section>")
     parts.append("</main></body></html>")
     return "\n".join(parts)
-
-
-def load_report(run_dir: str | Path, **kw: Any) -> Report:
-    return build_report(load_run(run_dir), **kw)

@@ -14,16 +14,13 @@ from pathlib import Path
 import pandas as pd
 
 from ador.errors import AdorError
+from ador.metrics import METRICS
 from ador.spec.io import read_yaml
 
 REQUIRED = ("designs.csv", "pareto.csv")
 # Columns of designs.csv that are not knobs (metrics, constraints and bookkeeping).
-NON_KNOB = {
-    "id", "batch", "feasible", "yaml", "ttft_s", "tpot_s", "throughput_per_chip_tok_s",
-    "throughput_tok_s", "tokens_per_s_per_mm2", "tokens_per_j", "tokens_per_s_per_usd",
-    "area_mm2", "power_w", "cost_usd", "hbm_bw_bytes_per_s", "p2p_bw_bytes_per_s", "tp",
-    "chips", "fits_memory", "e2e_s", "memory_bytes",
-}
+NON_KNOB = frozenset({"id", "batch", "feasible", "yaml", "memory_bytes",
+                      *(m.column for m in METRICS)})
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,7 @@ class Run:
         """Knob column names, in the space's order."""
         knobs = self.space.get("knobs") if isinstance(self.space, dict) else None
         if isinstance(knobs, list) and knobs:
-            names = [k.get("name") for k in knobs if isinstance(k, dict)]
+            names = [str(k.get("name")) for k in knobs if isinstance(k, dict)]
             return [n for n in names if n in self.designs.columns]
         return [c for c in self.designs.columns
                 if c not in NON_KNOB and not c.startswith(("g_", "obj_")) and ":" not in c]

@@ -10,25 +10,13 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from ador.metrics import RATIOS, TABLE, Metric
 from ador.units import format_quantity
 
 # metric column -> (header, unit for format_quantity or a format string)
-COLUMNS = (
-    ("ttft_s", "ttft", "s"),
-    ("tpot_s", "tpot", "s"),
-    ("throughput_per_chip_tok_s", "tok/s/chip", "{:,.0f}"),
-    ("tokens_per_s_per_mm2", "tok/s/mm²", "{:.2f}"),
-    ("tokens_per_j", "tok/J", "{:.1f}"),
-    ("area_mm2", "area mm²", "{:.0f}"),
-    ("power_w", "power W", "{:.0f}"),
-    ("tp", "tp", "{:d}"),
-)
-RATIO_HEADERS = {
-    "tpot_ratio": "tpot (base/design)",
-    "throughput_per_chip_ratio": "tok/s/chip",
-    "tokens_per_s_per_mm2_ratio": "tok/s/mm²",
-    "tokens_per_j_ratio": "tok/J",
-}
+COLUMNS = tuple((m.column, m.header, m.symbol or m.fmt) for m in TABLE)
+RATIO_HEADERS = {m.ratio: m.short if m.higher_is_better else f"{m.short} (base/design)"
+                 for m in RATIOS if m.ratio}
 
 
 def fmt(value, how: str) -> str:
@@ -115,6 +103,16 @@ def _short(v, unit: str | None) -> str:
     return str(v)
 
 
+def _used(m: Metric, spec) -> bool:
+    """The problem optimises or limits the metric."""
+    if m.name in spec.objectives:
+        return True
+    if m.limit is None:
+        return False
+    section, key = m.limit.split(".")
+    return getattr(getattr(spec, section), key) is not None
+
+
 def search_view(result, *, top: int = 12) -> Group:
     """The Pareto table against the baselines and the best ratios, for ``ador explore``."""
     s = result.summary
@@ -127,9 +125,8 @@ def search_view(result, *, top: int = 12) -> Group:
             f"evaluated ({s['backend']} {s['algorithm']}, seed {s['seed']}, "
             f"{s['elapsed_s']:.1f} s) - {sc}; {slo or 'no SLO'}")
     units = {d.knob.name: d.knob.unit for d in result.problem.space.domains}
-    # power only when the problem is about it (the table fits 80 columns without it)
-    hide = frozenset() if "power" in spec.objectives or spec.budgets.power_w else frozenset(
-        {"power_w"})
+    # some columns only when the problem is about them (the table fits 80 columns)
+    hide = frozenset(m.column for m in TABLE if m.table_if_used and not _used(m, spec))
     return Group(
         pareto_table(result.pareto, result.baselines, title=head, top=top, hide=hide),
         knob_table(result.pareto, knobs=result.problem.space.names, top=top, units=units),

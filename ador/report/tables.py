@@ -75,7 +75,9 @@ def efficiency_table(b: Breakdown) -> Table:
     t.add_row("die area", f"{b.area_mm2:,.0f} mm²")
     t.add_row("peak power", f"{b.peak_power_w:,.0f} W")
     t.add_row("average power (this scenario)", f"{b.power_w:,.0f} W")
-    t.add_row("energy per output token", format_quantity(b.energy_per_token_j, "J"))
+    t.add_row("energy per output token", format_quantity(b.energy_per_token_j or 0.0, "J"))
+    if b.energy_per_request_j is not None:
+        t.add_row("energy per request", format_quantity(b.energy_per_request_j, "J"))
     t.add_row("cost (die + HBM + packaging)", f"${b.cost_usd:,.0f}")
     t.add_row("tokens/s per mm²", f"{b.tokens_per_s_per_mm2:,.3f}")
     t.add_row("tokens per joule", f"{b.tokens_per_j:,.2f}")

@@ -106,9 +106,6 @@ class Archive:
         feas = self.feasible
         if not feas.any():
             return None
-        from ador.search.problem import OBJECTIVE_METRIC
-
-        name = self.problem.objectives[0]
-        metric = OBJECTIVE_METRIC[name]
+        column = self.problem.objective_metrics[0].column
         i = np.flatnonzero(feas)[np.argmin(self.F[feas, 0])]
-        return metric, float(self.metrics[metric][i])
+        return column, float(self.metrics[column][i])

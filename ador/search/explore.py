@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 
 from ador.errors import AdorError, InfeasibleError
+from ador.metrics import INTEGER_COLUMNS, RATIOS
 from ador.search.archive import Archive
+from ador.search.backends import BACKENDS, Job
 from ador.search.hypervolume import bounds, history, hypervolume
-from ador.search.optuna_backend import open_study, run_optuna
-from ador.search.problem import OBJECTIVE_METRIC, SearchProblem
+from ador.search.optuna_backend import open_study
+from ador.search.problem import SearchProblem
 from ador.search.progress import SearchProgress
-from ador.search.pymoo_backend import run_pymoo
 from ador.search.runfolder import (
     FILES,
     create_run_folder,
@@ -30,17 +31,9 @@ from ador.search.runfolder import (
     write_yaml_spec,
 )
 from ador.search.space import DesignSpace, load_design_space
-from ador.search.sweep import MAX_SWEEP, run_sweep
 from ador.spec.io import load_hardware, load_problem
-from ador.spec.problem import MAXIMISED, ProblemSpec
+from ador.spec.problem import ProblemSpec
 from ador.spec.space import SCENARIO_TP
-
-RATIOS = (  # (column, metric, baseline over design?)
-    ("tpot_ratio", "tpot_s", True),
-    ("throughput_per_chip_ratio", "throughput_per_chip_tok_s", False),
-    ("tokens_per_s_per_mm2_ratio", "tokens_per_s_per_mm2", False),
-    ("tokens_per_j_ratio", "tokens_per_j", False),
-)
 
 
 @dataclass
@@ -67,24 +60,24 @@ def run_search(spec: ProblemSpec, *, out_dir: Path | str = "results",
     space = load_design_space(spec.space)
     problem = SearchProblem(spec, space, file=config_file)
     s = spec.search
-    if s.storage is not None and s.backend != "optuna":
-        raise AdorError("a study storage applies to the optuna backend only",
+    backend = BACKENDS[s.backend]
+    if s.storage is not None and not backend.resumable:
+        raise AdorError(f"a study storage applies to a backend that keeps a study "
+                        f"({', '.join(k for k, b in BACKENDS.items() if b.resumable)})",
                         file=config_file, field="search.storage", value=s.storage)
-    if s.backend == "sweep" and space.size > MAX_SWEEP:
-        raise AdorError(f"the space has {space.size:.3g} designs, more than a sweep "
-                        f"evaluates ({MAX_SWEEP:,}); use ador explore, or narrow the knobs",
-                        file=space.source, field="knobs", value=None)
+    backend.check(space, s)
     if resume is not None:
         folder = Path(resume)
         if not (folder / FILES["config"]).exists():
             raise AdorError("not a run folder (no config.yaml)", field="resume",
                             value=str(folder))
-        if s.backend != "optuna":
-            raise AdorError("only the optuna backend resumes", field="search.backend",
-                            value=s.backend)
+        if not backend.resumable:
+            raise AdorError("only a backend that keeps a study resumes ("
+                            + ", ".join(k for k, b in BACKENDS.items() if b.resumable) + ")",
+                            field="search.backend", value=s.backend)
     baselines = [load_baseline(name) for name in spec.baselines]  # bad names fail early
     created_study = False
-    if resume is None and s.backend == "optuna" and s.storage is not None:
+    if resume is None and backend.resumable and s.storage is not None:
         # an external storage is checked (and the study created) before any folder exists
         open_study(storage=s.storage, study_name=spec.name, n_obj=problem.n_obj,
                    resume=False)
@@ -93,26 +86,15 @@ def run_search(spec: ProblemSpec, *, out_dir: Path | str = "results",
         folder = create_run_folder(Path(out_dir), spec.name, now=now)
         write_config(folder, spec, space.spec)
     archive = Archive(problem)
-    total = s.evaluations if s.backend != "sweep" else int(min(space.size, 10**9))
-    with SearchProgress(total=total, label=f"{spec.name} ({s.backend})",
-                        enabled=show_progress) as bar:
-        if s.backend == "pymoo":
-            algorithm = run_pymoo(archive, pop_size=s.pop_size, generations=s.generations,
-                                  seed=s.seed, algorithm=s.algorithm, on_batch=bar.update)
-        elif s.backend == "optuna":
-            storage = s.storage or f"sqlite:///{(folder / FILES['study']).resolve()}"
-            algorithm = run_optuna(archive, trials=s.evaluations, batch_size=s.pop_size,
-                                   seed=s.seed, storage=storage, study_name=spec.name,
-                                   algorithm=s.algorithm,
-                                   resume=resume is not None or created_study,
-                                   on_batch=bar.update)
-        else:
-            run_sweep(archive, on_batch=bar.update)
-            algorithm = "exhaustive"
+    with SearchProgress(total=backend.evaluations(space, s),
+                        label=f"{spec.name} ({s.backend})", enabled=show_progress) as bar:
+        algorithm = backend.run(archive, Job(settings=s, name=spec.name, folder=folder,
+                                             resume=resume is not None or created_study,
+                                             on_batch=bar.update))
     result = write_results(folder, problem, archive, algorithm=algorithm,
                            elapsed_s=time.perf_counter() - started, baselines=baselines)
     if not archive.feasible.any():
-        raise no_feasible_error(problem, archive, folder, config_file)
+        raise no_feasible_error(problem, archive, folder=folder, config_file=config_file)
     return result
 
 
@@ -130,8 +112,8 @@ def designs_frame(problem: SearchProblem, archive: Archive) -> pd.DataFrame:
     cols: dict[str, object] = {"id": design_ids(archive.n), "batch": archive.batch,
                                "feasible": archive.feasible.astype(int)}
     cols.update(problem.space.labels(archive.X))
-    cols.update({k: v for k, v in archive.metrics.items()})
-    for k in ("tp", "chips", "fits_memory"):
+    cols.update(dict(archive.metrics.items()))
+    for k in INTEGER_COLUMNS:
         if k in cols:
             cols[k] = np.asarray(cols[k]).astype(int)
     for j, name in enumerate(problem.constraints):
@@ -150,7 +132,7 @@ def baseline_tps(problem: SearchProblem, hw) -> list[int]:
     space = problem.space
     if space.tp_knob is None:
         return [problem.spec.scenarios[0].tp]
-    levels = sorted(int(v) for v in space.domains[space.tp_knob].levels)
+    levels = sorted(int(v) for v in space.domains[space.tp_knob].levels or ())
     return [t for t in levels if t <= hw.system.chips] or [levels[0]]
 
 
@@ -165,26 +147,26 @@ def evaluate_baselines(problem: SearchProblem, hardware: list | None = None) -> 
     """Each baseline on the problem's scenarios: at the smallest tried tp that meets every
     constraint except the design budgets (else the smallest tp)."""
     rows = []
-    design_budgets = {"area", "hbm_bw", "power", "p2p_bw", "cost"}
     if hardware is None:
         hardware = [load_baseline(name) for name in problem.spec.baselines]
     for name, hw in zip(problem.spec.baselines, hardware, strict=True):
         tps = baseline_tps(problem, hw)
         ev = problem.evaluate_specs([hw] * len(tps), tp=np.array(tps) if
                                     problem.space.tp_knob is not None else None)
-        slo_cols = [j for j, c in enumerate(problem.constraints) if c not in design_budgets]
+        slo_cols = [j for j, c in enumerate(problem.constraint_defs) if not c.design_budget]
         ok = np.all(ev.G[:, slo_cols] <= 0, axis=1)
         i = int(np.flatnonzero(ok)[0]) if ok.any() else 0
         row = {"baseline": name, "hardware": hw.name, "meets_slo": int(ok[i]),
                "feasible": int(ev.feasible[i])}
         row.update({k: float(v[i]) for k, v in ev.metrics.items()})
-        row["tp"] = int(row["tp"])
+        for k in INTEGER_COLUMNS:
+            row[k] = int(row[k])
         row.update({f"g_{c}": float(ev.G[i, j]) for j, c in enumerate(problem.constraints)})
         for sc, metrics in ev.per_scenario.items():
             row.update({f"{sc}:{k}": float(v[i]) for k, v in metrics.items()})
         rows.append(row)
     return pd.DataFrame(rows, columns=None if rows else ["baseline", "hardware", "meets_slo",
-                                                          "feasible", "tp"])
+                                                          "feasible", *INTEGER_COLUMNS])
 
 
 def comparison_frame(pareto: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
@@ -192,12 +174,12 @@ def comparison_frame(pareto: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFr
     for _, d in pareto.iterrows():
         for _, b in baselines.iterrows():
             row = {"id": d["id"], "baseline": b["baseline"]}
-            for col, metric, inverse in RATIOS:
-                if metric in d and metric in b:
-                    row[col] = b[metric] / d[metric] if inverse else d[metric] / b[metric]
+            for m in RATIOS:
+                if m.column in d and m.column in b:
+                    row[str(m.ratio)] = m.ratio_value(d[m.column], b[m.column])
             rows.append(row)
     return pd.DataFrame(rows, columns=["id", "baseline"] + [
-        c for c, m, _ in RATIOS if m in pareto.columns and m in baselines.columns])
+        m.ratio for m in RATIOS if m.column in pareto.columns and m.column in baselines.columns])
 
 
 def evaluate_commands(problem: SearchProblem, yaml_name: str, tp: int) -> list[str]:
@@ -235,20 +217,19 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
         paths.append(rel)
     pdir.mkdir(exist_ok=True)
     pareto["yaml"] = paths
-    baselines = evaluate_baselines(problem, baselines)
-    comparison = comparison_frame(pareto, baselines)
+    baseline_frame = evaluate_baselines(problem, baselines)
+    comparison = comparison_frame(pareto, baseline_frame)
     feas = archive.feasible
     if feas.any():
         ideal, nadir = bounds(archive.F[feas])
         hv_rows = history(archive.F, feas, archive.batch, ideal=ideal, nadir=nadir)
         final_hv = hypervolume(archive.F[feas], ideal=ideal, nadir=nadir)
     else:
-        ideal = nadir = None
         hv_rows = [{"evaluations": archive.n, "feasible": 0, "hypervolume": 0.0}]
         final_hv = 0.0
     write_csv(folder / FILES["designs"], designs)
     write_csv(folder / FILES["pareto"], pareto)
-    write_csv(folder / FILES["baselines"], baselines)
+    write_csv(folder / FILES["baselines"], baseline_frame)
     write_csv(folder / FILES["comparison"], comparison)
     write_csv(folder / FILES["hypervolume"], pd.DataFrame(hv_rows))
     summary = {
@@ -264,24 +245,26 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
         "seed": spec.search.seed,
         "scenarios": [sc.model_dump(mode="json") | {"label": sc.label}
                       for sc in spec.scenarios],
-        "objectives": [{"name": o, "metric": OBJECTIVE_METRIC[o],
-                        "sense": "max" if o in MAXIMISED else "min"} for o in spec.objectives],
+        "objectives": [{"name": m.name, "metric": m.column,
+                        "sense": "max" if m.higher_is_better else "min"}
+                       for m in problem.objective_metrics],
         "constraints": problem.constraints,
         "evaluations": archive.n,
         "feasible": int(feas.sum()),
         "pareto": len(front),
         "hypervolume": final_hv,
-        "hypervolume_bounds": None if ideal is None else {"ideal": ideal.tolist(),
-                                                         "nadir": nadir.tolist()},
+        "hypervolume_bounds": {"ideal": ideal.tolist(), "nadir": nadir.tolist()}
+        if feas.any() else None,
         "elapsed_s": elapsed_s,
         "best": _best(problem, archive, designs),
-        "baselines": baselines[["baseline", "tp", "meets_slo", "feasible"]].to_dict("records"),
+        "baselines": baseline_frame.loc[:, ["baseline", "tp", "meets_slo", "feasible"]].to_dict(
+            "records"),
         "best_ratios": _best_ratios(comparison),
         "files": FILES,
     }
     write_json(folder / FILES["summary"], summary)
     return RunResult(folder=folder, problem=problem, archive=archive, designs=designs,
-                     pareto=pareto, baselines=baselines, comparison=comparison,
+                     pareto=pareto, baselines=baseline_frame, comparison=comparison,
                      summary=summary)
 
 
@@ -290,14 +273,13 @@ def _finite(x: float):
 
 
 def _best(problem: SearchProblem, archive: Archive, designs: pd.DataFrame) -> dict:
-    out = {}
+    out: dict[str, dict] = {}
     feas = np.flatnonzero(archive.feasible)
     if feas.size == 0:
         return out
-    for j, o in enumerate(problem.objectives):
+    for j, m in enumerate(problem.objective_metrics):
         i = feas[np.argmin(archive.F[feas, j])]
-        metric = OBJECTIVE_METRIC[o]
-        out[o] = {"id": designs.at[i, "id"], metric: float(archive.metrics[metric][i])}
+        out[m.name] = {"id": designs.at[i, "id"], m.column: float(archive.metrics[m.column][i])}
     return out
 
 
@@ -313,31 +295,22 @@ def _best_ratios(comparison: pd.DataFrame) -> dict:
     return out
 
 
-def no_feasible_error(problem: SearchProblem, archive: Archive, folder: Path,
+def no_feasible_error(problem: SearchProblem, archive: Archive, *, folder: Path,
                       config_file: str) -> InfeasibleError:
     """Name the constraint that blocks feasibility: the one whose best value is worst."""
     G = archive.G
     best = G.min(axis=0)
     j = int(np.argmax(best))
-    name = problem.constraints[j]
-    field, limit = {
-        "ttft": ("slo.ttft_s", problem.spec.slo.ttft_s),
-        "tpot": ("slo.tpot_s", problem.spec.slo.tpot_s),
-        "area": ("budgets.area_mm2", problem.spec.budgets.area_mm2),
-        "hbm_bw": ("budgets.hbm_bandwidth_bytes_per_s",
-                   problem.spec.budgets.hbm_bandwidth_bytes_per_s),
-        "power": ("budgets.power_w", problem.spec.budgets.power_w),
-        "p2p_bw": ("budgets.p2p_bandwidth_bytes_per_s",
-                   problem.spec.budgets.p2p_bandwidth_bytes_per_s),
-        "cost": ("budgets.cost_usd", problem.spec.budgets.cost_usd),
-        "memory": ("budgets.memory_fit", None),
-        "supported": ("space", None), "valid": ("space", None),
-    }[name]
+    c = problem.constraint_defs[j]
+    name, field, limit = c.name, c.field, c.limit(problem.spec)
+    if field.startswith("space."):
+        field = "space"
     closest = f"the closest design misses it by {best[j]:.1%}" if best[j] < 1e29 else ""
     return InfeasibleError(
         f"no feasible design in {archive.n} evaluations: constraint '{name}' cannot be met "
-        f"({closest}; rule: g = value / limit - 1 <= 0); relax it. Evaluated designs are in "
-        f"{folder}", file=config_file, field=field, value=limit)
+        f"({closest}; rule: {c.rule}, g = value / limit - 1 <= 0); relax it. Evaluated "
+        f"designs are in {folder}", file=config_file, field=field,
+        value=limit if isinstance(limit, float) else None)
 
 
 __all__ = [

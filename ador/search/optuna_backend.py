@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 import optuna
 from optuna.distributions import (
+    BaseDistribution,
     CategoricalDistribution,
     FloatDistribution,
     IntDistribution,
@@ -31,14 +32,14 @@ from ador.search.archive import Archive
 
 
 def distributions(space) -> dict:
-    out = {}
+    out: dict[str, BaseDistribution] = {}
     for d in space.domains:
         if not d.discrete:
             out[d.knob.name] = FloatDistribution(d.low, d.high)
         elif d.knob.type == "choice":
-            out[d.knob.name] = CategoricalDistribution(list(range(d.size)))
+            out[d.knob.name] = CategoricalDistribution(list(range(d.size or 0)))
         else:
-            out[d.knob.name] = IntDistribution(0, d.size - 1)
+            out[d.knob.name] = IntDistribution(0, (d.size or 1) - 1)
     return out
 
 
@@ -104,7 +105,7 @@ def run_optuna(archive: Archive, *, trials: int, batch_size: int, seed: int, sto
         X = np.array([[t.params[n] for n in space.names] for t in asked], dtype=float)
         ev = archive.evaluate(X, batch=batch)
         for i, t in enumerate(asked):
-            for c, g in zip(problem.constraints, ev.G[i]):
+            for c, g in zip(problem.constraints, ev.G[i], strict=False):
                 t.set_constraint(c, float(g))
             frozen = replica.tell(t, [float(f) for f in ev.F[i]])
             record.add_trial(frozen)

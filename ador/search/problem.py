@@ -2,13 +2,11 @@
 
 ``SearchProblem.evaluate(X)`` evaluates a whole population (one row per design) in one
 vectorized pass per scenario and tensor-parallel degree. Objectives are minimised (maximised
-metrics negated); constraints are ``g <= 0`` when feasible, written as relative excess over
-the limit (``tpot / slo - 1``), so that their sizes compare across constraints.
+metrics negated); constraints (:mod:`ador.search.constraints`) are ``g <= 0`` when met.
 
-Metrics per design (SI): ``ttft_s``, ``tpot_s``, ``throughput_per_chip_tok_s`` and, from the
-efficiency model (:mod:`ador.evaluate.efficiency`), ``area_mm2``, ``power_w``, ``cost_usd``,
-``tokens_per_s_per_mm2``, ``tokens_per_j``, ``tokens_per_s_per_usd``. Over several scenarios
-latencies and power take the worst scenario and rates the geometric mean.
+Metric columns per design are those of :mod:`ador.metrics` marked ``searched``, computed
+by :func:`ador.evaluate.columns.scenario_columns`; over several scenarios each combines as
+its registry entry says (latencies and power: the worst scenario; rates: the geometric mean).
 """
 
 from __future__ import annotations
@@ -17,32 +15,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ador.evaluate.efficiency import efficiency
+from ador.evaluate.columns import scenario_columns
 from ador.evaluate.engine import evaluate_population
+from ador.metrics import BY_COLUMN, BY_NAME, FITS_MEMORY, SEARCHED, Metric
 from ador.model.design import DesignArrays
+from ador.search.constraints import (
+    PENALTY,
+    Constraint,
+    Inputs,
+    active_constraints,
+    constraint_matrix,
+)
 from ador.search.space import DesignSpace
 from ador.spec.hardware import HardwareSpec
 from ador.spec.io import load_model
 from ador.spec.model import ModelSpec
-from ador.spec.problem import MAXIMISED, ProblemSpec
-
-# objective name -> (metric column, maximised)
-OBJECTIVE_METRIC = {
-    "throughput_per_chip": "throughput_per_chip_tok_s",
-    "tokens_per_s_per_mm2": "tokens_per_s_per_mm2",
-    "tokens_per_j": "tokens_per_j",
-    "tokens_per_s_per_usd": "tokens_per_s_per_usd",
-    "ttft": "ttft_s",
-    "tpot": "tpot_s",
-    "area": "area_mm2",
-    "power": "power_w",
-}
-EFFICIENCY_METRICS = ("area_mm2", "power_w", "cost_usd", "tokens_per_s_per_mm2",
-                      "tokens_per_j", "tokens_per_s_per_usd")
-PERFORMANCE_METRICS = ("ttft_s", "tpot_s", "throughput_per_chip_tok_s")
-WORST = {"ttft_s", "tpot_s", "power_w"}  # aggregated over scenarios by the max
-SAME = {"area_mm2", "cost_usd"}  # scenario-independent
-PENALTY = 1e30
+from ador.spec.problem import ProblemSpec
 
 
 @dataclass
@@ -73,7 +61,9 @@ class SearchProblem:
             if sc.model not in self.models:
                 self.models[sc.model] = load_model(sc.model)
         self.objectives = list(spec.objectives)
-        self.constraints = self._constraint_names()
+        self.objective_metrics: list[Metric] = [BY_NAME[o] for o in self.objectives]
+        self.constraint_defs: list[Constraint] = active_constraints(spec)
+        self.constraints = [c.name for c in self.constraint_defs]
 
     @property
     def n_obj(self) -> int:
@@ -85,20 +75,7 @@ class SearchProblem:
 
     @property
     def metric_names(self) -> list[str]:
-        return list(PERFORMANCE_METRICS) + list(EFFICIENCY_METRICS) + ["hbm_bw_bytes_per_s", "p2p_bw_bytes_per_s", "tp", "chips",
-                        "fits_memory"]
-
-    def _constraint_names(self) -> list[str]:
-        s, b = self.spec.slo, self.spec.budgets
-        names = ["valid", "supported"]
-        if b.memory_fit:
-            names.append("memory")
-        for name, limit in (("ttft", s.ttft_s), ("tpot", s.tpot_s), ("area", b.area_mm2),
-                            ("hbm_bw", b.hbm_bandwidth_bytes_per_s), ("power", b.power_w),
-                            ("p2p_bw", b.p2p_bandwidth_bytes_per_s), ("cost", b.cost_usd)):
-            if limit is not None:
-                names.append(name)
-        return names
+        return [m.column for m in SEARCHED]
 
     # -- evaluation -------------------------------------------------------------------------
 
@@ -125,71 +102,35 @@ class SearchProblem:
             for t in np.unique(tps):
                 idx = np.flatnonzero(tps == t)
                 sub = designs.take(idx)
+                scenario = sc.scenario(tp=int(t))
                 res = evaluate_population(designs=sub, model=self.models[sc.model],
-                                          scenario=sc.scenario(tp=int(t)))
-                cols["ttft_s"][idx] = res.ttft
-                cols["tpot_s"][idx] = res.tpot
-                cols["throughput_per_chip_tok_s"][idx] = res.throughput_per_chip
-                cols["fits_memory"][idx] = res.fits_memory
-                cols["tp"][idx] = t
+                                          scenario=scenario)
                 supported[idx] &= res.supported
                 mem_excess[idx] = np.maximum(mem_excess[idx],
                                              res.memory.total / res.memory_capacity - 1.0)
-                eff = efficiency(designs=sub, result=res, scenario=sc.scenario(tp=int(t)))
-                for m in EFFICIENCY_METRICS:
-                    cols[m][idx] = np.asarray(getattr(eff, m), dtype=float)
-            cols["hbm_bw_bytes_per_s"] = designs.hbm_bw.copy()
-            cols["p2p_bw_bytes_per_s"] = designs.p2p_links * designs.p2p_bw
-            cols["chips"] = designs.chips.copy()
+                for key, values in scenario_columns(designs=sub, result=res,
+                                                    scenario=scenario).items():
+                    cols[key][idx] = values
             per[sc.label] = cols
         metrics = _aggregate(per)
-        metrics["fits_memory"] = (mem_excess <= 0).astype(float)
-        G = self._constraints(metrics, valid=valid, supported=supported, mem_excess=mem_excess)
-        F = np.column_stack([
-            -metrics[OBJECTIVE_METRIC[o]] if o in MAXIMISED else metrics[OBJECTIVE_METRIC[o]]
-            for o in self.objectives])
+        metrics[FITS_MEMORY.column] = (mem_excess <= 0).astype(float)
+        G = constraint_matrix(self.constraint_defs,
+                              Inputs(metrics=metrics, valid=valid, supported=supported,
+                                     mem_excess=mem_excess), self.spec)
+        F = np.column_stack([m.objective_value(metrics[m.column])
+                             for m in self.objective_metrics])
         F = np.where(np.isfinite(F), F, PENALTY)
         F[~valid] = PENALTY
         return Evaluation(F=F, G=G, metrics=metrics,
                           per_scenario=per if len(per) > 1 else {})
-
-    def _constraints(self, m: dict[str, np.ndarray], *, valid, supported,
-                     mem_excess) -> np.ndarray:
-        s, b = self.spec.slo, self.spec.budgets
-        cols = []
-        for name in self.constraints:
-            if name == "valid":
-                g = np.where(valid, -1.0, 1.0)
-            elif name == "supported":
-                g = np.where(supported, -1.0, 1.0)
-            elif name == "memory":
-                g = mem_excess
-            else:
-                metric, limit = {
-                    "ttft": ("ttft_s", s.ttft_s), "tpot": ("tpot_s", s.tpot_s),
-                    "area": ("area_mm2", b.area_mm2),
-                    "hbm_bw": ("hbm_bw_bytes_per_s", b.hbm_bandwidth_bytes_per_s),
-                    "power": ("power_w", b.power_w),
-                    "p2p_bw": ("p2p_bw_bytes_per_s", b.p2p_bandwidth_bytes_per_s),
-                    "cost": ("cost_usd", b.cost_usd)}[name]
-                g = m[metric] / limit - 1.0
-            cols.append(np.where(np.isfinite(g), g, PENALTY))
-        G = np.column_stack(cols)
-        G[~valid, 1:] = np.maximum(G[~valid, 1:], 0.0)
-        return G
 
 
 def _aggregate(per: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     parts = list(per.values())
     if len(parts) == 1:
         return dict(parts[0])
-    out = {}
-    for key in parts[0]:
-        stack = np.vstack([p[key] for p in parts])
-        if key in WORST or key in SAME or key in {"tp", "chips", "hbm_bw_bytes_per_s",
-                                                  "p2p_bw_bytes_per_s", "fits_memory"}:
-            out[key] = stack.max(axis=0) if key != "fits_memory" else stack.min(axis=0)
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out[key] = np.exp(np.mean(np.log(stack), axis=0))
-    return out
+    return {key: BY_COLUMN[key].combined(np.vstack([p[key] for p in parts]))
+            for key in parts[0]}
+
+
+__all__ = ["PENALTY", "Evaluation", "SearchProblem"]

@@ -14,12 +14,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ador.metrics import BY_COLUMN
 from ador.search.archive import Archive
 from ador.units import format_quantity
-
-UNITS = {"ttft_s": "s", "tpot_s": "s", "throughput_per_chip_tok_s": "tok/s",
-         "tokens_per_s_per_mm2": "tok/s/mm²", "tokens_per_j": "tok/J",
-         "tokens_per_s_per_usd": "tok/s/$", "area_mm2": "mm²", "power_w": "W"}
 
 
 class SearchProgress:
@@ -55,7 +52,11 @@ class SearchProgress:
         if not self.enabled:
             return
         best = archive.best()
-        text = "-" if best is None else format_quantity(best[1], UNITS.get(best[0], ""))
+        if best is None:
+            text = "-"
+        else:
+            m = BY_COLUMN[best[0]]
+            text = format_quantity(best[1] * m.scale, m.unit) if m.unit else f"{best[1]:.4g}"
         self._progress.update(self._task, completed=min(archive.n, self.total),
                               feasible=int(archive.feasible.sum()), best=text,
                               hv=f"{archive.live_hypervolume():.3g}")

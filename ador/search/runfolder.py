@@ -30,20 +30,25 @@ Columns of designs.csv / pareto.csv:
 ``feasible``      1 when every constraint holds (all ``g_*`` <= 0), else 0
 ``<knob>``        one column per knob of the space, with the knob's name, in SI units
                   (choice knobs: the choice's label)
+(metrics)         one column per searched metric of ``ador.metrics`` (its ``column``),
+                  combined over the problem's scenarios as its entry says (latencies,
+                  power and energy per request: the worst scenario; rates: the geometric
+                  mean; design properties: the same in every scenario):
 ``ttft_s``, ``tpot_s``, ``throughput_per_chip_tok_s``
-                  performance, aggregated over the problem's scenarios (latencies: the
-                  worst scenario; rates: the geometric mean)
+                  performance
 ``tokens_per_s_per_mm2``, ``tokens_per_j``, ``tokens_per_s_per_usd``, ``area_mm2``,
-``power_w``, ``cost_usd``
-                  efficiency (per chip; energy per token for the system)
+``power_w``, ``cost_usd``, ``energy_per_request_j``, ``power_density_w_per_mm2``
+                  efficiency (per chip; energy per request for the system; peak power
+                  per mm² of die)
 ``hbm_bw_bytes_per_s``, ``p2p_bw_bytes_per_s``, ``tp``, ``chips``
                   per-chip HBM bandwidth, per-chip P2P bandwidth (all links, one direction),
                   tensor-parallel degree used, chips per system
 ``fits_memory``   1 when the model fits in HBM in every scenario
 ``g_<name>``      constraint values (<= 0 feasible): ``g_valid``, ``g_supported``,
                   ``g_memory``, ``g_ttft``, ``g_tpot``, ``g_area``, ``g_hbm_bw``, ``g_power``,
-                  ``g_p2p_bw``, ``g_cost`` (only those the problem uses); relative excess
-                  over the limit, e.g. ``tpot / slo - 1``
+                  ``g_p2p_bw``, ``g_cost``, ``g_power_density`` (only those the problem
+                  uses, in the order of ``ador.search.constraints.CONSTRAINTS``); relative
+                  excess over the limit, e.g. ``tpot / slo - 1``
 ``obj_<name>``    the minimised objective values (maximised metrics negated)
 ``<scenario>:<metric>``  with several scenarios, each scenario's own metrics as well
 
@@ -54,8 +59,9 @@ with a ``scenario.tp`` knob the smallest of its levels at which the baseline mee
 then the same metric, ``g_*`` and ``<scenario>:<metric>`` columns as designs.csv.
 comparison.csv: ``id``, ``baseline``, ``tpot_ratio`` (baseline tpot / design tpot, > 1 is
 better), ``throughput_per_chip_ratio``, ``tokens_per_s_per_mm2_ratio``,
-``tokens_per_j_ratio`` (design / baseline, > 1 is better). hypervolume.csv: ``evaluations``, ``feasible``, ``hypervolume`` (normalised to
-the run's final ideal/nadir, reference point 1.1 in every objective).
+``tokens_per_j_ratio`` (design / baseline, > 1 is better). hypervolume.csv:
+``evaluations``, ``feasible``, ``hypervolume`` (normalised to the run's final ideal/nadir,
+reference point 1.1 in every objective).
 
 A run folder is created once and never overwritten: a clash of names is an error. The one
 exception is ``ador explore --resume <folder>``, which continues that folder's own Optuna
@@ -111,10 +117,6 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
     buf = io.StringIO()
     frame.to_csv(buf, index=False, float_format=None)
     write_text_atomic(path, buf.getvalue())
-
-
-def read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path)
 
 
 def write_yaml_spec(path: Path, spec: Any, *, header: str = "") -> None:

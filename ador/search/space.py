@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from ador.errors import SpecError, UnitError
+from ador.metrics import METRICS
 from ador.spec.hardware import HardwareSpec
 from ador.spec.io import load_hardware, load_space, space_path, spec_error_from
 from ador.spec.space import SCENARIO_TP, Knob, SpaceSpec
@@ -28,10 +29,8 @@ from ador.units import parse_quantity
 MAX_LEVELS = 100_000
 # Result columns of designs.csv a knob may not be named after ("tp" and "chips" may: the
 # knobs of those names set exactly those values).
-RESERVED = frozenset({
-    "id", "batch", "feasible", "yaml", "ttft_s", "tpot_s", "throughput_per_chip_tok_s",
-    "tokens_per_s_per_mm2", "tokens_per_j", "tokens_per_s_per_usd", "area_mm2", "power_w",
-    "cost_usd", "hbm_bw_bytes_per_s", "p2p_bw_bytes_per_s", "fits_memory"})
+RESERVED = frozenset({"id", "batch", "feasible", "yaml"} | {
+    m.column for m in METRICS if m.searched and m.column not in {"tp", "chips"}})
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ class Domain:
         return self.levels[self.index(gene)]
 
     def index(self, gene: float) -> int:
-        return int(min(max(round(gene), 0), len(self.levels) - 1))
+        return int(min(max(round(gene), 0), len(self.levels or ()) - 1))
 
     def label(self, gene: float) -> Any:
         """The value as written in designs.csv: numbers as numbers, mappings by label."""
@@ -131,7 +130,8 @@ class DesignSpace:
     @property
     def size(self) -> float:
         """Number of distinct designs (inf when a knob is continuous)."""
-        return math.prod(d.size if d.discrete else math.inf for d in self.domains)
+        return math.prod(float(d.size) if d.size is not None else math.inf
+                         for d in self.domains)
 
     def default_genome(self) -> list[float]:
         """The genome closest to the base template (first level where no match)."""
@@ -152,7 +152,7 @@ class DesignSpace:
         disc = self.discrete
         X[:, disc] = np.round(X[:, disc])
         lo = np.array([0.0 if d.discrete else d.low for d in self.domains])
-        hi = np.array([d.size - 1.0 if d.discrete else d.high for d in self.domains])
+        hi = np.array([d.size - 1.0 if d.size is not None else d.high for d in self.domains])
         return np.clip(X, lo, hi)
 
     def grid(self) -> np.ndarray:
@@ -162,8 +162,8 @@ class DesignSpace:
             raise SpecError(f"an exhaustive sweep needs discrete knobs; knob '{knob}' is a "
                             f"continuous real (give it a 'step')", file=self.source,
                             value=None)
-        return np.array(list(itertools.product(*[range(d.size) for d in self.domains])),
-                        dtype=float).reshape(-1, self.n_var)
+        return np.array(list(itertools.product(*[range(d.size or 0) for d in self.domains])),
+                        dtype=np.float64).reshape(-1, self.n_var)
 
     def tp(self, X: np.ndarray) -> np.ndarray | None:
         """Tensor-parallel degree per design, when the space has a ``scenario.tp`` knob."""
@@ -201,7 +201,7 @@ class DesignSpace:
         data = copy.deepcopy(self._base_data)
         data["name"] = f"{self.name}-candidate"
         data["description"] = f"design from space {self.name}"
-        for d, g in zip(self.domains, genome):
+        for d, g in zip(self.domains, genome, strict=False):
             value = d.value(g)
             for path in d.knob.paths:
                 if path != SCENARIO_TP:
@@ -253,7 +253,7 @@ def _domain(knob: Knob, i: int, source: str) -> Domain:
     if knob.values is not None:
         levels = []
         for j, v in enumerate(knob.values):
-            if isinstance(v, dict) or knob.type == "choice" and knob.unit is None:
+            if isinstance(v, dict) or (knob.type == "choice" and knob.unit is None):
                 levels.append(v)
                 continue
             x = q(v, f"values[{j}]")
@@ -285,10 +285,8 @@ def _domain(knob: Knob, i: int, source: str) -> Domain:
         if low != int(low) or step != int(step):
             raise SpecError("an int knob needs whole-number low and step", file=source,
                             field=field, value=None)
-        levels = tuple(int(low) + j * int(step) for j in range(count))
-    else:
-        levels = tuple(round(low + j * step, 12) for j in range(count))
-    return Domain(knob, levels, None)
+        return Domain(knob, tuple(int(low) + j * int(step) for j in range(count)), None)
+    return Domain(knob, tuple(round(low + j * step, 12) for j in range(count)), None)
 
 
 def _same(level: Any, current: Any) -> bool:

@@ -12,7 +12,7 @@ All fields are SI (suffix names the unit); YAML may use human strings such as "3
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -43,14 +43,14 @@ class SystolicArray(Spec):
     cols: PositiveInt
     dataflow: Dataflow = Dataflow.WEIGHT_STATIONARY
     local_buffer_bytes: Bytes
-    output_tiles: Annotated[list[tuple[PositiveInt, PositiveInt]], Field(max_length=6)] = []
+    output_tiles: Annotated[list[tuple[PositiveInt, PositiveInt]], Field(max_length=6)] = []  # noqa: RUF012 (pydantic copies defaults)
     max_split_k: Annotated[int, Field(ge=1, le=16, strict=True)] = 1
     # Arrays that receive one global-buffer read of an operand tile together (broadcast /
     # multicast); Hopper's TMA multicast across a 2-SM thread-block cluster gives 2.
     operand_multicast: Annotated[int, Field(ge=1, le=16, strict=True)] = 1
 
     @model_validator(mode="after")
-    def _tiles_only_for_output_stationary(self) -> "SystolicArray":
+    def _tiles_only_for_output_stationary(self) -> SystolicArray:
         if self.dataflow is Dataflow.WEIGHT_STATIONARY and (self.output_tiles
                                                              or self.max_split_k > 1):
             raise ValueError("output_tiles and max_split_k apply to output_stationary arrays")
@@ -78,7 +78,19 @@ class VectorUnit(Spec):
     special_ops_per_cycle: PositiveInt
 
 
-ComputeUnit = Annotated[Union[SystolicArray, MacTree, VectorUnit], Field(discriminator="kind")]
+# The unit kinds a chip may hold: matrix units (one of them at least) and the vector unit.
+ComputeUnit = Annotated[SystolicArray | MacTree | VectorUnit, Field(discriminator="kind")]
+MATRIX_UNITS: tuple[type[Spec], ...] = (SystolicArray, MacTree)
+UNIT_SPECS: tuple[type[Spec], ...] = (*MATRIX_UNITS, VectorUnit)
+
+
+def kind_of(spec_class: type[Spec]) -> str:
+    """The ``kind`` a unit spec class is written with in YAML."""
+    return str(get_args(spec_class.model_fields["kind"].annotation)[0])
+
+
+UNIT_KINDS: tuple[str, ...] = tuple(kind_of(c) for c in UNIT_SPECS)
+MATRIX_UNIT_KINDS: tuple[str, ...] = tuple(kind_of(c) for c in MATRIX_UNITS)
 
 
 class Sram(Spec):
@@ -166,14 +178,15 @@ class Chip(Spec):
     calibration: Calibration = Calibration()
 
     @model_validator(mode="after")
-    def _unit_mix(self) -> "Chip":
+    def _unit_mix(self) -> Chip:
         kinds = [unit.kind for unit in self.units]
         for kind in set(kinds):
             if kinds.count(kind) > 1:
                 raise ValueError(f"at most one unit group of kind '{kind}' (use its count)")
-        if "systolic_array" not in kinds and "mac_tree" not in kinds:
-            raise ValueError("a chip needs at least one matrix unit (systolic_array or mac_tree)")
-        if "vector_unit" not in kinds:
+        if not set(MATRIX_UNIT_KINDS) & set(kinds):
+            raise ValueError(f"a chip needs at least one matrix unit "
+                             f"({' or '.join(MATRIX_UNIT_KINDS)})")
+        if kind_of(VectorUnit) not in kinds:
             raise ValueError("a chip needs a vector_unit for softmax, norms and activations")
         return self
 
@@ -193,7 +206,7 @@ class HardwareSpec(Spec):
     system: System = System()
 
     @model_validator(mode="after")
-    def _links_for_many_chips(self) -> "HardwareSpec":
+    def _links_for_many_chips(self) -> HardwareSpec:
         if self.system.chips > 1 and self.chip.p2p is None:
             raise ValueError("a system of several chips needs chip.p2p links")
         return self

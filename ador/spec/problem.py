@@ -9,18 +9,23 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from ador.metrics import BY_NAME, DEFAULT_OBJECTIVES, OBJECTIVES
 from ador.spec.base import Spec
 from ador.spec.precision import Precision
-from ador.spec.quantities import BytesPerS, PositiveInt, Seconds, SquareMm, Usd, Watts
+from ador.spec.quantities import BytesPerS, PositiveInt, Seconds, SquareMm, Usd, Watts, WattsPerMm2
 from ador.spec.scenario import Scenario
 
-ObjectiveName = Literal["throughput_per_chip", "tokens_per_s_per_mm2", "tokens_per_j",
-                        "tokens_per_s_per_usd", "ttft", "tpot", "area", "power"]
-OBJECTIVES: tuple[str, ...] = ObjectiveName.__args__  # type: ignore[attr-defined]
-MAXIMISED = frozenset({"throughput_per_chip", "tokens_per_s_per_mm2", "tokens_per_j",
-                       "tokens_per_s_per_usd"})
+
+def _objective(name: str) -> str:
+    if name not in OBJECTIVES:
+        raise ValueError(f"unknown objective; one of {', '.join(OBJECTIVES)}")
+    return name
+
+
+ObjectiveName = Annotated[str, AfterValidator(_objective)]
+MAXIMISED = frozenset(name for name in OBJECTIVES if BY_NAME[name].higher_is_better)
 
 
 PositiveSeconds = Annotated[Seconds, Field(gt=0)]
@@ -68,6 +73,8 @@ class Budgets(Spec):
     power_w: Watts | None = None
     p2p_bandwidth_bytes_per_s: BytesPerS | None = None
     cost_usd: Usd | None = None
+    # Peak power per mm² of die: the heat flux a package and cooler can remove.
+    power_density_w_per_mm2: WattsPerMm2 | None = None
     memory_fit: bool = True
 
 
@@ -95,7 +102,7 @@ class ProblemSpec(Spec):
     budgets: Budgets = Budgets(area_mm2=826.0, hbm_bandwidth_bytes_per_s=3.35e12)
     objectives: Annotated[list[ObjectiveName], Field(
         min_length=1, max_length=8,
-        default_factory=lambda: ["throughput_per_chip", "tokens_per_s_per_mm2"])]
+        default_factory=lambda: list(DEFAULT_OBJECTIVES))]
     baselines: list[str] = Field(default_factory=lambda: ["a100", "h100", "h200"])
     search: SearchSettings = SearchSettings()
 

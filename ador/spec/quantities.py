@@ -31,6 +31,8 @@ Hertz = Annotated[float, BeforeValidator(_parser("hz")), Field(gt=0, allow_inf_n
 Seconds = Annotated[float, BeforeValidator(_parser("s")), Field(ge=0, allow_inf_nan=False)]
 Watts = Annotated[float, BeforeValidator(_parser("w")), Field(gt=0, allow_inf_nan=False)]
 SquareMm = Annotated[float, BeforeValidator(_parser("mm2")), Field(gt=0, allow_inf_nan=False)]
+WattsPerMm2 = Annotated[float, BeforeValidator(_parser("w_per_mm2")),
+                       Field(gt=0, allow_inf_nan=False)]
 Usd = Annotated[float, BeforeValidator(_parser("usd")), Field(gt=0, allow_inf_nan=False)]
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 Fraction = Annotated[float, Field(gt=0, le=1)]

@@ -23,7 +23,7 @@ class Scenario(Spec):
     kv_precision: Precision = Precision.FP16
 
     @model_validator(mode="after")
-    def _power_of_two_tp(self) -> "Scenario":
+    def _power_of_two_tp(self) -> Scenario:
         if self.tp & (self.tp - 1):
             raise ValueError(f"tp must be a power of two (got {self.tp})")
         return self
@@ -39,7 +39,7 @@ class Scenario(Spec):
         return wide
 
     @classmethod
-    def uniform(cls, *, precision: Precision | str, **kwargs) -> "Scenario":
+    def uniform(cls, *, precision: Precision | str, **kwargs) -> Scenario:
         p = Precision(precision)
         return cls(weight_precision=p, activation_precision=p, kv_precision=p, **kwargs)
 

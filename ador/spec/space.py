@@ -22,8 +22,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ador.spec.base import Spec
+from ador.spec.hardware import UNIT_KINDS
 
-UNIT_KINDS = ("systolic_array", "mac_tree", "vector_unit")
 SCENARIO_TP = "scenario.tp"
 
 

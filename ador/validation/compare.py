@@ -13,9 +13,10 @@ import numpy as np
 
 from ador.errors import AdorError
 from ador.evaluate import Breakdown, evaluate
+from ador.metrics import BY_NAME, FITS_MEMORY
 from ador.spec.io import load_hardware, load_model
 from ador.spec.scenario import Scenario
-from ador.validation.reference import METRIC_UNITS, ReferenceRow
+from ador.validation.reference import MEASURES, METRIC_UNITS, ReferenceRow
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,7 @@ class Validation:
 
 def metric_value(b: Breakdown, row: ReferenceRow) -> float:
     """The breakdown's figure for the row's metric, in the row's unit."""
-    si = {
-        "ttft": b.ttft_s,
-        "tpot": b.tpot_s,
-        "e2e_latency": b.e2e_s,
-        "static_throughput_per_gpu": b.throughput_per_chip_tok_s,
-    }[row.metric]
+    si = getattr(b, BY_NAME[MEASURES[row.metric]].column)
     return si / METRIC_UNITS[row.metric][row.unit]
 
 
@@ -98,9 +94,10 @@ def validate_rows(rows: list[ReferenceRow]) -> Validation:
     results = tuple(predict_row(r, cache) for r in rows)
     ok = [r for r in results if r.ape is not None]
     groups: dict[tuple[str, str, str], list[float]] = {}
-    for r in ok:
-        groups.setdefault((r.row.source, r.row.hardware, r.row.metric), []).append(r.ape)
-    return Validation(rows=results, overall=summarise([r.ape for r in ok]),
+    apes = [float(r.ape or 0.0) for r in ok]
+    for r, ape in zip(ok, apes, strict=True):
+        groups.setdefault((r.row.source, r.row.hardware, r.row.metric), []).append(ape)
+    return Validation(rows=results, overall=summarise(apes),
                       groups=tuple((k, summarise(v)) for k, v in sorted(groups.items())))
 
 
@@ -115,7 +112,7 @@ def to_json(v: Validation) -> dict:
             "batch": r.row.batch, "input_len": r.row.input_len, "output_len": r.row.output_len,
             "metric": r.row.metric, "unit": r.row.unit, "predicted": r.predicted,
             "measured": r.measured, "signed_error": r.signed_error, "ape": r.ape,
-            "fits_memory": r.fits_memory, "error": r.error,
+            FITS_MEMORY.column: r.fits_memory, "error": r.error,
         } for r in v.rows],
         **summary(v.overall),
         "groups": [{"source": k[0], "hardware": k[1], "metric": k[2], **summary(s)}

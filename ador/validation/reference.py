@@ -27,6 +27,9 @@ METRIC_UNITS = {
     "static_throughput_per_gpu": {"tok/s": 1.0},
 }
 Metric = Literal["ttft", "tpot", "e2e_latency", "static_throughput_per_gpu"]
+# The metric of ador.metrics each reference metric measures.
+MEASURES = {"ttft": "ttft", "tpot": "tpot", "e2e_latency": "e2e",
+            "static_throughput_per_gpu": "throughput_per_chip"}
 PositiveInt = Annotated[int, Field(gt=0)]
 
 
@@ -46,17 +49,12 @@ class ReferenceRow(Spec):
     notes: str = ""
 
     @model_validator(mode="after")
-    def _unit_matches_metric(self) -> "ReferenceRow":
+    def _unit_matches_metric(self) -> ReferenceRow:
         allowed = METRIC_UNITS[self.metric]
         if self.unit not in allowed:
             raise ValueError(f"unit of metric '{self.metric}' must be one of "
                              f"{', '.join(allowed)} (got '{self.unit}')")
         return self
-
-    @property
-    def si_value(self) -> float:
-        """The measured value in seconds or tokens per second."""
-        return self.value * METRIC_UNITS[self.metric][self.unit]
 
 
 def read_reference(path: Path) -> list[ReferenceRow]:

@@ -11,14 +11,13 @@ the sum, and the graph is where overlap (e.g. chunked compute/communication) is 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
 
 from ador.workload.operators import Operator
-
-RESIDUAL_SOURCES = {"residual_add_attn": "input_norm", "residual_add_ffn": "post_attn_norm"}
 
 
 @dataclass(frozen=True)
@@ -36,11 +35,11 @@ def build_graph(ops: list[Operator]) -> OpGraph:
         raise ValueError("operator names must be unique within a pass")
     for op in ops:
         g.add_node(op.name, op_class=op.op_class.value, repeat=op.repeat)
-    for a, b in zip(names, names[1:]):
+    for a, b in itertools.pairwise(names):
         g.add_edge(a, b, kind="data")
-    for dst, src in RESIDUAL_SOURCES.items():
-        if dst in g and src in g:
-            g.add_edge(src, dst, kind="residual")
+    for op in ops:
+        if op.residual_from is not None and op.residual_from in g:
+            g.add_edge(op.residual_from, op.name, kind="residual")
     order = tuple(nx.topological_sort(g))
     return OpGraph(graph=g, order=order,
                    preds={v: tuple(g.predecessors(v)) for v in order})

@@ -6,7 +6,7 @@ step is built for a vector of context lengths at once, and the cost model broadc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
@@ -47,6 +47,12 @@ class Operator:
     op_class: OpClass
     stage: Stage
     repeat: int = 1  # executions per forward pass on one chip (layers per pipeline stage)
+    # Roles: a decoder-layer operator runs on every pipeline stage (the embedding, final
+    # norm and lm_head once per pass); a collective names the GEMM producing its data (it
+    # may overlap with it); a residual add names the operator whose input it adds back.
+    per_layer: bool = False
+    producer: str | None = None
+    residual_from: str | None = None
     matmuls: tuple[MatMul, ...] = ()
     weight_bytes: float = 0.0
     act_in_bytes: Num = 0.0
@@ -55,8 +61,7 @@ class Operator:
     kv_write_bytes: Num = 0.0
     vector_ops: Num = 0.0
     special_ops: Num = 0.0
-    comm_bytes: float = 0.0  # all-reduce payload per chip
-    meta: dict = field(default_factory=dict, compare=False)
+    comm_bytes: Num = 0.0  # all-reduce payload per chip
 
     @property
     def flops(self) -> Num:
@@ -67,7 +72,3 @@ class Operator:
     def matrix_flops(self) -> Num:
         return sum((mm.flops for mm in self.matmuls), 0.0)
 
-    @property
-    def bytes_moved(self) -> Num:
-        return (self.weight_bytes + self.act_in_bytes + self.act_out_bytes
-                + self.kv_read_bytes + self.kv_write_bytes)

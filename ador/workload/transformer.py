@@ -9,13 +9,13 @@ chip ``ceil(layers / pp)`` layers.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ador.errors import InfeasibleError
-from ador.spec.model import ModelSpec
+from ador.spec.model import ModelSpec, Sharded
 from ador.spec.scenario import Scenario
 from ador.workload.operators import MatMul, Num, OpClass, Operator, Stage
 
@@ -28,28 +28,13 @@ SOFTMAX_OPS = 4.0  # running max, subtract, accumulate, rescale (+1 exp per scor
 
 
 @dataclass(frozen=True)
-class Shard:
-    """Per-chip sizes under the scenario's tensor and pipeline parallelism."""
+class Shard(Sharded):
+    """Per-chip sizes (``ModelSpec.sharded``) with the scenario's tp and element sizes."""
 
-    tp: int
-    heads: int
-    kv_heads: int
-    head_dim: int
-    hidden: int
-    ffn: int
-    vocab: int
-    layers: int
-    wbytes: float
-    abytes: float
-    kvbytes: float
-
-    @property
-    def q_dim(self) -> int:
-        return self.heads * self.head_dim
-
-    @property
-    def kv_dim(self) -> int:
-        return self.kv_heads * self.head_dim
+    tp: int = 1
+    wbytes: float = 2.0
+    abytes: float = 2.0
+    kvbytes: float = 2.0
 
 
 def shard(model: ModelSpec, scenario: Scenario) -> Shard:
@@ -60,64 +45,66 @@ def shard(model: ModelSpec, scenario: Scenario) -> Shard:
     if pp > model.layers:
         raise InfeasibleError(f"pp cannot exceed the number of layers ({model.layers})",
                               field="pp", value=pp)
-    return Shard(
-        tp=tp,
-        heads=model.heads // tp,
-        kv_heads=max(1, model.kv_heads // tp),
-        head_dim=model.head_dim,
-        hidden=model.hidden,
-        ffn=math.ceil(model.ffn_hidden / tp),
-        vocab=math.ceil(model.vocab / tp),
-        layers=math.ceil(model.layers / pp),
-        wbytes=scenario.weight_precision.bytes,
-        abytes=scenario.activation_precision.bytes,
-        kvbytes=scenario.kv_precision.bytes,
-    )
+    return Shard(**vars(model.sharded(tp=tp, pp=pp)), tp=tp,
+                 wbytes=scenario.weight_precision.bytes,
+                 abytes=scenario.activation_precision.bytes,
+                 kvbytes=scenario.kv_precision.bytes)
 
 
-def _gemm(name: str, stage: Stage, s: Shard, m: Num, n: int, k: int, repeat: int) -> Operator:
+def _gemm(name: str, *, stage: Stage, s: Shard, m: Num, n: int, k: int, repeat: int,
+          per_layer: bool = True) -> Operator:
     return Operator(
-        name=name, op_class=OpClass.GEMM, stage=stage, repeat=repeat,
+        name=name, op_class=OpClass.GEMM, stage=stage, repeat=repeat, per_layer=per_layer,
         matmuls=(MatMul(m=m, n=n, k=k),),
         weight_bytes=float(n * k * s.wbytes),
         act_in_bytes=m * k * s.abytes, act_out_bytes=m * n * s.abytes,
     )
 
 
-def _vector(name: str, stage: Stage, s: Shard, elems: Num, ops: float, special: Num,
-            tensors_in: float, repeat: int, op_class: OpClass = OpClass.VECTOR) -> Operator:
+def _vector(name: str, *, stage: Stage, s: Shard, elems: Num, ops: float, special: Num,
+            tensors_in: float, repeat: int, per_layer: bool = True,
+            residual_from: str | None = None) -> Operator:
     return Operator(
-        name=name, op_class=op_class, stage=stage, repeat=repeat,
+        name=name, op_class=OpClass.VECTOR, stage=stage, repeat=repeat, per_layer=per_layer,
+        residual_from=residual_from,
         act_in_bytes=tensors_in * elems * s.abytes, act_out_bytes=elems * s.abytes,
         vector_ops=ops * elems, special_ops=special,
     )
 
 
-def _allreduce(name: str, stage: Stage, s: Shard, tokens: Num, repeat: int) -> Operator | None:
+def _allreduce(name: str, *, stage: Stage, s: Shard, tokens: Num, repeat: int,
+               producer: str) -> Operator | None:
     if s.tp == 1:
         return None
     return Operator(name=name, op_class=OpClass.COLLECTIVE, stage=stage, repeat=repeat,
-                    comm_bytes=tokens * s.hidden * s.abytes)
+                    per_layer=True, producer=producer, comm_bytes=tokens * s.hidden * s.abytes)
 
 
 def layer_ops(s: Shard, stage: Stage, *, tokens: Num, batch: int, attention: Operator
               ) -> list[Operator]:
     """One decoder layer in execution order; ``tokens`` is rows of the activation matrix."""
     L, h = s.layers, s.hidden
+    st: dict[str, Any] = {"stage": stage, "s": s, "repeat": L}
     ops = [
-        _vector("input_norm", stage, s, tokens * h, RMSNORM_OPS, tokens, 1, L),
-        _gemm("qkv_proj", stage, s, tokens, s.q_dim + 2 * s.kv_dim, h, L),
-        _vector("rope", stage, s, tokens * (s.q_dim + s.kv_dim), ROPE_OPS, 0.0, 1, L),
+        _vector("input_norm", elems=tokens * h, ops=RMSNORM_OPS, special=tokens, tensors_in=1,
+                **st),
+        _gemm("qkv_proj", m=tokens, n=s.q_dim + 2 * s.kv_dim, k=h, **st),
+        _vector("rope", elems=tokens * (s.q_dim + s.kv_dim), ops=ROPE_OPS, special=0.0,
+                tensors_in=1, **st),
         attention,
-        _gemm("o_proj", stage, s, tokens, h, s.q_dim, L),
-        _allreduce("allreduce_attn", stage, s, tokens, L),
-        _vector("residual_add_attn", stage, s, tokens * h, ADD_OPS, 0.0, 2, L),
-        _vector("post_attn_norm", stage, s, tokens * h, RMSNORM_OPS, tokens, 1, L),
-        _gemm("gate_up_proj", stage, s, tokens, 2 * s.ffn, h, L),
-        _vector("swiglu", stage, s, tokens * s.ffn, SWIGLU_OPS, tokens * s.ffn, 2, L),
-        _gemm("down_proj", stage, s, tokens, h, s.ffn, L),
-        _allreduce("allreduce_ffn", stage, s, tokens, L),
-        _vector("residual_add_ffn", stage, s, tokens * h, ADD_OPS, 0.0, 2, L),
+        _gemm("o_proj", m=tokens, n=h, k=s.q_dim, **st),
+        _allreduce("allreduce_attn", tokens=tokens, producer="o_proj", **st),
+        _vector("residual_add_attn", elems=tokens * h, ops=ADD_OPS, special=0.0, tensors_in=2,
+                residual_from="input_norm", **st),
+        _vector("post_attn_norm", elems=tokens * h, ops=RMSNORM_OPS, special=tokens,
+                tensors_in=1, **st),
+        _gemm("gate_up_proj", m=tokens, n=2 * s.ffn, k=h, **st),
+        _vector("swiglu", elems=tokens * s.ffn, ops=SWIGLU_OPS, special=tokens * s.ffn,
+                tensors_in=2, **st),
+        _gemm("down_proj", m=tokens, n=h, k=s.ffn, **st),
+        _allreduce("allreduce_ffn", tokens=tokens, producer="down_proj", **st),
+        _vector("residual_add_ffn", elems=tokens * h, ops=ADD_OPS, special=0.0, tensors_in=2,
+                residual_from="post_attn_norm", **st),
     ]
     return [op for op in ops if op is not None]
 
@@ -135,6 +122,7 @@ def prefill_attention(s: Shard, *, batch: int, seq: Num, prior: Num = 0) -> Oper
     scores = groups * seq * keys
     return Operator(
         name="attention", op_class=OpClass.ATTENTION, stage=Stage.PREFILL, repeat=s.layers,
+        per_layer=True,
         matmuls=(MatMul(m=seq, n=keys, k=s.head_dim, groups=groups),
                  MatMul(m=seq, n=s.head_dim, k=keys, groups=groups)),
         act_in_bytes=batch * seq * (s.q_dim + 2 * s.kv_dim) * s.abytes,
@@ -156,6 +144,7 @@ def decode_attention(s: Shard, *, batch: int, context: Num) -> Operator:
     scores = batch * s.heads * context
     return Operator(
         name="attention", op_class=OpClass.ATTENTION, stage=Stage.DECODE, repeat=s.layers,
+        per_layer=True,
         matmuls=(MatMul(m=group, n=context, k=s.head_dim, groups=groups),
                  MatMul(m=group, n=s.head_dim, k=context, groups=groups)),
         act_in_bytes=batch * (s.q_dim + 2 * s.kv_dim) * s.abytes,
@@ -170,9 +159,11 @@ def _head_tail(s: Shard, stage: Stage, *, tokens: Num, last_tokens: Num) -> tupl
     embed = Operator(name="embedding", op_class=OpClass.MEMORY, stage=stage,
                      act_in_bytes=tokens * s.hidden * s.wbytes,
                      act_out_bytes=tokens * s.hidden * s.abytes)
-    final_norm = _vector("final_norm", stage, s, last_tokens * s.hidden, RMSNORM_OPS,
-                         last_tokens, 1, 1)
-    lm_head = _gemm("lm_head", stage, s, last_tokens, s.vocab, s.hidden, 1)
+    final_norm = _vector("final_norm", stage=stage, s=s, elems=last_tokens * s.hidden,
+                         ops=RMSNORM_OPS, special=last_tokens, tensors_in=1, repeat=1,
+                         per_layer=False)
+    lm_head = _gemm("lm_head", stage=stage, s=s, m=last_tokens, n=s.vocab, k=s.hidden,
+                    repeat=1, per_layer=False)
     return [embed], [final_norm, lm_head]
 
 

@@ -22,6 +22,7 @@ def results():
     return {r.hardware: r for r in calibrate_all()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", GPU_TEMPLATES)
 def test_refit_reproduces_stored_parameters(results, name):
     stored = hardware(name).chip.calibration.model_dump()
@@ -35,6 +36,7 @@ def test_refit_reproduces_stored_parameters(results, name):
             assert fitted[key] == pytest.approx(value, rel=2e-3, abs=1e-9), key
 
 
+@pytest.mark.slow  # refits every GPU template (about 10 s)
 @pytest.mark.parametrize("name", ["a100-sxm-80gb", "h100-sxm-80gb"])
 def test_gemm_error_within_budget(results, name):
     errors = {e.op_type: e for e in results[name].errors}
@@ -42,12 +44,14 @@ def test_gemm_error_within_budget(results, name):
     assert errors["gemm"].rows > 1000
 
 
+@pytest.mark.slow  # refits every GPU template (about 10 s)
 def test_every_operator_type_is_reported(results):
     types = {e.op_type for e in results["a100-sxm-80gb"].errors}
     assert {"gemm", "elementwise", "norm", "embedding", "attention_prefill",
             "attention_decode", "allreduce"} <= types
 
 
+@pytest.mark.slow  # refits every GPU template (about 10 s)
 def test_fitted_efficiencies_are_physical(results):
     for r in results.values():
         c = r.calibration

@@ -56,6 +56,7 @@ def test_same_seed_same_designs(cli, tmp_path):
     assert (a / "designs.csv").read_text() == (b / "designs.csv").read_text()
 
 
+@pytest.mark.slow
 def test_sweep_enumerates_a_small_space(cli, tmp_path):
     r = cli("sweep", "ador-small", "--batch", "32", "--input-len", "128", "--output-len", "64",
             "--no-progress", "--out-dir", tmp_path, "--baselines", "none")
@@ -131,6 +132,7 @@ def trial_params(db: Path) -> list[tuple]:
                            "t.state='COMPLETE' order by t.number, p.param_name").fetchall()
 
 
+@pytest.mark.slow
 def test_killed_optuna_run_resumes_without_losing_trials(cli, tmp_path):
     cmd = [sys.executable, "-m", "ador", "explore", *FAST, "--backend", "optuna",
            "--trials", "100000", "--pop-size", "8", "--name", "kill", "--out-dir",
@@ -183,6 +185,7 @@ def test_pareto_yaml_through_ador_evaluate_gives_the_same_numbers(cli, tmp_path)
         assert out["throughput_per_chip_tok_s"] == row["throughput_per_chip_tok_s"]
 
 
+@pytest.mark.slow
 def test_external_storage_clash_and_bad_baseline_leave_no_folder(cli, tmp_path):
     out = tmp_path / "out"
     url = f"sqlite:///{tmp_path / 'studies.db'}"

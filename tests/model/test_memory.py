@@ -28,6 +28,19 @@ def test_llama3_8b_fp16_footprint(llama3_8b):
     assert fp.activations > 0
 
 
+def test_tied_embeddings_are_stored_once(llama3_8b):
+    """Parameter count and weight bytes come from one source: a tied lm_head is the
+    embedding table (15.01 GB for a tied llama3-8b in FP16, not 16.06 GB)."""
+    tied = llama3_8b.model_copy(update={"tied_embeddings": True})
+    sc = Scenario(batch=1, input_len=16, output_len=16)
+    assert footprint(tied, sc).weights == 2 * tied.params == 15_009_849_344
+    assert footprint(llama3_8b, sc).weights - footprint(tied, sc).weights == 2 * 128256 * 4096
+    for tp in (1, 2, 8):  # the shards hold the model once, norms replicated on every chip
+        per_chip = footprint(tied, Scenario(batch=1, input_len=16, output_len=16, tp=tp)).weights
+        norms = (2 * 32 + 1) * 4096 * 2
+        assert (per_chip - norms) * tp == pytest.approx(2 * tied.params - norms, rel=1e-12)
+
+
 def test_footprint_shrinks_with_tp_and_kv_precision(llama3_8b):
     base = footprint(llama3_8b, Scenario(batch=8, input_len=512, output_len=512))
     tp2 = footprint(llama3_8b, Scenario(batch=8, input_len=512, output_len=512, tp=2))

@@ -14,10 +14,10 @@ import pytest
 from ador.report.browser import Browser, find_browser
 from tests.report.synthetic import make_run
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     find_browser() is None,
     reason="no Chromium/Chrome browser installed (apt-get install chromium, or set "
-           "ADOR_BROWSER to its executable)")
+           "ADOR_BROWSER to its executable)")]
 
 EXPECTED = ["pareto", "pareto3d", "knobs", "hypervolume", "latency", "roofline", "area",
             "validation"]

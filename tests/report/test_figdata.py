@@ -59,7 +59,7 @@ def test_objective_missing_from_run_is_an_error():
 # ------------------------------------------------------------------ Pareto scatter ----
 def test_scatter_groups_scaling_and_dropped_rows():
     axes = [figdata.METRICS["throughput_per_chip"], figdata.METRICS["tpot"]]
-    data = figdata.pareto_scatter_data(DESIGNS, PARETO, BASELINES, axes,
+    data = figdata.pareto_scatter_data(DESIGNS, PARETO, BASELINES, axes=axes,
                                        knobs=["sram", "hbm"], knob_units={"sram": "bytes"})
     # d3 has no throughput: dropped; groups ordered so that Pareto and baselines draw on top
     assert list(data["label"]) == ["d2", "d0", "d1", "H100", "A100"]
@@ -73,7 +73,7 @@ def test_scatter_groups_scaling_and_dropped_rows():
 def test_scatter_three_axes_has_z():
     axes = [figdata.METRICS["throughput_per_chip"], figdata.METRICS["tpot"],
             figdata.resolve_metric("sa_count", DESIGNS.columns)]
-    data = figdata.pareto_scatter_data(DESIGNS, PARETO, pd.DataFrame(), axes)
+    data = figdata.pareto_scatter_data(DESIGNS, PARETO, pd.DataFrame(), axes=axes)
     assert {"x", "y", "z"} <= set(data.columns) and len(data) == 3
 
 
@@ -81,7 +81,7 @@ def test_baseline_hover_names_tp_and_missed_constraints():
     b = pd.DataFrame({"baseline": ["h200"], "tp": [2], "feasible": [0], "tpot_s": [0.01],
                       "throughput_per_chip_tok_s": [100.0]})
     axes = [figdata.METRICS["throughput_per_chip"], figdata.METRICS["tpot"]]
-    hover = figdata.pareto_scatter_data(pd.DataFrame(), pd.DataFrame(), b, axes)["hover"][0]
+    hover = figdata.pareto_scatter_data(pd.DataFrame(), pd.DataFrame(), b, axes=axes)["hover"][0]
     assert hover.startswith("<b>H200</b> (baseline, tp 2, misses a constraint")
 
 

@@ -24,6 +24,7 @@ def test_hypervolume_of_the_ideal_point_is_the_reference_box():
     assert hypervolume(F, ideal=ideal, nadir=nadir) == pytest.approx(1.21 - 1.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algorithm", ["nsga2", "nsga3"])
 def test_pymoo_is_deterministic_under_a_seed(small, algorithm):
     runs = []
@@ -46,6 +47,7 @@ def test_each_generation_is_one_batch(small):
     assert sorted(set(a.batch.tolist())) == [0, 1, 2, 3]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algorithm", ["nsga2", "tpe"])
 def test_optuna_is_deterministic_and_stores_every_trial(small, tmp_path, algorithm):
     runs = []
@@ -59,6 +61,7 @@ def test_optuna_is_deterministic_and_stores_every_trial(small, tmp_path, algorit
     np.testing.assert_array_equal(runs[0].X, runs[1].X)
 
 
+@pytest.mark.slow
 def test_optuna_resume_continues_the_study(small, tmp_path):
     storage = f"sqlite:///{tmp_path / 's.db'}"
     a = Archive(small)
@@ -80,12 +83,14 @@ def exhaustive(small_space):
     return a
 
 
+@pytest.mark.slow
 def test_sweep_evaluates_the_whole_grid(exhaustive):
     assert exhaustive.n == exhaustive.problem.space.size
     assert len(np.unique(exhaustive.X, axis=0)) == exhaustive.n
     assert sorted(set(exhaustive.batch.tolist())) == [0, 1, 2]
 
 
+@pytest.mark.slow
 def test_nsga2_reaches_98_percent_of_the_exhaustive_hypervolume(small, exhaustive):
     """On ador-small (14,688 designs), NSGA-II with 720 evaluations (4.9%) finds >= 98% of
     the exhaustive front's hypervolume (throughput per chip vs area)."""

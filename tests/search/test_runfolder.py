@@ -6,13 +6,14 @@ import json
 from datetime import UTC, datetime
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ador.errors import AdorError, InfeasibleError
 from ador.evaluate.breakdown import evaluate
 from ador.report.run import load_run
 from ador.search.explore import run_search
-from ador.search.runfolder import FILES, read_csv
+from ador.search.runfolder import FILES
 from ador.spec.io import load_hardware, load_model, load_problem, load_space
 from ador.spec.problem import ProblemScenario, Slo
 from tests.search.conftest import small_problem
@@ -54,7 +55,7 @@ def test_config_and_space_reload_to_the_same_problem(run):
 
 
 def test_pareto_yaml_reproduces_the_numbers_exactly(run):
-    pareto = read_csv(run.folder / FILES["pareto"])
+    pareto = pd.read_csv(run.folder / FILES["pareto"])
     sc = run.problem.spec.scenarios[0]
     model = load_model(sc.model)
     for _, row in pareto.iterrows():

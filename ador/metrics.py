@@ -1,0 +1,176 @@
+"""The metric vocabulary: every figure of merit ador reports, defined once.
+
+A :class:`Metric` names a result (``tpot``), its column in results and run folders
+(``tpot_s``, SI unit in the suffix), how it is shown (title, short header, unit, display
+scale and format), whether higher is better, and how it combines over the scenarios of a
+search problem. Problem specs, objectives, constraints, progress lines, CLI tables, run-folder
+columns, report figures and axis labels all read this table; the numbers themselves are
+computed in :mod:`ador.evaluate.columns`. Adding a metric is one entry here plus its
+computation there.
+
+Combining over scenarios: ``worst`` takes the largest value (latencies, power, energy per
+request), ``geomean`` the geometric mean (rates and efficiencies), ``same`` the value of a
+scenario-independent design property (area, cost, bandwidths), ``all`` the smallest
+(a 0/1 flag that must hold in every scenario).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ador.units import format_quantity
+
+Combine = Literal["worst", "geomean", "same", "all"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str  # objective / constraint name (``tpot``)
+    column: str  # result column and attribute, SI unit as suffix (``tpot_s``)
+    title: str  # axis and hover title
+    unit: str  # display unit after ``scale`` (axis labels)
+    symbol: str = ""  # SI symbol for format_quantity ("s", "J"); "" when fmt is used
+    fmt: str = "{:.4g}"  # format of the SI value when ``symbol`` is empty
+    short: str = ""  # narrow table header
+    scale: float = 1.0  # SI value x scale = value in ``unit``
+    higher_is_better: bool = False
+    combine: Combine = "geomean"
+    objective: bool = False  # may be a search objective
+    searched: bool = False  # a column of a search's designs.csv
+    ratio: str | None = None  # comparison.csv column of design vs baseline
+    compared: str | None = None  # row label of ``ador compare``
+    table: bool = False  # a column of the search's Pareto table
+    table_if_used: bool = False  # ... only when an objective or limit of the problem
+    # The problem field ("slo.tpot_s", "budgets.area_mm2") that sets an upper limit on it;
+    # budgets limit what may be built, SLOs what the service must meet.
+    limit: str | None = None
+
+    @property
+    def axis_title(self) -> str:
+        arrow = "higher is better" if self.higher_is_better else "lower is better"
+        unit = f" [{self.unit}]" if self.unit else ""
+        return f"{self.title}{unit} ({arrow})"
+
+    @property
+    def header(self) -> str:
+        return self.short or self.name
+
+    def text(self, value: float, *, digits: int = 4) -> str:
+        """The SI value as people read it (``12.3 ms``, ``1,234 tok/s``)."""
+        if value is None or not np.isfinite(value):
+            return "-"
+        if self.symbol:
+            return format_quantity(float(value), self.symbol, digits=digits)
+        return self.fmt.format(int(value) if self.fmt == "{:d}" else float(value))
+
+    def objective_value(self, values: np.ndarray) -> np.ndarray:
+        """The minimised objective: maximised metrics negated."""
+        return -values if self.higher_is_better else values
+
+    def ratio_value(self, design: float, baseline: float) -> float:
+        """Design against baseline, > 1 when the design is better."""
+        return design / baseline if self.higher_is_better else baseline / design
+
+    def combined(self, stack: np.ndarray) -> np.ndarray:
+        """Values of several scenarios (rows of ``stack``) combined into one per design."""
+        if self.combine == "all":
+            return stack.min(axis=0)
+        if self.combine == "geomean":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.exp(np.mean(np.log(stack), axis=0))
+        return stack.max(axis=0)
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("ttft", "ttft_s", "time to first token", "ms", symbol="s", short="ttft", scale=1e3,
+           combine="worst", objective=True, searched=True, compared="ttft", table=True,
+           limit="slo.ttft_s"),
+    Metric("tpot", "tpot_s", "time per output token", "ms", symbol="s", short="tpot",
+           scale=1e3, combine="worst", objective=True, searched=True, ratio="tpot_ratio",
+           compared="tpot", table=True, limit="slo.tpot_s"),
+    Metric("e2e", "e2e_s", "end to end", "s", symbol="s", combine="worst",
+           compared="end to end"),
+    Metric("throughput", "throughput_tok_s", "throughput", "tok/s", fmt="{:,.1f} tok/s",
+           higher_is_better=True, compared="throughput"),
+    Metric("throughput_per_chip", "throughput_per_chip_tok_s", "throughput per chip", "tok/s",
+           fmt="{:,.0f}", short="tok/s/chip", higher_is_better=True, objective=True,
+           searched=True, ratio="throughput_per_chip_ratio", compared="throughput per chip",
+           table=True),
+    Metric("tokens_per_s_per_mm2", "tokens_per_s_per_mm2", "throughput per area",
+           "tok/s/mm²", fmt="{:.2f}", short="tok/s/mm²", higher_is_better=True,
+           objective=True, searched=True, ratio="tokens_per_s_per_mm2_ratio",
+           compared="tokens/s per mm²", table=True),
+    Metric("tokens_per_j", "tokens_per_j", "energy efficiency", "tok/J", fmt="{:.1f}",
+           short="tok/J", higher_is_better=True, objective=True, searched=True,
+           ratio="tokens_per_j_ratio", compared="tokens per joule", table=True),
+    Metric("tokens_per_s_per_usd", "tokens_per_s_per_usd", "throughput per cost", "tok/s/$",
+           fmt="{:.3f}", short="tok/s/$", higher_is_better=True, objective=True,
+           searched=True, compared="tokens/s per $"),
+    Metric("area", "area_mm2", "area per chip", "mm²", fmt="{:.0f}", short="area mm²",
+           combine="same", objective=True, searched=True, compared="die area (mm²)",
+           table=True, limit="budgets.area_mm2"),
+    Metric("hbm_bw", "hbm_bw_bytes_per_s", "HBM bandwidth per chip", "TB/s", symbol="B/s",
+           scale=1e-12, combine="same", searched=True,
+           limit="budgets.hbm_bandwidth_bytes_per_s"),
+    Metric("power", "power_w", "power per chip", "W", fmt="{:.0f}", short="power W",
+           combine="worst", objective=True, searched=True, compared="average power (W)",
+           table=True, table_if_used=True, limit="budgets.power_w"),
+    Metric("p2p_bw", "p2p_bw_bytes_per_s", "P2P bandwidth per chip", "GB/s", symbol="B/s",
+           scale=1e-9, combine="same", searched=True,
+           limit="budgets.p2p_bandwidth_bytes_per_s"),
+    Metric("cost", "cost_usd", "cost per chip", "$", fmt="{:,.0f}", short="cost $",
+           combine="same", objective=True, searched=True, compared="cost per chip ($)",
+           limit="budgets.cost_usd"),
+    Metric("power_density", "power_density_w_per_mm2", "peak power density", "W/mm²",
+           fmt="{:.3f}", short="W/mm²", combine="same", searched=True, table=True,
+           table_if_used=True, limit="budgets.power_density_w_per_mm2"),
+    Metric("peak_power", "peak_power_w", "peak power per chip", "W", fmt="{:.0f}",
+           combine="same"),
+    Metric("energy_per_token", "energy_per_token_j", "energy per output token", "J",
+           symbol="J", combine="worst", compared="energy per token (J)"),
+    Metric("energy_per_request", "energy_per_request_j", "energy per request", "J",
+           symbol="J", short="J/req", combine="worst", objective=True, searched=True,
+           compared="energy per request (J)", table=True, table_if_used=True),
+    Metric("tp", "tp", "tensor-parallel degree", "", fmt="{:d}", combine="same",
+           searched=True, table=True),
+    Metric("chips", "chips", "chips per system", "", fmt="{:d}", combine="same",
+           searched=True),
+    Metric("fits_memory", "fits_memory", "fits in memory", "", fmt="{:d}", combine="all",
+           searched=True),
+)
+
+BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
+BY_COLUMN: dict[str, Metric] = {m.column: m for m in METRICS}
+OBJECTIVES: tuple[str, ...] = tuple(m.name for m in METRICS if m.objective)
+SEARCHED: tuple[Metric, ...] = tuple(m for m in METRICS if m.searched)
+RATIOS: tuple[Metric, ...] = tuple(m for m in METRICS if m.ratio)
+COMPARED: tuple[Metric, ...] = tuple(m for m in METRICS if m.compared)
+TABLE: tuple[Metric, ...] = tuple(m for m in METRICS if m.table)
+FITS_MEMORY = BY_NAME["fits_memory"]
+# Objectives of a problem that names none.
+DEFAULT_OBJECTIVES: tuple[str, ...] = ("throughput_per_chip", "tokens_per_s_per_mm2")
+# Integer-valued columns of designs.csv.
+INTEGER_COLUMNS: tuple[str, ...] = tuple(m.column for m in SEARCHED if m.fmt == "{:d}")
+
+
+def metric(key: str) -> Metric:
+    """The metric of a name (``tpot``) or a column (``tpot_s``); KeyError when unknown."""
+    found = BY_NAME.get(key) or BY_COLUMN.get(key)
+    if found is None:
+        raise KeyError(key)
+    return found
+
+
+def known(columns: Iterable[str]) -> list[Metric]:
+    """Metrics whose column is among ``columns``, in registry order."""
+    cols = set(columns)
+    return [m for m in METRICS if m.column in cols]
+
+
+__all__ = ["BY_COLUMN", "BY_NAME", "COMPARED", "DEFAULT_OBJECTIVES", "FITS_MEMORY",
+           "INTEGER_COLUMNS", "METRICS", "OBJECTIVES", "RATIOS", "SEARCHED", "TABLE", "Combine",
+           "Metric", "known", "metric"]
