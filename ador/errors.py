@@ -4,6 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
+# Longest echo of an offending value or field path, and of a whole message: a 200k-item
+# list or a megabyte key is shown by its start and its length, not in full.
+MAX_ECHO = 80
+MAX_MESSAGE = 400
+
+
+def short_repr(value: Any, limit: int = MAX_ECHO) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, saying how long it was."""
+    text = _bounded_repr(value, limit)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 20]}... ({_size(value)})"
+
+
+def _bounded_repr(value: Any, limit: int) -> str:
+    """repr that does not build megabytes for a huge list, mapping or string."""
+    if isinstance(value, str) and len(value) > 4 * limit:
+        return repr(value[:2 * limit])
+    if isinstance(value, (list, tuple)) and len(value) > limit:
+        return repr(type(value)(value[:limit]))
+    if isinstance(value, dict) and len(value) > limit:
+        return repr(dict(list(value.items())[:limit]))
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    return repr(value)
+
+
+def _size(value: Any) -> str:
+    if isinstance(value, str):
+        return f"{len(value)} characters"
+    if isinstance(value, (list, tuple, dict)):
+        return f"{len(value)} items"
+    return "cut"
+
 
 class AdorError(Exception):
     """A user-facing error: bad input, an impossible request, a missing file.
@@ -33,11 +67,12 @@ class AdorError(Exception):
         if self.file:
             where.append(str(self.file))
         if self.field:
-            where.append(f"field '{self.field}'")
+            where.append(f"field '{_cut(str(self.field), MAX_ECHO)}'")
         head = ": ".join(where)
-        text = f"{head}: {self.rule}" if head else self.rule
+        rule = _cut(self.rule, MAX_MESSAGE - len(head) - MAX_ECHO - 10)
+        text = f"{head}: {rule}" if head else rule
         if self.show_value and self.value is not None:
-            text += f" (got {self.value!r})"
+            text += f" (got {short_repr(self.value)})"
         return text
 
     def with_file(self, file: str) -> "AdorError":
@@ -46,6 +81,11 @@ class AdorError(Exception):
             return self
         return AdorError(self.rule, file=file, field=self.field, value=self.value,
                          show_value=self.show_value)
+
+
+def _cut(text: str, limit: int) -> str:
+    limit = max(limit, 40)
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
 
 
 class SpecError(AdorError):

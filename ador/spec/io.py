@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ador.errors import AdorError, SpecError
+from ador.errors import AdorError, SpecError, short_repr
 from ador.spec.hardware import HardwareSpec
 from ador.spec.model import ModelSpec
 from ador.spec.scenario import ScenarioFile
@@ -44,21 +45,219 @@ def scenarios_dir() -> Path:
     return project_root() / "workloads" / "scenarios"
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; malformed YAML is a SpecError with the line and column."""
+# Limits of a spec file: far above any real spec (the largest shipped file is a few KB, nested
+# five deep), far below what would take seconds or gigabytes to parse and validate.
+MAX_FILE_BYTES = 1 << 20
+MAX_DEPTH = 32
+MAX_VALUES = 20_000
+# Whole numbers beyond 2^53 are not exactly representable as floats, which ador computes in.
+MAX_INT = 2**53
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _Refused(Exception):
+    """A YAML feature or size that spec files do not use, refused while parsing."""
+
+    def __init__(self, rule: str, mark: Any = None) -> None:
+        super().__init__(rule)
+        self.rule = rule
+        self.mark = mark
+
+
+class _Resolver(yaml.resolver.Resolver):
+    """YAML 1.1 plain-value types less timestamps: ``name: 2024-01-02`` stays text."""
+
+
+_Resolver.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()}
+
+
+class _Constructor(yaml.constructor.SafeConstructor):
+    """Safe construction that refuses duplicate keys and integers beyond 2^53."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = seen.get(key)
+                except TypeError:
+                    raise _Refused("a mapping key must be a plain value",
+                                   key_node.start_mark) from None
+                if first is not None:
+                    raise _Refused(f"duplicate key {short_repr(key)} at lines {first} and "
+                                   f"{line} (each key may appear once)")
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: Any) -> int:
+        value = super().construct_yaml_int(node)
+        if abs(value) > MAX_INT:
+            raise _Refused(f"integer too large: more than 2^53, beyond exact float range "
+                           f"(got {short_repr(node.value)})", node.start_mark)
+        return value
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
+
+if getattr(yaml, "__with_libyaml__", False):
+    _Parser: Any = yaml.cyaml.CParser
+
+    class _SpecLoader(yaml.cyaml.CParser, _Constructor, _Resolver):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            yaml.cyaml.CParser.__init__(self, stream)
+            _Constructor.__init__(self)
+            _Resolver.__init__(self)
+else:  # pragma: no cover - PyYAML without libyaml
+    class _Parser(yaml.reader.Reader, yaml.scanner.Scanner,  # type: ignore[no-redef]
+                  yaml.parser.Parser):
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+
+    class _SpecLoader(yaml.reader.Reader, yaml.scanner.Scanner,  # type: ignore[no-redef]
+                      yaml.parser.Parser, yaml.composer.Composer, _Constructor, _Resolver):
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+            _Constructor.__init__(self)
+            _Resolver.__init__(self)
+
+
+def _scan_events(text: str) -> None:
+    """First pass over the parser's events (no tree is built): refuse tags, nesting deeper
+    than MAX_DEPTH and more than MAX_VALUES values before anything is composed."""
+    parser = _Parser(text)
+    depth = count = 0
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        while parser.check_event():
+            event = parser.get_event()
+            tag = getattr(event, "tag", None)
+            if tag is not None and tag != "!":
+                tag = tag.replace("tag:yaml.org,2002:", "!!")
+                raise _Refused(f"YAML tags are not allowed in spec files (found "
+                               f"{short_repr(tag)})", event.start_mark)
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _Refused(f"nested more than {MAX_DEPTH} levels deep",
+                                   event.start_mark)
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+            count += 1
+            if count > 2 * MAX_VALUES:
+                raise _Refused(f"more than {MAX_VALUES} values", event.start_mark)
+    finally:
+        dispose = getattr(parser, "dispose", None)
+        if dispose is not None:
+            dispose()
+
+
+def _count_values(root: Any) -> None:
+    """Refuse a document that aliases expand past MAX_VALUES values, or that refers to
+    itself; each distinct node is visited once, so a 'billion laughs' file costs nothing."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            children = _children(node)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            open_nodes.discard(key)
+            if sizes[key] > MAX_VALUES:
+                raise _Refused(f"more than {MAX_VALUES} values once aliases are expanded",
+                               node.start_mark)
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise _Refused("an alias refers to the node that contains it", node.start_mark)
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _read_text(path: Path) -> str:
+    """The file's text: a regular file of at most MAX_FILE_BYTES, in UTF-8."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise SpecError("not a regular file (spec files are YAML text files)",
+                            file=str(path))
+        if info.st_size > MAX_FILE_BYTES:
+            raise SpecError(f"file too large for a spec ({info.st_size} bytes; at most "
+                            f"{MAX_FILE_BYTES})", file=str(path))
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise SpecError("file not found", file=str(path)) from None
     except OSError as err:
         raise SpecError(f"cannot read file: {err.strerror}", file=str(path)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SpecError(f"file too large for a spec (at most {MAX_FILE_BYTES} bytes)",
+                        file=str(path))
     try:
-        return yaml.safe_load(text)
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise SpecError(f"not UTF-8 text: byte 0x{raw[err.start]:02x} at line {line}",
+                        file=str(path)) from None
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML spec file; malformed YAML is a SpecError with the line and column.
+
+    Refused with one line each: non-regular and oversized files, bytes that are not UTF-8,
+    YAML tags, duplicate keys, nesting deeper than MAX_DEPTH, alias expansion past
+    MAX_VALUES values and integers beyond 2^53. Dates stay text (``name: 2024-01-02``).
+    """
+    path = Path(path)
+    text = _read_text(path)
+    try:
+        _scan_events(text)
+        loader = _SpecLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _count_values(node)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except _Refused as err:
+        raise SpecError(err.rule + _where(err.mark), file=str(path)) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or "invalid syntax"
-        raise SpecError(f"malformed YAML{where}: {problem}", file=str(path)) from None
+        if isinstance(err, yaml.reader.ReaderError):
+            problem = f"character {err.character!r} is not allowed"
+        elif not hasattr(err, "problem"):
+            problem = str(err).splitlines()[0] if str(err) else problem
+        raise SpecError(f"malformed YAML{_where(mark)}: {problem}", file=str(path)) from None
+    except RecursionError:
+        raise SpecError(f"nested more than {MAX_DEPTH} levels deep", file=str(path)) from None
+
+
+def _where(mark: Any) -> str:
+    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
 
 
 def validate_data(cls: type[T], data: Any, *, file: str) -> T:
