@@ -153,7 +153,7 @@ def _scan_events(text: str) -> None:
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
             count += 1
-            if count > 2 * MAX_VALUES:
+            if count > MAX_VALUES:
                 raise _Refused(f"more than {MAX_VALUES} values", event.start_mark)
     finally:
         dispose = getattr(parser, "dispose", None)
