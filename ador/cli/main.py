@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from ador.cli.area_cmd import area_cmd
 from ador.cli.common import err_console
@@ -12,6 +13,7 @@ from ador.cli.calibrate_cmd import calibrate_cmd
 from ador.cli.compare_cmd import compare_cmd
 from ador.cli.evaluate_cmd import evaluate_cmd
 from ador.cli.explore_cmd import explore_cmd, sweep_cmd
+from ador.cli.list_cmd import list_cmd
 from ador.cli.report_cmd import plot_app, report_cmd
 from ador.cli.spec_cmd import spec_app
 from ador.cli.validate_cmd import validate_cmd
@@ -34,6 +36,26 @@ app.command("calibrate")(calibrate_cmd)
 app.command("validate")(validate_cmd)
 app.command("compare")(compare_cmd)
 app.command("area")(area_cmd)
+app.command("list")(list_cmd)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("ador")
+        except PackageNotFoundError:  # pragma: no cover - run from a source tree
+            text = "unknown (not installed)"
+        typer.echo(f"ador {text}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_version,
+                                          is_eager=True, help="print the version and exit")
+             ) -> None:
+    """Design LLM-serving accelerators: evaluate, validate, compare and search designs."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=False)
     except AdorError as err:
-        err_console.print(f"[red]error:[/red] {err.message()}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(err.message())}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Abort:
         err_console.print("aborted")
@@ -53,9 +75,13 @@ def main(argv: list[str] | None = None) -> None:
         code = getattr(err, "exit_code", None)
         if not isinstance(code, int):
             raise
-        show = getattr(err, "show", None)
-        if callable(show):
-            show()
+        message = getattr(err, "format_message", None)
+        if callable(message):  # a usage error: one line, with where to find help
+            ctx = getattr(err, "ctx", None)
+            path = ctx.command_path if ctx is not None else "ador"
+            text = " ".join(str(message()).split())
+            err_console.print(f"[red]error:[/red] {escape(text)} (see '{escape(path)} --help')",
+                              highlight=False, soft_wrap=True)
             sys.exit(2)
         sys.exit(code)
 

@@ -115,17 +115,30 @@ def _short(v, unit: str | None) -> str:
     return str(v)
 
 
+BUDGETS = (("area_mm2", "area", "mm2"), ("hbm_bandwidth_bytes_per_s", "HBM", "B/s"),
+           ("power_w", "power", "W"), ("p2p_bandwidth_bytes_per_s", "P2P", "B/s"),
+           ("cost_usd", "cost", "$"))
+
+
+def budget_text(budgets) -> str:
+    """Per-chip budgets in human units: 'area <= 826 mm2, HBM <= 3.35 TB/s'."""
+    parts = [f"{label} <= {format_quantity(getattr(budgets, key), unit)}"
+             for key, label, unit in BUDGETS if getattr(budgets, key) is not None]
+    return ", ".join(parts) if parts else "no budget"
+
+
 def search_view(result, *, top: int = 12) -> Group:
     """The Pareto table against the baselines and the best ratios, for ``ador explore``."""
     s = result.summary
-    sc = "; ".join(f"{x['model']} b{x['batch']} in{x['input_len']} out{x['output_len']}"
-                   for x in s["scenarios"])
+    sc = "; ".join(f"{x['model']} b{x['batch']} in{x['input_len']} out{x['output_len']} "
+                   f"tp{x['tp']} {x['precision']}" for x in s["scenarios"])
     spec = result.problem.spec
     slo = ", ".join(f"{k.removesuffix('_s')} <= {format_quantity(v, 's')}"
                     for k, v in spec.slo.model_dump().items() if v is not None)
     head = (f"{s['pareto']} Pareto designs of {s['feasible']} feasible / {s['evaluations']} "
             f"evaluated ({s['backend']} {s['algorithm']}, seed {s['seed']}, "
-            f"{s['elapsed_s']:.1f} s) - {sc}; {slo or 'no SLO'}")
+            f"{s['elapsed_s']:.1f} s) - {sc}; {slo or 'no SLO'}; "
+            f"{budget_text(spec.budgets)}")
     units = {d.knob.name: d.knob.unit for d in result.problem.space.domains}
     # power only when the problem is about it (the table fits 80 columns without it)
     hide = frozenset() if "power" in spec.objectives or spec.budgets.power_w else frozenset(

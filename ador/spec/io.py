@@ -6,6 +6,7 @@ the rule and the offending value.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import stat
@@ -16,10 +17,12 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ador.errors import AdorError, SpecError, short_repr
+from ador.errors import AdorError, SpecError, UnitError, short_repr
 from ador.spec.hardware import HardwareSpec
 from ador.spec.model import ModelSpec
+from ador.spec.quantities import plain_number, with_units
 from ador.spec.scenario import ScenarioFile
+from ador.units import plain_number_rule
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -49,7 +52,7 @@ def scenarios_dir() -> Path:
 # five deep), far below what would take seconds or gigabytes to parse and validate.
 MAX_FILE_BYTES = 1 << 20
 MAX_DEPTH = 32
-MAX_VALUES = 20_000
+MAX_VALUES = 10_000
 # Whole numbers beyond 2^53 are not exactly representable as floats, which ador computes in.
 MAX_INT = 2**53
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
@@ -132,11 +135,13 @@ else:  # pragma: no cover - PyYAML without libyaml
             _Resolver.__init__(self)
 
 
-def _scan_events(text: str) -> None:
+def _scan_events(text: str) -> bool:
     """First pass over the parser's events (no tree is built): refuse tags, nesting deeper
-    than MAX_DEPTH and more than MAX_VALUES values before anything is composed."""
+    than MAX_DEPTH and more than MAX_VALUES values before anything is composed. True when
+    the document has aliases."""
     parser = _Parser(text)
     depth = count = 0
+    aliases = False
     try:
         while parser.check_event():
             event = parser.get_event()
@@ -152,6 +157,8 @@ def _scan_events(text: str) -> None:
                                    event.start_mark)
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
+            elif isinstance(event, yaml.AliasEvent):
+                aliases = True
             count += 1
             if count > MAX_VALUES:
                 raise _Refused(f"more than {MAX_VALUES} values", event.start_mark)
@@ -159,6 +166,7 @@ def _scan_events(text: str) -> None:
         dispose = getattr(parser, "dispose", None)
         if dispose is not None:
             dispose()
+    return aliases
 
 
 def _count_values(root: Any) -> None:
@@ -232,13 +240,14 @@ def read_yaml(path: Path) -> Any:
     path = Path(path)
     text = _read_text(path)
     try:
-        _scan_events(text)
+        aliases = _scan_events(text)
         loader = _SpecLoader(text)
         try:
             node = loader.get_single_node()
             if node is None:
                 return None
-            _count_values(node)
+            if aliases:
+                _count_values(node)
             return loader.construct_document(node)
         finally:
             loader.dispose()
@@ -261,14 +270,35 @@ def _where(mark: Any) -> str:
 
 
 def validate_data(cls: type[T], data: Any, *, file: str) -> T:
-    """Build ``cls`` from plain data; the first validation error becomes a SpecError."""
+    """Build ``cls`` from data people wrote (a YAML file, command-line options); the first
+    validation error becomes a SpecError. Quantities must carry units here: a bare number
+    in a dimensioned field (``clock_hz: 1.2``) is refused."""
     if not isinstance(data, dict):
         raise SpecError(f"expected a mapping of fields for a {cls.__name__}",
                         file=file, value=type(data).__name__)
+    _check_integers(data, file=file)
+    plain = plain_number(cls, data)
+    if plain is not None:
+        field, value, dimension = plain
+        raise UnitError(plain_number_rule(dimension), file=file, field=field, value=value)
     try:
         return cls.model_validate(data)
     except ValidationError as err:
         raise spec_error_from(err, file=file) from None
+
+
+def _check_integers(data: Any, *, file: str, path: str = "", depth: int = 0) -> None:
+    """Whole numbers beyond 2^53 (``--batch 1`` and 309 zeros) are refused by field."""
+    if depth > MAX_DEPTH:
+        return
+    items = data.items() if isinstance(data, dict) else enumerate(data) \
+        if isinstance(data, list) else ()
+    for key, value in items:
+        sub = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise SpecError("integer too large: more than 2^53, beyond exact float range",
+                            file=file, field=sub, value=value)
+        _check_integers(value, file=file, path=sub, depth=depth + 1)
 
 
 def spec_error_from(err: ValidationError, *, file: str) -> SpecError:
@@ -307,19 +337,35 @@ def load_spec(cls: type[T], path: Path) -> T:
 
 
 def _resolve(name_or_path: str, folder: Path, what: str, aliases: dict[str, str]) -> Path:
+    """The file of a spec given by path or by name; names match without regard to case
+    (``H100``, ``llama3-8B``), and an unknown name gets the closest known ones."""
     candidate = Path(name_or_path)
     if candidate.suffix in {".yaml", ".yml"} or candidate.exists():
         if not candidate.exists():
             raise SpecError("file not found", file=str(candidate))
         return candidate
-    name = aliases.get(name_or_path, name_or_path)
+    known = _names(folder)
+    lowered = {k.lower(): k for k in known + sorted(aliases)}
+    name = lowered.get(name_or_path.lower(), name_or_path)
+    name = aliases.get(name, name)
     for suffix in (".yaml", ".yml"):
         path = folder / f"{name}{suffix}"
         if path.exists():
             return path
-    known = sorted(p.stem for p in folder.glob("*.yaml")) if folder.exists() else []
-    raise SpecError(f"unknown {what} name; known: {', '.join(known + sorted(aliases))}",
-                    value=name_or_path)
+    close = difflib.get_close_matches(name_or_path.lower(), list(lowered), n=3, cutoff=0.5)
+    hint = f"did you mean {' or '.join(repr(lowered[c]) for c in close)}? " if close else ""
+    raise SpecError(f"unknown {what} name; {hint}known: {', '.join(known + sorted(aliases))} "
+                    f"(`ador list` shows them)", value=name_or_path)
+
+
+def _names(folder: Path) -> list[str]:
+    if not folder.is_dir():
+        return []
+    return sorted({p.stem for pattern in ("*.yaml", "*.yml") for p in folder.glob(pattern)})
+
+
+def model_path(name_or_path: str) -> Path:
+    return _resolve(name_or_path, models_dir(), "model", {})
 
 
 def hardware_path(name_or_path: str) -> Path:
@@ -333,7 +379,7 @@ def load_hardware(name_or_path: str | Path) -> HardwareSpec:
 
 def load_model(name_or_path: str | Path) -> ModelSpec:
     """Load a model spec from a YAML path or a name in workloads/models (``llama3-8b``)."""
-    return load_spec(ModelSpec, _resolve(str(name_or_path), models_dir(), "model", {}))
+    return load_spec(ModelSpec, model_path(str(name_or_path)))
 
 
 def load_scenario_file(name_or_path: str | Path) -> ScenarioFile:
@@ -362,16 +408,60 @@ def load_problem(path: str | Path):
     return load_spec(ProblemSpec, Path(path))
 
 
+def check_problem_names(problem: BaseModel, *, file: str) -> None:
+    """The models, space and baselines a problem names exist, and every scenario fits its
+    model's context length; else a SpecError naming ``file`` and the field."""
+    def check(field: str, value: str, find: Any) -> Any:
+        try:
+            return find(value)
+        except SpecError as err:
+            raise SpecError(err.rule, file=file, field=field, value=value) from None
+
+    for i, sc in enumerate(getattr(problem, "scenarios")):
+        model = load_spec(ModelSpec, check(f"scenarios[{i}].model", sc.model, model_path))
+        tokens = sc.input_len + sc.output_len
+        if tokens > model.max_context:
+            raise SpecError(context_rule(model, tokens), file=file,
+                            field=f"scenarios[{i}].output_len", value=sc.output_len)
+    check("space", getattr(problem, "space"), space_path)
+    for i, name in enumerate(getattr(problem, "baselines")):
+        check(f"baselines[{i}]", name, hardware_path)
+
+
+def context_rule(model: ModelSpec, tokens: int) -> str:
+    return (f"input_len + output_len = {tokens} tokens exceeds the context length of "
+            f"{model.name} ({model.max_context} tokens)")
+
+
 def list_templates() -> list[str]:
-    return sorted(p.stem for p in templates_dir().glob("*.yaml"))
+    return _names(templates_dir())
 
 
 def list_models() -> list[str]:
-    return sorted(p.stem for p in models_dir().glob("*.yaml"))
+    return _names(models_dir())
+
+
+def list_spaces() -> list[str]:
+    return _names(spaces_dir())
+
+
+def problems_dir() -> Path:
+    return project_root() / "problems"
+
+
+def list_problems() -> list[str]:
+    return _names(problems_dir())
+
+
+PROBLEM_KEYS = frozenset({"scenarios", "slo", "budgets", "objectives", "baselines", "search",
+                          "space"})
 
 
 def detect_kind(data: Any) -> type[BaseModel] | None:
     """Guess which spec a parsed YAML document is, from its top-level keys."""
+    from ador.spec.problem import ProblemSpec
+    from ador.spec.space import SpaceSpec
+
     if not isinstance(data, dict):
         return None
     if "chip" in data:
@@ -380,23 +470,40 @@ def detect_kind(data: Any) -> type[BaseModel] | None:
         return ModelSpec
     if "scenario" in data and "model" in data:
         return ScenarioFile
+    if "knobs" in data:
+        return SpaceSpec
+    if PROBLEM_KEYS & set(k for k in data if isinstance(k, str)):
+        return ProblemSpec
     return None
 
 
 def validate_file(path: Path) -> BaseModel:
-    """Validate any spec file, picking its kind from its contents."""
+    """Validate any spec file (hardware, model, scenario, design space or problem), picking
+    its kind from its contents; a problem's model, space and baseline names must exist."""
+    from ador.spec.problem import ProblemSpec
+
     data = read_yaml(path)
     cls = detect_kind(data)
     if cls is None:
         raise SpecError("cannot tell the spec kind: expected a hardware spec (key 'chip'), "
-                        "a model spec (keys 'layers', 'hidden') or a scenario ('scenario')",
+                        "a model spec (keys 'layers', 'hidden'), a scenario ('scenario'), "
+                        "a design space ('knobs') or a problem ('scenarios', 'slo', ...)",
                         file=str(path))
-    return validate_data(cls, data, file=str(path))
+    spec = validate_data(cls, data, file=str(path))
+    if isinstance(spec, ProblemSpec):
+        check_problem_names(spec, file=str(path))
+    return spec
+
+
+def to_data(spec: BaseModel, *, exclude_none: bool = False) -> Any:
+    """Plain data of a spec as a person would write it: quantities as unit strings that
+    read back as exactly the same floats; ``validate_data`` accepts it."""
+    return with_units(type(spec), spec.model_dump(mode="json", exclude_none=exclude_none))
 
 
 def dump_yaml(spec: BaseModel, *, header: str = "") -> str:
-    """YAML text of a spec in SI units; loading it gives back an equal spec."""
-    data = spec.model_dump(mode="json", exclude_none=True)
+    """YAML text of a spec, quantities with units; loading it gives back an equal spec."""
+    data = to_data(spec, exclude_none=True)
     body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
     prefix = "".join(f"# {line}\n" for line in header.splitlines()) if header else ""
     return prefix + body
@@ -452,7 +559,7 @@ def replace_calibration_block(path: Path, calibration: BaseModel) -> None:
     the file (comments included) byte for byte. The block goes last in ``chip:``."""
     path = Path(path)
     lines = path.read_text(encoding="utf-8").splitlines()
-    body = yaml.safe_dump({"calibration": calibration.model_dump(mode="json")},
+    body = yaml.safe_dump({"calibration": to_data(calibration)},
                           sort_keys=False, width=88)
     block = [CALIBRATION_MARK] + ["  " + line for line in body.splitlines()]
     kept: list[str] = []
@@ -470,6 +577,6 @@ def replace_calibration_block(path: Path, calibration: BaseModel) -> None:
     except StopIteration:
         end = len(kept)
     text = "\n".join(kept[:end] + block + kept[end:]) + "\n"
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=_SpecLoader)
     validate_data(HardwareSpec, data, file=str(path))
     write_text_atomic(path, text)
