@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # Longest echo of an offending value or field path, and of a whole message: a 200k-item
 # list or a megabyte key is shown by its start and its length, not in full.
 MAX_ECHO = 80
 MAX_MESSAGE = 400
+
+
+_CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s'\"]*:)[^@\s'\"]*@")
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with the password of every URL replaced by ``***``
+    (``postgresql://me:secret@db/x`` -> ``postgresql://me:***@db/x``)."""
+    return _CREDENTIALS.sub(r"\g<head>***@", text)
 
 
 def short_repr(value: Any, limit: int = MAX_ECHO) -> str:
@@ -73,7 +83,7 @@ class AdorError(Exception):
         text = f"{head}: {rule}" if head else rule
         if self.show_value and self.value is not None:
             text += f" (got {short_repr(self.value)})"
-        return text
+        return redact_urls(" ".join(text.splitlines()))
 
     def with_file(self, file: str) -> "AdorError":
         """The same error, located in ``file`` when it had no file yet."""
