@@ -45,7 +45,8 @@ def build_problem(*, config: Path | None, resume: Path | None = None, space: str
     else:
         source = config
     if source is not None:
-        base = load_problem(source)
+        # a run folder's config.yaml is ador's own; older ones wrote bare SI numbers
+        base = load_problem(source, units_required=resume is None)
         data = to_data(base)
         file = str(source)
     else:

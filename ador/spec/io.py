@@ -269,15 +269,16 @@ def _where(mark: Any) -> str:
     return f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
 
 
-def validate_data(cls: type[T], data: Any, *, file: str) -> T:
+def validate_data(cls: type[T], data: Any, *, file: str, units_required: bool = True) -> T:
     """Build ``cls`` from data people wrote (a YAML file, command-line options); the first
     validation error becomes a SpecError. Quantities must carry units here: a bare number
-    in a dimensioned field (``clock_hz: 1.2``) is refused."""
+    in a dimensioned field (``clock_hz: 1.2``) is refused, unless ``units_required`` is
+    False (files of run folders written before ador wrote units, read as SI)."""
     if not isinstance(data, dict):
         raise SpecError(f"expected a mapping of fields for a {cls.__name__}",
                         file=file, value=type(data).__name__)
     _check_integers(data, file=file)
-    plain = plain_number(cls, data)
+    plain = plain_number(cls, data) if units_required else None
     if plain is not None:
         field, value, dimension = plain
         raise UnitError(plain_number_rule(dimension), file=file, field=field, value=value)
@@ -332,8 +333,8 @@ def _rule(error: dict) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def load_spec(cls: type[T], path: Path) -> T:
-    return validate_data(cls, read_yaml(path), file=str(path))
+def load_spec(cls: type[T], path: Path, *, units_required: bool = True) -> T:
+    return validate_data(cls, read_yaml(path), file=str(path), units_required=units_required)
 
 
 def _resolve(name_or_path: str, folder: Path, what: str, aliases: dict[str, str]) -> Path:
@@ -372,9 +373,11 @@ def hardware_path(name_or_path: str) -> Path:
     return _resolve(name_or_path, templates_dir(), "hardware template", ALIASES)
 
 
-def load_hardware(name_or_path: str | Path) -> HardwareSpec:
-    """Load a hardware spec from a YAML path or a template name (``a100``, ``ador-hetero``)."""
-    return load_spec(HardwareSpec, hardware_path(str(name_or_path)))
+def load_hardware(name_or_path: str | Path, *, units_required: bool = True) -> HardwareSpec:
+    """Load a hardware spec from a YAML path or a template name (``a100``, ``ador-hetero``);
+    ``units_required=False`` reads bare numbers as SI (see :func:`validate_data`)."""
+    return load_spec(HardwareSpec, hardware_path(str(name_or_path)),
+                     units_required=units_required)
 
 
 def load_model(name_or_path: str | Path) -> ModelSpec:
@@ -401,11 +404,11 @@ def load_space(name_or_path: str | Path):
     return load_spec(SpaceSpec, space_path(name_or_path))
 
 
-def load_problem(path: str | Path):
+def load_problem(path: str | Path, *, units_required: bool = True):
     """Load a search problem (ProblemSpec) from a YAML file."""
     from ador.spec.problem import ProblemSpec
 
-    return load_spec(ProblemSpec, Path(path))
+    return load_spec(ProblemSpec, Path(path), units_required=units_required)
 
 
 def check_problem_names(problem: BaseModel, *, file: str) -> None:

@@ -122,3 +122,19 @@ def test_format_exact_round_trips():
     assert format_exact(1.41e9, "hz") == "1.41 GHz"
     assert format_exact(2.0**26, "bytes") == "64 MiB"
     assert format_exact(0.05, "s") == "50 ms"
+
+
+def test_run_folders_carry_units_and_older_ones_still_resume(cli, tmp_path):
+    opts = ["--space", "ador-small", "--baselines", "none", "--backend", "optuna",
+            "--trials", "8", "--pop-size", "4", "--out-dir", tmp_path, "--no-progress"]
+    assert cli("explore", *opts).code == 0
+    [folder] = [p for p in tmp_path.iterdir() if p.is_dir()]
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    assert config["slo"]["tpot_s"] == "50 ms"
+    pareto = sorted((folder / "pareto").glob("*.yaml"))
+    assert pareto and isinstance(yaml.safe_load(pareto[0].read_text())["chip"]["clock_hz"], str)
+    # a run folder written before quantities carried units: bare SI numbers
+    config["slo"] = {"ttft_s": 0.5, "tpot_s": 0.05}
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    r = cli("explore", "--resume", folder, "--trials", "12", "--no-progress")
+    assert r.code == 0, r.stderr
