@@ -257,9 +257,14 @@ def read_yaml(path: Path) -> Any:
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or "invalid syntax"
         if isinstance(err, yaml.reader.ReaderError):
-            problem = f"character {err.character!r} is not allowed"
+            code = err.character if isinstance(err.character, int) else ord(
+                str(err.character)[:1] or "\0")
+            line = text[:max(int(err.position), 0)].count("\n") + 1
+            problem = f"character U+{code:04X} is not allowed (line {line})"
         elif not hasattr(err, "problem"):
             problem = str(err).splitlines()[0] if str(err) else problem
+        elif getattr(err, "context", None):
+            problem = f"{err.context} ... {problem}"
         raise SpecError(f"malformed YAML{_where(mark)}: {problem}", file=str(path)) from None
     except RecursionError:
         raise SpecError(f"nested more than {MAX_DEPTH} levels deep", file=str(path)) from None
