@@ -116,7 +116,7 @@ def format_exact(value: float, dimension: str) -> str:
     symbol, prefixes = _WRITTEN[dimension]
     best: tuple[str, str] = (_number_text(value), "")
     for prefix, factor in prefixes:
-        scaled = value / factor
+        scaled = value * round(1 / factor) if factor < 1 else value / factor
         if not 1 <= abs(scaled) < 1000:
             continue
         text = _number_text(scaled)

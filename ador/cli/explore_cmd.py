@@ -92,9 +92,28 @@ def build_problem(*, config: Path | None, resume: Path | None = None, space: str
         put(None, "name", name)
     if overrides and file != "command line":
         file = f"{file} + command line"
-    spec = validate_data(ProblemSpec, data, file=file)
+    try:
+        spec = validate_data(ProblemSpec, data, file=file)
+    except AdorError as err:
+        option = OPTION_OF.get(str(err.field))
+        given = {"--ttft-slo": ttft_slo, "--tpot-slo": tpot_slo, "--area-budget": area_budget,
+                 "--hbm-bw-budget": hbm_bw_budget, "--power-budget": power_budget,
+                 "--p2p-bw-budget": p2p_bw_budget, "--cost-budget": cost_budget}
+        if option is None or given.get(option) is None:
+            raise
+        raise AdorError(err.rule, file="command line", field=f"{option} ({err.field})",
+                        value=err.value, show_value=err.show_value) from None
     check_problem_names(spec, file=file)
     return spec, file
+
+
+# The problem field each quantity option sets, to name the option in errors.
+OPTION_OF = {"slo.ttft_s": "--ttft-slo", "slo.tpot_s": "--tpot-slo",
+             "budgets.area_mm2": "--area-budget",
+             "budgets.hbm_bandwidth_bytes_per_s": "--hbm-bw-budget",
+             "budgets.power_w": "--power-budget",
+             "budgets.p2p_bandwidth_bytes_per_s": "--p2p-bw-budget",
+             "budgets.cost_usd": "--cost-budget"}
 
 
 Opt = typer.Option

@@ -500,6 +500,15 @@ def validate_file(path: Path) -> BaseModel:
     spec = validate_data(cls, data, file=str(path))
     if isinstance(spec, ProblemSpec):
         check_problem_names(spec, file=str(path))
+    if isinstance(spec, ScenarioFile):
+        try:
+            model = load_model(spec.model)
+        except SpecError as err:
+            raise SpecError(err.rule, file=str(path), field="model", value=spec.model) from None
+        tokens = spec.scenario.input_len + spec.scenario.output_len
+        if tokens > model.max_context:
+            raise SpecError(context_rule(model, tokens), file=str(path),
+                            field="scenario.output_len", value=spec.scenario.output_len)
     return spec
 
 

@@ -55,8 +55,11 @@ def test_cli_tpot_slo_without_unit(cli, tmp_path):
     r = cli("explore", "--tpot-slo", "50", "--out-dir", tmp_path, "--no-progress")
     assert r.code == 2
     assert r.stderr.count("\n") == 1
-    assert "slo.tpot_s" in r.stderr and "without a unit" in r.stderr
+    assert "--tpot-slo (slo.tpot_s)" in r.stderr and "without a unit" in r.stderr
+    assert "'50'" in r.stderr
     assert not any(tmp_path.iterdir())
+    r = cli("explore", "--area-budget", "800", "--out-dir", tmp_path, "--no-progress")
+    assert r.code == 2 and "--area-budget" in r.stderr and "mm2" in r.stderr
 
 
 def test_python_code_may_still_give_si_floats():
@@ -138,3 +141,28 @@ def test_run_folders_carry_units_and_older_ones_still_resume(cli, tmp_path):
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
     r = cli("explore", "--resume", folder, "--trials", "12", "--no-progress")
     assert r.code == 0, r.stderr
+
+
+def test_calibration_block_is_written_with_units(tmp_path):
+    from ador.spec.io import replace_calibration_block
+
+    path = tmp_path / "a100.yaml"
+    path.write_text((TEMPLATES / "a100-sxm-80gb.yaml").read_text())
+    spec = load_hardware(path)
+    calibration = spec.chip.calibration.model_copy(update={"kernel_overhead_s": 4.5e-6,
+                                                           "allreduce_latency_s": 2e-5})
+    replace_calibration_block(path, calibration)
+    text = path.read_text()
+    assert "kernel_overhead_s: 4.5 us" in text and "allreduce_latency_s: 20 us" in text
+    assert load_hardware(path).chip.calibration == calibration
+
+
+def test_scenario_file_beyond_the_context_length(tmp_path):
+    from ador.spec.io import validate_file
+
+    path = tmp_path / "sc.yaml"
+    path.write_text("name: long\nmodel: llama2-7b\nscenario: {batch: 1, input_len: 4000, "
+                    "output_len: 200}\n")
+    with pytest.raises(SpecError, match="context length") as info:
+        validate_file(path)
+    assert info.value.field == "scenario.output_len"
