@@ -21,10 +21,10 @@ BOMB = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
 
 def refused(path: Path) -> str:
     """The one-line message a file gets, checked for time and memory."""
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(SpecError) as info:
         load_model(path)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     tracemalloc.start()
     try:
         with pytest.raises(SpecError):
