@@ -17,7 +17,7 @@ from ador.cli.list_cmd import list_cmd
 from ador.cli.report_cmd import plot_app, report_cmd
 from ador.cli.spec_cmd import spec_app
 from ador.cli.validate_cmd import validate_cmd
-from ador.errors import AdorError
+from ador.errors import AdorError, short_repr
 
 app = typer.Typer(
     name="ador",
@@ -80,10 +80,25 @@ def main(argv: list[str] | None = None) -> None:
             ctx = getattr(err, "ctx", None)
             path = ctx.command_path if ctx is not None else "ador"
             text = " ".join(str(message()).split())
+            given = _given(err, sys.argv[1:] if argv is None else argv)
+            if given is not None:
+                text += f" (got {short_repr(given)})"
             err_console.print(f"[red]error:[/red] {escape(text)} (see '{escape(path)} --help')",
                               highlight=False, soft_wrap=True)
             sys.exit(2)
         sys.exit(code)
+
+
+def _given(err: Exception, argv: list[str]) -> str | None:
+    """The text given on the command line for the option a usage error is about."""
+    opts = getattr(getattr(err, "param", None), "opts", None) or []
+    for i, arg in enumerate(argv):
+        for opt in opts:
+            if arg == opt and i + 1 < len(argv):
+                return str(argv[i + 1])
+            if opt.startswith("--") and arg.startswith(opt + "="):
+                return arg.split("=", 1)[1]
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

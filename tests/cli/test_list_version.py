@@ -53,8 +53,10 @@ def test_did_you_mean(cli, args, suggestion):
 
 
 @pytest.mark.parametrize("args, fragments", [
-    (("evaluate", "a100", "--batch", "1e12"), ["--batch", "valid integer", "--help"]),
-    (("evaluate", "a100", "--batch", "abc"), ["--batch", "valid integer"]),
+    (("evaluate", "a100", "--batch", "1e12"), ["--batch", "valid integer", "--help",
+                                               "(got '1e12')"]),
+    (("evaluate", "a100", "--batch", "abc"), ["--batch", "valid integer", "(got 'abc')"]),
+    (("explore", "--pop-size=x"), ["--pop-size", "(got 'x')"]),
     (("evaluate", "a100", "--bogus"), ["--bogus"]),
     (("evaluate", "a100", "--batch", "1" + "0" * 309), ["batch", "integer too large"]),
     (("explore", "--batch", "1" + "0" * 309), ["batch", "integer too large"]),
