@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=False)
     except AdorError as err:
-        err_console.print(f"[red]error:[/red] {escape(err.message())}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(err.message())}", highlight=False,
+                          soft_wrap=True)
         sys.exit(2)
     except typer.Abort:
         err_console.print("aborted")
