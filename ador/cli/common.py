@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -27,7 +28,41 @@ def build_scenario(*, batch: int, input_len: int, output_len: int, tp: int, pp: 
 
 
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=_default) + "\n")
+    """Strict JSON on stdout: a number that is not finite becomes ``null`` and the key
+    ``<key>_null_reason`` beside it says why (``"infinite"``, ``"not a number"``)."""
+    sys.stdout.write(json.dumps(strict_json(obj), indent=2, allow_nan=False) + "\n")
+
+
+def strict_json(obj: Any) -> Any:
+    """``obj`` as plain JSON data without NaN or Infinity (see :func:`print_json`)."""
+    if isinstance(obj, dict):
+        out: dict[str, Any] = {}
+        for key, value in obj.items():
+            plain = strict_json(value)
+            out[str(key)] = plain
+            reason = _non_finite(value)
+            if reason is not None:
+                out[f"{key}_null_reason"] = reason
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [strict_json(v) for v in obj]
+    if isinstance(obj, (str, bool)) or obj is None:
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, int):
+        return obj
+    return strict_json(_default(obj))
+
+
+def _non_finite(value: Any) -> str | None:
+    try:
+        x = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if isinstance(value, (str, bool)) or math.isfinite(x):
+        return None
+    return "not a number" if x != x else "infinite"
 
 
 def _default(o: Any) -> Any:

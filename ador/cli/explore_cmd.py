@@ -10,7 +10,7 @@ import typer
 from ador.cli.common import console
 from ador.errors import AdorError
 from ador.metrics import METRICS, OBJECTIVES, Metric
-from ador.spec.io import load_problem, validate_data
+from ador.spec.io import check_problem_names, load_problem, to_data, validate_data
 from ador.spec.problem import ProblemSpec
 
 NONE_WORDS = {"none", "off", "no", "-"}
@@ -58,11 +58,12 @@ def build_problem(*, config: Path | None, resume: Path | None = None, space: str
     else:
         source = config
     if source is not None:
-        base = load_problem(source)
-        data = base.model_dump(mode="json")
+        # a run folder's config.yaml is ador's own; older ones wrote bare SI numbers
+        base = load_problem(source, units_required=resume is None)
+        data = to_data(base)
         file = str(source)
     else:
-        data = ProblemSpec.model_validate({}).model_dump(mode="json")
+        data = to_data(ProblemSpec.model_validate({}))
         file = "command line"
     overrides = False
 
@@ -100,40 +101,81 @@ def build_problem(*, config: Path | None, resume: Path | None = None, space: str
         put(None, "name", name)
     if overrides and file != "command line":
         file = f"{file} + command line"
-    return validate_data(ProblemSpec, data, file=file), file
+    try:
+        spec = validate_data(ProblemSpec, data, file=file)
+    except AdorError as err:
+        given = {str(m.limit): k for k, m in options.items()}.get(str(err.field))
+        if given is None or limits.get(given) is None:
+            raise
+        raise AdorError(err.rule, file="command line",
+                        field=f"--{given.replace('_', '-')} ({err.field})",
+                        value=err.value, show_value=err.show_value) from None
+    check_problem_names(spec, file=file)
+    return spec, file
 
 
 Opt = typer.Option
+# The defaults that options override, shown in --help.
+_D = to_data(ProblemSpec.model_validate({}))
+_SC = _D["scenarios"][0]
+_DS = _D["search"]
+
+
+def _default(value: Any) -> str:
+    return f" (default: {value})"
+
+
+def _limit_default(option: str) -> str:
+    """The default of a limit option (``tpot_slo``), as the problem file would write it."""
+    metric = {_limit_option(m): m for m in METRICS if m.limit}[option]
+    section, _, key = str(metric.limit).partition(".")
+    return _default(_D[section][key])
 
 
 def explore_cmd(
     config: Annotated[Path | None, Opt("--config", "-c", help="problem YAML (options override it)")] = None,
-    space: Annotated[str | None, Opt(help="design space name (hwtemplates/spaces) or YAML path")] = None,
-    model: Annotated[str | None, Opt("--model", "-m", help="model of every scenario")] = None,
-    batch: Annotated[int | None, Opt("--batch", "-b")] = None,
-    input_len: Annotated[int | None, Opt("--input-len", "-i")] = None,
-    output_len: Annotated[int | None, Opt("--output-len", "-o")] = None,
-    tp: Annotated[int | None, Opt(help="tensor-parallel degree (when the space has no tp knob)")] = None,
-    precision: Annotated[str | None, Opt("--precision", "-p")] = None,
-    ttft_slo: Annotated[str | None, Opt(help="e.g. '500 ms'; 'none' removes it")] = None,
-    tpot_slo: Annotated[str | None, Opt(help="e.g. '50 ms'; 'none' removes it")] = None,
-    area_budget: Annotated[str | None, Opt(help="per-chip die area, e.g. '826 mm2'")] = None,
-    hbm_bw_budget: Annotated[str | None, Opt(help="per-chip HBM bandwidth, e.g. '3.35 TB/s'")] = None,
+    space: Annotated[str | None, Opt(help="design space name (hwtemplates/spaces) or YAML path"
+                                          + _default(_D["space"]))] = None,
+    model: Annotated[str | None, Opt("--model", "-m", help="model of every scenario"
+                                     + _default(_SC["model"]))] = None,
+    batch: Annotated[int | None, Opt("--batch", "-b", help=_default(_SC["batch"]))] = None,
+    input_len: Annotated[int | None, Opt("--input-len", "-i",
+                                         help=_default(_SC["input_len"]))] = None,
+    output_len: Annotated[int | None, Opt("--output-len", "-o",
+                                          help=_default(_SC["output_len"]))] = None,
+    tp: Annotated[int | None, Opt(help="tensor-parallel degree (when the space has no tp knob)"
+                                       + _default(_SC["tp"]))] = None,
+    precision: Annotated[str | None, Opt("--precision", "-p",
+                                         help=_default(_SC["precision"]))] = None,
+    ttft_slo: Annotated[str | None, Opt(help="e.g. '500 ms'; 'none' removes it"
+                                             + _limit_default("ttft_slo"))] = None,
+    tpot_slo: Annotated[str | None, Opt(help="e.g. '50 ms'; 'none' removes it"
+                                             + _limit_default("tpot_slo"))] = None,
+    area_budget: Annotated[str | None, Opt(help="per-chip die area"
+                                                + _limit_default("area_budget"))] = None,
+    hbm_bw_budget: Annotated[str | None, Opt(help="per-chip HBM bandwidth" + _limit_default("hbm_bw_budget"))] = None,
     power_budget: Annotated[str | None, Opt(help="per-chip average power, e.g. '400 W'")] = None,
     p2p_bw_budget: Annotated[str | None, Opt(help="per-chip P2P bandwidth, e.g. '600 GB/s'")] = None,
     cost_budget: Annotated[str | None, Opt(help="per-chip cost, e.g. '3000 $'")] = None,
     power_density_budget: Annotated[str | None, Opt(help="peak power per mm² of die, e.g. '0.8 W/mm2'")] = None,
     memory_fit: Annotated[bool | None, Opt("--memory-fit/--no-memory-fit")] = None,
-    objectives: Annotated[str | None, Opt(help="comma list of: " + ", ".join(OBJECTIVES))] = None,
-    baselines: Annotated[str | None, Opt(help="comma list of GPU templates, or 'none'")] = None,
-    backend: Annotated[str | None, Opt(help="pymoo, optuna or sweep")] = None,
-    algorithm: Annotated[str | None, Opt(help="auto, nsga2, nsga3 (pymoo) or tpe (optuna)")] = None,
-    pop_size: Annotated[int | None, Opt(help="population (pymoo) or ask batch (optuna)")] = None,
-    generations: Annotated[int | None, Opt(help="generations (pymoo)")] = None,
+    objectives: Annotated[str | None, Opt(help="comma list of: " + ", ".join(OBJECTIVES)
+                                               + _default(",".join(_D["objectives"])))] = None,
+    baselines: Annotated[str | None, Opt(help="comma list of GPU templates, or 'none'"
+                                              + _default(",".join(_D["baselines"])))] = None,
+    backend: Annotated[str | None, Opt(help="pymoo, optuna or sweep"
+                                            + _default(_DS["backend"]))] = None,
+    algorithm: Annotated[str | None, Opt(help="auto, nsga2, nsga3 (pymoo) or tpe (optuna)"
+                                              + _default(_DS["algorithm"]))] = None,
+    pop_size: Annotated[int | None, Opt(help="population (pymoo) or ask batch (optuna)"
+                                             + _default(_DS["pop_size"]))] = None,
+    generations: Annotated[int | None, Opt(help="generations (pymoo)"
+                                                + _default(_DS["generations"]))] = None,
     trials: Annotated[int | None, Opt(help="trials in all (optuna; default pop x generations; "
                                             "storing costs about 30 ms a trial)")] = None,
-    seed: Annotated[int | None, Opt()] = None,
-    name: Annotated[str | None, Opt(help="run name (folder <name>-<timestamp>)")] = None,
+    seed: Annotated[int | None, Opt(help=_default(_DS["seed"]))] = None,
+    name: Annotated[str | None, Opt(help="run name (folder <name>-<timestamp>)"
+                                         + _default(_D["name"]))] = None,
     out_dir: Annotated[Path, Opt(help="where run folders go")] = Path("results"),
     storage: Annotated[str | None, Opt(help="Optuna storage URL (default: study.db in the run folder)")] = None,
     resume: Annotated[Path | None, Opt(help="run folder of an Optuna run to continue")] = None,

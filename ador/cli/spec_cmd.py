@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ador.cli.common import console
 from ador.errors import AdorError
 from ador.spec.io import json_schema, validate_file, write_text_atomic
+from ador.spec.space import SpaceSpec
 
 spec_app = typer.Typer(help="Validate spec files and export the hardware JSON Schema.",
                        no_args_is_help=True)
@@ -17,18 +19,23 @@ spec_app = typer.Typer(help="Validate spec files and export the hardware JSON Sc
 
 @spec_app.command("validate")
 def validate(files: Annotated[list[Path], typer.Argument(help="YAML spec files")]) -> None:
-    """Check hardware, model or scenario YAML files; exit 2 on the first bad one."""
+    """Check hardware, model, scenario, design-space or problem YAML files; exit 2 if any
+    is bad (one line each)."""
     failures = []
     for path in files:
         try:
             spec = validate_file(path)
+            if isinstance(spec, SpaceSpec):  # resolve the base template and every level
+                from ador.search.space import load_design_space
+
+                load_design_space(path)
         except AdorError as err:
             failures.append(err)
             continue
         console.print(f"[green]ok[/green] {path} ({type(spec).__name__})")
     if failures:
         for failure in failures[:-1]:
-            console.print(f"[red]error:[/red] {failure.message()}", highlight=False)
+            console.print(f"[red]error:[/red] {escape(failure.message())}", highlight=False)
         raise failures[-1]
 
 

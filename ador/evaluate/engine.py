@@ -15,6 +15,7 @@ from ador.model.memory import footprint
 from ador.model.opcost import op_cost, overlap_collective
 from ador.model.units import matrix_kinds
 from ador.spec.hardware import HardwareSpec
+from ador.spec.io import context_rule
 from ador.spec.model import ModelSpec
 from ador.spec.precision import RATE_VS_FP16
 from ador.spec.scenario import Scenario
@@ -26,6 +27,10 @@ from ador.workload.transformer import decode_contexts, decode_ops, prefill_ops
 def evaluate_population(*, designs: DesignArrays, model: ModelSpec, scenario: Scenario,
                         max_points: int = 32) -> PopulationResult:
     """Evaluate ``scenario`` of ``model`` on every design of ``designs`` at once."""
+    tokens = scenario.input_len + scenario.output_len
+    if tokens > model.max_context:
+        raise InfeasibleError(context_rule(model, tokens), field="input_len + output_len",
+                              value=None)
     d = designs
     rate = col(np.full(d.n, RATE_VS_FP16[scenario.compute_precision]))
     prefill = _stage(d=d, ops=prefill_ops(model, scenario), scenario=scenario, rate=rate,
@@ -140,6 +145,10 @@ def check_supported(*, hardware: HardwareSpec, scenario: Scenario) -> None:
                 f"(supported: {', '.join(x.value for x in chip.precisions)})",
                 field="precision", value=p.value)
     if scenario.chips > hardware.system.chips:
+        # name the degree that alone overshoots (pp for --pp 33), else both
+        field = ("pp" if scenario.pp > hardware.system.chips >= scenario.tp else
+                 "tp" if scenario.tp > hardware.system.chips >= scenario.pp else "tp x pp")
         raise InfeasibleError(
-            f"the scenario needs tp x pp = {scenario.chips} chips but '{hardware.name}' has "
-            f"system.chips = {hardware.system.chips}", field="tp", value=scenario.tp)
+            f"the scenario needs tp {scenario.tp} x pp {scenario.pp} = {scenario.chips} chips "
+            f"but '{hardware.name}' has system.chips = {hardware.system.chips}", field=field,
+            value=None)

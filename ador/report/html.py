@@ -106,7 +106,7 @@ def _breakdowns(run: Run, report: Report) -> tuple[dict[str, Any], dict | None, 
         row = pareto.loc[design_id]
         rel = row.get("yaml") if isinstance(row.get("yaml"), str) else f"pareto/{design_id}.yaml"
         try:
-            hw = load_hardware(run.path / rel)
+            hw = load_hardware(run.path / rel, units_required=False)  # older runs: SI
             tp = int(row["tp"]) if "tp" in row and not pd.isna(row["tp"]) else ps.tp
             sc = ps.scenario(tp=tp)
             label = f"{design_id}<br>({reason})"

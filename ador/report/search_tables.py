@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ador.metrics import RATIOS, TABLE, Metric
+from ador.metrics import METRICS, RATIOS, TABLE, Metric
 from ador.units import format_quantity
 
 # metric column -> (header, unit for format_quantity or a format string)
@@ -113,17 +113,31 @@ def _used(m: Metric, spec) -> bool:
     return getattr(getattr(spec, section), key) is not None
 
 
+def budget_text(budgets) -> str:
+    """Per-chip budgets in human units: 'area <= 826 mm², HBM bandwidth <= 3.35 TB/s'."""
+    parts = []
+    for m in METRICS:
+        section, _, key = (m.limit or "").partition(".")
+        value = getattr(budgets, key, None) if section == "budgets" else None
+        if value is not None:
+            shown = (format_quantity(float(value), m.symbol, digits=4) if m.symbol
+                     else f"{m.text(value)} {m.unit}")
+            parts.append(f"{m.title.removesuffix(' per chip')} <= {shown}")
+    return ", ".join(parts) if parts else "no budget"
+
+
 def search_view(result, *, top: int = 12) -> Group:
     """The Pareto table against the baselines and the best ratios, for ``ador explore``."""
     s = result.summary
-    sc = "; ".join(f"{x['model']} b{x['batch']} in{x['input_len']} out{x['output_len']}"
-                   for x in s["scenarios"])
+    sc = "; ".join(f"{x['model']} b{x['batch']} in{x['input_len']} out{x['output_len']} "
+                   f"tp{x['tp']} {x['precision']}" for x in s["scenarios"])
     spec = result.problem.spec
     slo = ", ".join(f"{k.removesuffix('_s')} <= {format_quantity(v, 's')}"
                     for k, v in spec.slo.model_dump().items() if v is not None)
     head = (f"{s['pareto']} Pareto designs of {s['feasible']} feasible / {s['evaluations']} "
             f"evaluated ({s['backend']} {s['algorithm']}, seed {s['seed']}, "
-            f"{s['elapsed_s']:.1f} s) - {sc}; {slo or 'no SLO'}")
+            f"{s['elapsed_s']:.1f} s) - {sc}; {slo or 'no SLO'}; "
+            f"{budget_text(spec.budgets)}")
     units = {d.knob.name: d.knob.unit for d in result.problem.space.domains}
     # some columns only when the problem is about them (the table fits 80 columns)
     hide = frozenset(m.column for m in TABLE if m.table_if_used and not _used(m, spec))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import optuna
@@ -68,7 +69,8 @@ def open_study(*, storage: str, study_name: str, n_obj: int, resume: bool) -> op
                         "--resume to continue it or --name for a new one", field="storage",
                         value=study_name) from None
     except (SQLAlchemyError, ValueError, ImportError, OSError) as err:  # bad URL, no database
-        raise AdorError(f"cannot open the study storage: {err}", field="storage",
+        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+        raise AdorError(f"cannot open the study storage: {reason}", field="storage",
                         value=storage) from None
 
 
@@ -108,12 +110,23 @@ def run_optuna(archive: Archive, *, trials: int, batch_size: int, seed: int, sto
             for c, g in zip(problem.constraints, ev.G[i], strict=False):
                 t.set_constraint(c, float(g))
             frozen = replica.tell(t, [float(f) for f in ev.F[i]])
-            record.add_trial(frozen)
+            _store(record, frozen, storage)
         batch += 1
         remaining -= k
         if on_batch is not None:
             on_batch(archive)
     return name
+
+
+def _store(record: optuna.Study, trial: Any, storage: str) -> None:
+    """Add a finished trial to the study of record; a full disk or a lost database is one
+    line (the trials stored so far stay in the storage, and --resume continues them)."""
+    try:
+        record.add_trial(trial)
+    except (SQLAlchemyError, OSError) as err:
+        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+        raise AdorError(f"cannot store a trial in the study storage: {reason}",
+                        field="storage", value=storage) from None
 
 
 def completed_trials(*, storage: str, study_name: str) -> int:

@@ -279,7 +279,8 @@ def _domain(knob: Knob, i: int, source: str) -> Domain:
                         value=knob.step)
     count = math.floor((high - low) / step + 1e-9) + 1
     if count > MAX_LEVELS:
-        raise SpecError(f"too many levels ({count}); at most {MAX_LEVELS}", file=source,
+        raise SpecError(f"too many levels ({float(count):.3g}); at most {MAX_LEVELS}",
+                        file=source,
                         field=f"{field}.step", value=knob.step)
     if knob.type == "int":
         if low != int(low) or step != int(step):

@@ -17,12 +17,16 @@ evaluated at. Quantities may carry units when ``unit`` names their dimension
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ador.errors import short_repr
 from ador.spec.base import Spec
 from ador.spec.hardware import UNIT_KINDS
+from ador.spec.quantities import dimension_at
+from ador.units import is_plain_number, plain_number_rule
 
 SCENARIO_TP = "scenario.tp"
 
@@ -70,7 +74,60 @@ class Knob(Spec):
         if self.values is not None and len(self.values) != len(
                 {repr(v) for v in self.values}):
             raise ValueError("'values' has duplicates")
+        _check_values(self)
+        _check_units(self)
         return self
+
+
+def _check_values(knob: Knob) -> None:
+    """Levels are finite, and a choice list holds one kind of value."""
+    for what in ("low", "high", "step"):
+        value = getattr(knob, what)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"'{what}' must be a finite number (got {value})")
+    if knob.values is None:
+        return
+    kinds = set()
+    for v in knob.values:
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"'values' must be finite numbers (got {v})")
+        kinds.add("mapping" if isinstance(v, dict) else "text" if isinstance(v, str)
+                  else "number" if isinstance(v, (int, float)) and not isinstance(v, bool)
+                  else type(v).__name__)
+    if len(kinds) > 1:
+        raise ValueError(f"'values' mixes kinds of value ({', '.join(sorted(kinds))}); "
+                         f"give all numbers, all text or all mappings")
+    if kinds - {"mapping", "text", "number"}:
+        raise ValueError(f"'values' must be numbers, text or mappings "
+                         f"(got {', '.join(sorted(kinds))})")
+
+
+def _check_units(knob: Knob) -> None:
+    """A knob on a quantity field (``chip.clock_hz``) declares that field's unit and writes
+    its levels with units, as spec files do: ``1.2`` is not read as 1.2 Hz."""
+    from ador.spec.hardware import HardwareSpec
+
+    for path in knob.paths:
+        if path == SCENARIO_TP:
+            continue
+        dim = dimension_at(HardwareSpec, path)
+        if dim is not None and knob.unit != dim:
+            raise ValueError(f"path '{path}' is a quantity: give the knob 'unit: {dim}' and "
+                             f"write its values with units")
+        for j, v in enumerate(knob.values or []):
+            if isinstance(v, dict):
+                for key, item in v.items():
+                    sub = dimension_at(HardwareSpec, f"{path}.{key}")
+                    if sub is not None and is_plain_number(item):
+                        raise ValueError(f"values[{j}].{key}: {plain_number_rule(sub)} "
+                                         f"(got {short_repr(item)})")
+        if dim is None:
+            continue
+        levels = [("low", knob.low), ("high", knob.high), ("step", knob.step)] + [
+            (f"values[{j}]", v) for j, v in enumerate(knob.values or [])]
+        for what, value in levels:
+            if is_plain_number(value):
+                raise ValueError(f"{what}: {plain_number_rule(dim)} (got {short_repr(value)})")
 
 
 def _known_root(path: str) -> None:

@@ -109,7 +109,7 @@ GOOD_KNOB = "  - {name: sa, path: chip.units.systolic_array.count, type: int, lo
     ("name: s\nbase: nosuch-template\nknobs:\n" + GOOD_KNOB, "base", "unknown hardware"),
     ("name: s\nbase: ador-hetero\nknobs:\n" + GOOD_KNOB + GOOD_KNOB, "knobs", "unique"),
     ("name: s\nbase: ador-hetero\nknobs: [\n", None, "malformed YAML"),
-    (("name: s\nbase: ador-hetero\nknobs:\n  - {name: area_mm2, path: chip.clock_hz, type: int,"
+    (("name: s\nbase: ador-hetero\nknobs:\n  - {name: area_mm2, path: system.chips, type: int,"
      " low: 1, high: 2}\n"), "knobs[0].name", "clashes"),
 ])
 def test_bad_space_is_one_clear_error(tmp_path, text, field, words):

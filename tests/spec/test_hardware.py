@@ -111,7 +111,7 @@ def test_wrong_unit_is_rejected_with_the_value():
     assert "3 GHz" in err.message()
 
 
-@pytest.mark.parametrize("value", ["-64 MiB", "0 MiB", 0, -1.0, float("nan")])
+@pytest.mark.parametrize("value", ["-64 MiB", "0 MiB", 0, "-1 B", "0.0 B"])
 def test_non_positive_sizes_are_rejected(value):
     data = hetero_data()
     data["chip"]["sram"]["capacity_bytes"] = value
