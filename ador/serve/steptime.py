@@ -295,3 +295,48 @@ def build_step_model(*, hardware: HardwareSpec, model: ModelSpec, tp: int = 1, p
         hbm_bytes_per_chip=hbm, chips=tp * pp, kv_bytes_per_token_all=float(kv_all),
         weight_bytes_total=float(weights_total), max_context=max_ctx,
     )
+
+
+def direct_step_time(*, hardware: HardwareSpec, model: ModelSpec, tp: int = 1, pp: int = 1,
+                     precision: str = "fp16", decode_contexts=(), chunks=()) -> float:
+    """One iteration evaluated operator by operator with ador's cost model (no tables):
+    the reference the tabulated ``StepModel.time`` is tested against. Same composition:
+    token-proportional operators at the batch's tokens, the sampling tail for decodes and
+    completing prompts (all chunks here are taken as completing), decode attention at the
+    mean context, prefill attention fused over chunks."""
+    d = DesignArrays.from_specs([hardware])
+    scen = Scenario.uniform(precision=precision, batch=1, input_len=1, output_len=2, tp=tp,
+                            pp=pp)
+    rate = np.full((1, 1), RATE_VS_FP16[scen.compute_precision])
+    nd = len(decode_contexts)
+    tokens = nd + sum(c for c, _ in chunks)
+    one = [op for op in prefill_ops(model, scen) if op.op_class is not OpClass.ATTENTION]
+    body = [_scale(op, float(tokens)) for op in one if op.name not in TAIL_NAMES]
+    tail = [_scale(op, float(nd + len(chunks))) for op in one if op.name in TAIL_NAMES]
+    total = float(np.ravel(sum(_pass_times(d=d, ops=body, rate=rate, scenario=scen).values()))[0])
+    total += float(np.ravel(sum(_pass_times(d=d, ops=tail, rate=rate,
+                                            scenario=scen).values()))[0])
+    if pp > 1:
+        size = tokens * model.hidden * scen.activation_precision.bytes
+        total += (pp - 1) * float(np.asarray(p2p_send_time(d=d, size_bytes=size))[0, 0])
+    if nd:
+        ctx = float(np.mean(decode_contexts))
+        dec = [op for op in decode_ops(model, scen, np.array([ctx]))
+               if op.op_class is OpClass.ATTENTION][0]
+        total += float(np.ravel(_pass_times(d=d, ops=[_scale(dec, float(nd))], rate=rate,
+                                            scenario=scen)["attention"])[0])
+    if chunks:
+        s = shard(model, scen)
+        overhead = float(d.kernel_overhead_s[0])
+        full = single = 0.0
+        for c, p in chunks:
+            per = []
+            for batch in (FULL_BATCH, 1):
+                op = prefill_attention(s, batch=batch, seq=float(c), prior=float(p))
+                t = float(np.ravel(_pass_times(d=d, ops=[op], rate=rate,
+                                               scenario=scen)["attention"])[0])
+                per.append((t / (op.repeat * pp) - overhead) / batch)
+            full += per[0]
+            single = max(single, per[1])
+        total += (max(full, single) + overhead) * s.layers * pp
+    return total
