@@ -187,9 +187,14 @@ class StepModel:
         tokens), ``sampled`` rows through the lm_head, ``decode_n`` decoding requests
         with ``decode_ctx_sum`` context tokens in all, prefill ``chunks`` as (new tokens,
         prior cached tokens)."""
-        t = self.tokens_axis.lookup(self.dense_s, tokens)
+        axis = self.tokens_axis
+        if tokens <= axis.exact:  # integer token counts: an exact table entry
+            t = self.dense_s[tokens - 1]
+        else:
+            t = axis.lookup(self.dense_s, tokens)
         if sampled:
-            t += self.tokens_axis.lookup(self.tail_s, sampled)
+            t += self.tail_s[sampled - 1] if sampled <= axis.exact else axis.lookup(
+                self.tail_s, sampled)
         if decode_n:
             t += self._decode_attention(decode_n, decode_ctx_sum / decode_n)
         if chunks:
@@ -198,7 +203,12 @@ class StepModel:
 
     def _decode_attention(self, n: int, ctx: float) -> float:
         i, wi = self.batch_axis.locate(n)
-        j, wj = _locate_sorted(self.ctx_points, ctx)
+        pts = self.ctx_points
+        j = bisect_right(pts, ctx) - 1
+        if j >= len(pts) - 1:
+            j = len(pts) - 2
+        lo_c = pts[j]
+        wj = (ctx - lo_c) / (pts[j + 1] - lo_c)
         row = self.decode_attn_s[i]
         lo = row[j] + wj * (row[j + 1] - row[j])
         if wi == 0.0:
