@@ -45,6 +45,7 @@ class TimeSeries:
     kv_used_tokens: np.ndarray
     kv_capacity_tokens: np.ndarray
     busy_s: np.ndarray
+    instance: np.ndarray | None = None  # which instance ran the iteration (several)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from ador.model.memory import footprint
 from ador.model.opcost import op_cost, overlap_collective
 from ador.spec.hardware import HardwareSpec
 from ador.spec.model import ModelSpec
-from ador.spec.precision import RATE_VS_FP16
+from ador.spec.precision import RATE_VS_FP16, Precision
 from ador.spec.scenario import Scenario
 from ador.workload.operators import OpClass, Operator
 from ador.workload.transformer import decode_ops, prefill_attention, prefill_ops, shard
@@ -167,6 +167,7 @@ class StepModel:
     weight_bytes_total: float
     max_context: int
     work: WorkTables | None = None
+    precision: str = "fp16"
     ctx_array: np.ndarray | None = None  # ctx_points as an array (bulk decode steps)
     decode_attn_array: np.ndarray | None = None
 
@@ -384,7 +385,8 @@ def build_step_model(*, hardware: HardwareSpec, model: ModelSpec, tp: int = 1, p
         * scen.kv_precision.bytes
     weights_total = fp.weights * tp * pp
     return StepModel(
-        hardware_name=hardware.name, tp=tp, pp=pp, tokens_axis=tokens_axis,
+        hardware_name=hardware.name, tp=tp, pp=pp, precision=Precision(precision).value,
+        tokens_axis=tokens_axis,
         dense_s=dense.tolist(), tail_s=np.broadcast_to(tail_s, T.shape).tolist(),
         batch_axis=batch_axis, ctx_points=ctx.tolist(), decode_attn_s=decode_attn.tolist(),
         ctx_array=ctx, decode_attn_array=np.ascontiguousarray(decode_attn),
