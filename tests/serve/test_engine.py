@@ -132,3 +132,14 @@ def test_step_model_must_match_the_instance():
                  requests=RequestSet.fixed(n=2, prompt=10, output=10), tp=2,
                  step_model=step())
     assert err.value.field == "step_model"
+
+
+@pytest.mark.parametrize("name", ["vllm", "trtllm", "static"])
+def test_fast_equals_reference_at_low_load(name):
+    """Long decode stretches between arrivals: the fast engine runs them in bulk."""
+    reqs = poisson(40, 0.5, seed=14, mean_out=300)
+    cfg = SchedulerConfig(name=name)
+    fast, ref = _run(cfg, reqs), _run(cfg, reqs, reference=True)
+    assert np.array_equal(fast.requests.token_times_s, ref.requests.token_times_s)
+    assert np.array_equal(fast.timeseries.t_s, ref.timeseries.t_s)
+    assert np.array_equal(fast.timeseries.kv_used_tokens, ref.timeseries.kv_used_tokens)
