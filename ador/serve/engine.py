@@ -73,7 +73,8 @@ class Recorder:
                 "decode_tokens": np.array(self.decode, dtype=np.int64),
                 "kv_used_tokens": np.array(self.kv, dtype=np.int64),
                 "kv_capacity_tokens": np.full(n, capacity_tokens, dtype=np.int64),
-                "busy_s": np.array(self.busy, dtype=np.float64)}
+                "busy_s": np.array(self.busy, dtype=np.float64),
+                "instance": np.zeros(n, dtype=np.int64)}
 
     def work_arrays(self) -> dict:
         w = np.array(self.work, dtype=np.float64).reshape(-1, 4)

@@ -67,7 +67,7 @@ class TimeSeries:
     kv_used_tokens: np.ndarray
     kv_capacity_tokens: np.ndarray
     busy_s: np.ndarray
-    instance: np.ndarray | None = None  # which instance ran the iteration (several)
+    instance: np.ndarray | None = None  # which instance ran the iteration (0 for one)
 
 
 @dataclass(frozen=True)
