@@ -7,6 +7,7 @@ from typing import Callable
 import numpy as np
 
 from ador.errors import AdorError
+from ador.serve.aggregate import FastState
 from ador.serve.engine import RawRun, run
 from ador.serve.kv import KvPool
 from ador.serve.metrics import summarize
@@ -114,7 +115,7 @@ def simulate(*, hardware: HardwareSpec, model: ModelSpec, requests: RequestSet,
         stop = (ttft_slo_s, int((1.0 - stop_below_attainment) * requests.n) + 1)
     if instances == 1:
         raw = run(requests=requests, scheduler=sched, step=step, kv=kv,
-                  state_factory=ReferenceState if reference else _fast(),
+                  state_factory=ReferenceState if reference else FastState,
                   progress=progress, swap_s_per_block=swap_s, stop_ttft_misses=stop)
     else:
         parts = []
@@ -123,7 +124,7 @@ def simulate(*, hardware: HardwareSpec, model: ModelSpec, requests: RequestSet,
             sched_k = make_scheduler(config=config, step=step, requests=requests,
                                      max_context=model.max_context)[0]
             parts.append(run(requests=sub, scheduler=sched_k, step=step, kv=kv,
-                             state_factory=ReferenceState if reference else _fast(),
+                             state_factory=ReferenceState if reference else FastState,
                              swap_s_per_block=swap_s, progress=None if progress is None
                              else (lambda f, k=k: progress((k + f) / instances))))
         raw = merge_runs(parts, n=requests.n, instances=instances)
@@ -187,12 +188,6 @@ def utilisation(*, step: StepModel, series: dict, work: dict, span_s: float) -> 
                           new_tokens=series["prefill_tokens"])
     return {"compute_utilisation": flops / step.pp / (w.peak_flops * span_s),
             "hbm_bandwidth_utilisation": hbm / step.pp / (w.hbm_bytes_per_s * span_s)}
-
-
-def _fast():
-    from ador.serve.engine import FastState
-
-    return FastState
 
 
 def assemble(*, raw: RawRun, requests: RequestSet, chips: int, scheduler: str, limits: dict,

@@ -39,7 +39,7 @@ class EngineState(Protocol):
 @dataclass
 class Plan:
     """One iteration: prefill chunks (request, new tokens), whether running decodes step,
-    and KV bytes per chip moved over the host link (swap)."""
+    KV blocks moved over the host link (swap out or in) and requests preempted."""
 
     chunks: list = field(default_factory=list)
     decode: bool = False
