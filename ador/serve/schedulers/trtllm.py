@@ -1,12 +1,13 @@
 """TensorRT-LLM in-flight batching with the "guaranteed no evict" capacity policy.
 
 A waiting request is admitted only when the KV cache can reserve its whole input + output
-(so no request is ever evicted), while fewer than ``max_batch_size`` requests are active and
-its prompt fits in what is left of ``max_num_tokens`` this iteration (decodes count one
-token each). Context (prefill) and generation requests share an iteration; a prompt that
-does not fit what is left of the budget is split into chunks over iterations (chunked
-context, as trtllm-bench enables it), so a long prompt never waits for the decodes to end. Unset limits are derived from the KV capacity as ``trtllm-bench build`` does
-(``derive_limits``; public logic, described in ../shared/validation/serving_README.md).
+(so no request is ever evicted) and fewer than ``max_batch_size`` requests are active.
+Context (prefill) and generation requests share an iteration of at most ``max_num_tokens``
+tokens (each decode counts one): decodes first, then the chunks of admitted prompts, then
+new prompts; a prompt that does not fit what is left of the budget is split over
+iterations (chunked context), so a long prompt never waits for the decodes to end. Unset
+limits are derived from the KV capacity as ``trtllm-bench build`` does (``derive_limits``;
+public logic, described in ../shared/validation/serving_README.md).
 """
 
 from __future__ import annotations
