@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ador.serve.schedulers.base import EngineState, Plan, Scheduler
+from ador.spec.scheduler import SchedulerConfig
 
 BENCH_MEMORY_FRACTION = 0.95  # trtllm-bench: KV gets 95 % of the memory left after weights
 MAX_REQUESTS = 4096
@@ -54,6 +57,24 @@ def derive_limits(*, memory_bytes_total: float, weight_bytes_total: float,
 
 class TrtllmScheduler(Scheduler):
     name = "trtllm"
+
+    @staticmethod
+    def default_tokens(config: SchedulerConfig, max_context: int) -> int:
+        return config.max_num_tokens or MAX_TOKENS_CAP
+
+    @classmethod
+    def resolve_limits(cls, *, config: SchedulerConfig, max_context: int, step=None,
+                       requests=None) -> dict:
+        """Unset max batch size and max tokens derived from the instance's memory and the
+        request set's mean input and output lengths, as trtllm-bench does."""
+        b, t = derive_limits(
+            memory_bytes_total=step.hbm_bytes_per_chip * step.chips,
+            weight_bytes_total=step.weight_bytes_total,
+            kv_bytes_per_token=step.kv_bytes_per_token_all,
+            isl=float(np.mean(requests.prompt_tokens)),
+            osl=float(np.mean(requests.output_tokens)), pp=step.pp)
+        return {"max_tokens": config.max_num_tokens or t,
+                "max_batch_size": config.max_batch_size or b}
 
     def __init__(self, *, max_batch_size: int, **kwargs) -> None:
         super().__init__(**kwargs)
