@@ -37,7 +37,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ador.evaluate.engine import LAYER_OPS_EXCLUDED, PRODUCERS
 from ador.model.design import DesignArrays
 from ador.model.interconnect import p2p_send_time
 from ador.model.memory import footprint
@@ -60,7 +59,6 @@ CTX_RATIO = 1.01
 CHUNK_RATIO = 1.1  # prefill chunk tokens
 PRIOR_RATIO = 1.06  # prefill prior context
 FULL_BATCH = 64
-TAIL_NAMES = ("final_norm", "lm_head")
 
 
 def _context_points(top: int) -> np.ndarray:
@@ -103,16 +101,16 @@ def _pass_times(*, d: DesignArrays, ops: list[Operator], rate, scenario: Scenari
     out = {}
     for op in ops:
         if work is not None:
-            reps = op.repeat * (scenario.pp if op.name not in LAYER_OPS_EXCLUDED else 1)
+            reps = op.repeat * (scenario.pp if op.per_layer else 1)
             work["flops"] = work.get("flops", 0.0) + np.asarray(op.matrix_flops) * reps
             work["bytes"] = work.get("bytes", 0.0) + np.asarray(
                 costs[op.name].hbm_bytes)[0] * reps
         t = costs[op.name].time
-        if op.name in PRODUCERS and PRODUCERS[op.name] in costs:
+        if op.producer is not None and op.producer in costs:
             c = costs[op.name]
-            t = overlap_collective(d=d, producer=costs[PRODUCERS[op.name]].time,
+            t = overlap_collective(d=d, producer=costs[op.producer].time,
                                    collective=c.comm) + (t - c.comm)
-        reps = op.repeat * (scenario.pp if op.name not in LAYER_OPS_EXCLUDED else 1)
+        reps = op.repeat * (scenario.pp if op.per_layer else 1)
         out[op.name] = np.asarray(t)[0] * reps
     return out
 
@@ -137,13 +135,13 @@ def _token_tables(u: _Setup, T: np.ndarray) -> dict:
     one = [op for op in prefill_ops(u.model, u.scen) if op.op_class is not OpClass.ATTENTION]
     dense_work: dict = {}
     tail_work: dict = {}
-    body = _pass_times(d=u.d, ops=[_scale(op, T) for op in one if op.name not in TAIL_NAMES],
+    body = _pass_times(d=u.d, ops=[_scale(op, T) for op in one if not op.last_token],
                        rate=u.rate, scenario=u.scen, work=dense_work)
     dense = sum(body.values()) + np.zeros_like(T)
     if u.pp > 1:
         size = T * u.model.hidden * u.scen.activation_precision.bytes
         dense = dense + (u.pp - 1) * np.asarray(p2p_send_time(d=u.d, size_bytes=size))[0]
-    tail = _pass_times(d=u.d, ops=[_scale(op, T) for op in one if op.name in TAIL_NAMES],
+    tail = _pass_times(d=u.d, ops=[_scale(op, T) for op in one if op.last_token],
                        rate=u.rate, scenario=u.scen, work=tail_work)
     tail_s = sum(tail.values()) + np.zeros_like(T)
 
@@ -281,8 +279,8 @@ def direct_step_time(*, hardware: HardwareSpec, model: ModelSpec, tp: int = 1, p
     nd = len(decode_contexts)
     tokens = nd + sum(c for c, _ in chunks)
     one = [op for op in prefill_ops(model, scen) if op.op_class is not OpClass.ATTENTION]
-    body = [_scale(op, float(tokens)) for op in one if op.name not in TAIL_NAMES]
-    tail = [_scale(op, float(nd + len(chunks))) for op in one if op.name in TAIL_NAMES]
+    body = [_scale(op, float(tokens)) for op in one if not op.last_token]
+    tail = [_scale(op, float(nd + len(chunks))) for op in one if op.last_token]
     total = float(np.ravel(sum(_pass_times(d=d, ops=body, rate=rate, scenario=scen).values()))[0])
     total += float(np.ravel(sum(_pass_times(d=d, ops=tail, rate=rate,
                                             scenario=scen).values()))[0])

@@ -49,8 +49,10 @@ class Operator:
     repeat: int = 1  # executions per forward pass on one chip (layers per pipeline stage)
     # Roles: a decoder-layer operator runs on every pipeline stage (the embedding, final
     # norm and lm_head once per pass); a collective names the GEMM producing its data (it
-    # may overlap with it); a residual add names the operator whose input it adds back.
+    # may overlap with it); a residual add names the operator whose input it adds back; the
+    # final norm and lm_head see only the last token of each sequence.
     per_layer: bool = False
+    last_token: bool = False
     producer: str | None = None
     residual_from: str | None = None
     matmuls: tuple[MatMul, ...] = ()

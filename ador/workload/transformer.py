@@ -9,7 +9,7 @@ chip ``ceil(layers / pp)`` layers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -164,7 +164,7 @@ def _head_tail(s: Shard, stage: Stage, *, tokens: Num, last_tokens: Num) -> tupl
                          per_layer=False)
     lm_head = _gemm("lm_head", stage=stage, s=s, m=last_tokens, n=s.vocab, k=s.hidden,
                     repeat=1, per_layer=False)
-    return [embed], [final_norm, lm_head]
+    return [embed], [replace(final_norm, last_token=True), replace(lm_head, last_token=True)]
 
 
 def prefill_ops(model: ModelSpec, scenario: Scenario) -> list[Operator]:
