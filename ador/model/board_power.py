@@ -1,0 +1,142 @@
+"""Chip power at the board: idle power, the busy power of running cores, and the power limit.
+
+A chip draws, per second:
+
+* **idle power**, whatever it does: leakage of the die (PowerConstants.leakage_w_per_mm2),
+  standby and refresh of its HBM stacks, and the board's own fixed draw (voltage
+  regulators at light load, clock generation, management controller);
+* **busy power** while a kernel runs, whatever the kernel computes: clock trees, pipeline
+  latches, instruction issue, schedulers and register files of every enabled core toggle
+  at the core clock as soon as the cores are active. It is taken per mm² of die
+  (clocked logic and SRAM grow with area) and fitted (ador.calibration.power_fit);
+* **dynamic energy** per event (MAC, byte of global buffer, bit of HBM, bit over a link;
+  ador.model.power.energies), with the MAC energy scaled by a fitted factor for the
+  operand delivery and accumulation a datapath spends beyond the bare arithmetic.
+
+Core energies (busy power, MACs, global buffer) scale with the square of the core
+voltage; HBM and link energies do not (own supplies). A chip with a board power limit
+lowers its core clock (and with it the voltage) until its average power fits: the clock
+fraction ``s`` and the voltage fraction ``v`` follow the alpha-power law of MOSFET delay
+(Sakurai and Newton, "Alpha-power law MOSFET model", IEEE JSSC 25(2), 1990):
+``f ∝ (V - Vt)^alpha / V``, with alpha = 1.3 for short-channel devices and a threshold of
+0.35 of the nominal supply (about 0.25-0.30 V threshold against 0.75-0.85 V supply on
+5-4 nm processes). Busy power goes as ``s v²`` and event energies as ``v²``; work that is
+compute-bound slows as ``1/s``, memory-bound work does not.
+
+Every constant is in :class:`BoardPowerConstants` with its source. Pure, vectorized
+functions over designs (arrays of shape (n,)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ador.model.design import DesignArrays
+from ador.model.power import PowerConstants, leakage_w
+
+
+@dataclass(frozen=True)
+class BoardPowerConstants:
+    # HBM standby (precharge power-down with refresh), W per stack: JEDEC HBM3 stacks draw
+    # IDD2P/IDD5 currents of a few hundred mA at 1.1 V per channel group; about 3 W per
+    # 8/12-high stack (model estimate from vendor data sheets' standby currents).
+    hbm_standby_w_per_stack: float = 3.0
+    # Board draw outside the die and HBM (regulators at light load, clocks, management
+    # controller, NVLink/PCIe retimers idle), W per chip (model estimate). With leakage and
+    # HBM standby this gives an H100 SXM idle power of about 75 W; nvidia-smi reports
+    # 60-90 W on idle H100 SXM boards (public DGX H100 reports).
+    board_w: float = 15.0
+    # Busy power of running cores at nominal clock and voltage, W per mm² of die. Fitted
+    # on the public ML.ENERGY H100 power rows (ador.calibration.power_fit; see its module
+    # docstring for the data, the method and the residuals).
+    busy_w_per_mm2: float = 0.40
+    # Factor on the arithmetic MAC energy (ador.model.power) for the operand delivery,
+    # accumulator traffic and pipeline registers of a real datapath. Fitted with the busy
+    # power (ador.calibration.power_fit).
+    mac_energy_scale: float = 4.0
+    # Alpha-power law (Sakurai and Newton 1990): velocity-saturation index and threshold
+    # voltage as a fraction of the nominal supply (see the module docstring).
+    alpha: float = 1.3
+    threshold_voltage_fraction: float = 0.35
+    # Lowest clock the power manager goes to, as a fraction of nominal (GPU application
+    # clocks span about 0.4-1.0 of the maximum; H100 SXM: ~0.8 to 1.98 GHz).
+    min_clock_fraction: float = 0.4
+
+
+def idle_power_w(*, designs: DesignArrays, area_mm2: np.ndarray,
+                 power_constants: PowerConstants = PowerConstants(),
+                 c: BoardPowerConstants = BoardPowerConstants()) -> np.ndarray:
+    """Power of a chip with nothing to do, W (shape (n,))."""
+    on_die = (leakage_w(area_mm2=area_mm2, c=power_constants)
+              + designs.hbm_stacks * c.hbm_standby_w_per_stack)
+    return on_die / power_constants.regulator_efficiency + c.board_w
+
+
+def busy_power_w(*, area_mm2: np.ndarray, power_constants: PowerConstants = PowerConstants(),
+                 c: BoardPowerConstants = BoardPowerConstants()) -> np.ndarray:
+    """Extra power while cores run a kernel, at nominal clock and voltage, W (shape (n,))."""
+    return area_mm2 * c.busy_w_per_mm2 / power_constants.regulator_efficiency
+
+
+def voltage_fraction(clock_fraction: np.ndarray | float,
+                     c: BoardPowerConstants = BoardPowerConstants()) -> np.ndarray:
+    """Supply voltage over nominal at a clock over nominal, by the alpha-power law.
+
+    Solves ``s = g(v) / g(1)`` with ``g(v) = (v - vt)^alpha / v`` (increasing in v above
+    vt) by bisection; ``s`` outside (0, 1] is clipped to it.
+    """
+    s = np.clip(np.asarray(clock_fraction, dtype=np.float64), 1e-6, 1.0)
+    vt = c.threshold_voltage_fraction
+
+    def g(v: np.ndarray) -> np.ndarray:
+        return (v - vt) ** c.alpha / v
+
+    lo, hi = np.full(s.shape, vt + 1e-9), np.ones(s.shape)
+    target = s * ((1.0 - vt) ** c.alpha)
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        below = g(mid) < target
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def core_energy_scale(clock_fraction: np.ndarray | float,
+                      c: BoardPowerConstants = BoardPowerConstants()) -> np.ndarray:
+    """Factor on core event energies (v²) at a clock fraction."""
+    return voltage_fraction(clock_fraction, c) ** 2
+
+
+def limit_array(limits_w: list[float | None] | np.ndarray) -> np.ndarray:
+    """Board limits as an array, +inf where a chip has none."""
+    return np.asarray([np.inf if x is None else float(x) for x in np.ravel(limits_w)],
+                      dtype=np.float64)
+
+
+def throttle_clock(*, power_at: Callable[[np.ndarray], np.ndarray], limit_w: np.ndarray,
+                   c: BoardPowerConstants = BoardPowerConstants(),
+                   iterations: int = 14) -> np.ndarray:
+    """Highest clock fraction in [min_clock_fraction, 1] at which ``power_at`` fits the limit.
+
+    ``power_at(s)`` gives each design's average power (W, shape (n,)) when it runs at clock
+    fraction ``s`` (shape (n,)); it must grow with ``s`` (faster clock, higher voltage).
+    Designs within their limit at full clock keep 1.0; a design over it even at the lowest
+    clock gets the lowest clock (its power is then reported above the limit). Vectorized
+    bisection: ``iterations`` calls of ``power_at`` resolve the clock to
+    (1 - min) / 2**iterations.
+    """
+    limit_w = np.asarray(limit_w, dtype=np.float64)
+    ones = np.ones(limit_w.shape)
+    full = power_at(ones)
+    over = full > limit_w
+    if not np.any(over):
+        return ones
+    lo = np.full(limit_w.shape, c.min_clock_fraction)
+    hi = ones.copy()
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        fits = power_at(np.where(over, mid, 1.0)) <= limit_w
+        lo, hi = np.where(fits, mid, lo), np.where(fits, hi, mid)
+    return np.where(over, lo, 1.0)

@@ -1,0 +1,173 @@
+"""Power and energy of a served run, from the simulator's per-iteration time series.
+
+Each iteration ``i`` of the serving loop runs ``prefill_tokens[i]`` prompt tokens and
+``decode_tokens[i]`` decode tokens over ``kv_used_tokens[i]`` tokens of KV cache, for
+``busy_s[i]`` seconds, starting at ``t_s[i]``; it lasts until the next iteration starts
+(the last one for its busy time). Per chip of the tensor-parallel group, an iteration:
+
+* reads the chip's weight shard once from HBM (weights / tp) when it runs any token;
+* reads the KV cache of every running request once (``kv_used_tokens`` x KV bytes per
+  token / tp) and writes the KV of its new tokens;
+* does the matrix work of its tokens: 1 MAC per weight per token (lm_head for decode
+  tokens only) and attention (QK^T and PV: 2 x layers x query width MACs per token of
+  context; a prefill token sees on average half its request's context);
+* moves every HBM byte once through the global buffer, plus the inputs and outputs of
+  every GEMM of every token (activations);
+* sends its share of two ring all-reduces of the hidden state per layer and token over
+  the links when tp > 1.
+
+Power per chip over an iteration is idle power + busy power x busy share + dynamic energy
+/ duration (ador.model.board_power, ador.model.power); the core part scales with the
+clock fraction the board limit sets (one clock per run). Energy per output token is the
+energy of all chips over the run / output tokens, so that it equals average power x
+chips x wall time / tokens exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ador.model.area import area
+from ador.model.board_power import (
+    BoardPowerConstants,
+    busy_power_w,
+    core_energy_scale,
+    idle_power_w,
+)
+from ador.model.design import DesignArrays
+from ador.model.power import PowerConstants, energies
+from ador.spec.hardware import HardwareSpec
+from ador.spec.model import ModelSpec
+from ador.spec.precision import Precision
+
+TIMESERIES_FIELDS = ("t_s", "prefill_tokens", "decode_tokens", "kv_used_tokens", "busy_s")
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Work of every iteration on one chip (arrays of shape (iterations,))."""
+
+    hbm_bytes: np.ndarray
+    sram_bytes: np.ndarray
+    prefill_macs: np.ndarray
+    decode_macs: np.ndarray
+    link_bytes: np.ndarray
+
+
+@dataclass(frozen=True)
+class ServingPower:
+    """Power and energy of one run on one design; time series per iteration."""
+
+    power_w: np.ndarray  # average power per chip over each iteration
+    duration_s: np.ndarray  # each iteration's share of wall time
+    energy_j: np.ndarray  # energy of all chips in each iteration
+    idle_w: float  # per chip
+    average_power_w: float  # per chip over the run
+    wall_s: float
+    energy_j_total: float  # all chips
+    output_tokens: float
+    energy_per_output_token_j: float
+    clock_fraction: float
+    limit_w: float | None
+
+    def to_json_dict(self) -> dict:
+        return {"average_power_w": self.average_power_w, "idle_power_w": self.idle_w,
+                "energy_j": self.energy_j_total, "wall_s": self.wall_s,
+                "output_tokens": self.output_tokens,
+                "energy_per_output_token_j": self.energy_per_output_token_j,
+                "clock_fraction": self.clock_fraction, "board_power_limit_w": self.limit_w}
+
+
+def iteration_activity(*, model: ModelSpec, tp: int, prefill_tokens: np.ndarray,
+                       decode_tokens: np.ndarray, kv_used_tokens: np.ndarray,
+                       weight_precision: Precision = Precision.FP16,
+                       kv_precision: Precision = Precision.FP16,
+                       activation_precision: Precision = Precision.FP16) -> Activity:
+    """Per-chip work of each iteration (see the module docstring)."""
+    pre = np.asarray(prefill_tokens, dtype=np.float64)
+    dec = np.asarray(decode_tokens, dtype=np.float64)
+    kv = np.asarray(kv_used_tokens, dtype=np.float64)
+    tokens = pre + dec
+    m = model
+    running = (tokens > 0).astype(np.float64)
+    weight_bytes = (m.params - m.embedding_params) * weight_precision.bytes / tp
+    kv_per_token = m.kv_bytes_per_token(kv_precision.bytes) / tp
+    hbm = running * weight_bytes + (kv + tokens) * kv_per_token
+    layer_macs = m.layers * m.params_per_layer / tp
+    head_macs = m.lm_head_params / tp
+    attn_per_ctx = 2.0 * m.layers * m.q_dim / tp
+    # mean context per running request; a prefill token sees half of it on average
+    safe = np.where(dec + (pre > 0) > 0, dec + (pre > 0), 1.0)
+    ctx = kv / safe
+    decode_macs = dec * (layer_macs + head_macs) + attn_per_ctx * np.where(
+        dec > 0, kv * dec / np.maximum(dec + (pre > 0), 1.0), 0.0)
+    prefill_macs = pre * (layer_macs + attn_per_ctx * 0.5 * ctx)
+    gemm_io = m.layers * (4 * m.hidden + 2 * (m.q_dim + 2 * m.kv_dim) + 3 * m.ffn_hidden) / tp
+    sram = hbm + 2.0 * tokens * gemm_io * activation_precision.bytes
+    link = np.zeros_like(tokens) if tp == 1 else (
+        tokens * 2 * m.layers * m.hidden * activation_precision.bytes * 2 * (tp - 1) / tp)
+    return Activity(hbm_bytes=hbm, sram_bytes=sram, prefill_macs=prefill_macs,
+                    decode_macs=decode_macs, link_bytes=link)
+
+
+def durations(t_s: np.ndarray, busy_s: np.ndarray) -> np.ndarray:
+    """Each iteration's share of wall time: until the next iteration starts."""
+    t = np.asarray(t_s, dtype=np.float64)
+    busy = np.asarray(busy_s, dtype=np.float64)
+    if t.size == 0:
+        return t
+    return np.maximum(np.append(np.diff(t), busy[-1]), busy)
+
+
+def serving_power(*, hardware: HardwareSpec, model: ModelSpec,
+                  timeseries: Mapping[str, np.ndarray], tp: int = 1, pp: int = 1,
+                  precision: Precision | str = Precision.FP16, clock_fraction: float = 1.0,
+                  output_tokens: float | None = None,
+                  power_constants: PowerConstants = PowerConstants(),
+                  board_constants: BoardPowerConstants = BoardPowerConstants()) -> ServingPower:
+    """Power and energy of a run given its per-iteration time series (keys TIMESERIES_FIELDS).
+
+    ``clock_fraction`` is the core clock the run was simulated at (over nominal; see
+    ador.model.board_power.throttle_clock). ``output_tokens`` defaults to the decode tokens
+    of the series (pass the run's total when first tokens come from prefill iterations).
+    """
+    p = Precision(precision)
+    d = DesignArrays.from_specs([hardware])
+    die = area(designs=d).total
+    e = energies(designs=d, area_mm2=die, precision=p, c=power_constants)
+    act = iteration_activity(model=model, tp=tp, prefill_tokens=timeseries["prefill_tokens"],
+                             decode_tokens=timeseries["decode_tokens"],
+                             kv_used_tokens=timeseries["kv_used_tokens"], weight_precision=p,
+                             kv_precision=p, activation_precision=p)
+    bc = board_constants
+    v2 = float(core_energy_scale(clock_fraction, bc)[()])
+    has_mt, has_sa = d.mt_count[0] > 0, d.sa_count[0] > 0
+    decode_mac_j = float((e.mt_mac if has_mt else e.sa_mac)[0])
+    prefill_mac_j = float((e.sa_mac if has_sa else e.mt_mac)[0])
+    core_j = v2 * (bc.mac_energy_scale * (act.prefill_macs * prefill_mac_j
+                                          + act.decode_macs * decode_mac_j)
+                   + act.sram_bytes * float(e.global_byte[0]))
+    off_core_j = act.hbm_bytes * float(e.hbm_byte[0]) + act.link_bytes * float(e.link_byte[0])
+    busy = np.asarray(timeseries["busy_s"], dtype=np.float64)
+    busy_j = float(busy_power_w(area_mm2=die, power_constants=power_constants, c=bc)[0]) * (
+        clock_fraction * v2) * busy
+    dynamic_j = (core_j + off_core_j) / power_constants.regulator_efficiency + busy_j
+    dt = durations(timeseries["t_s"], busy)
+    idle = float(idle_power_w(designs=d, area_mm2=die, power_constants=power_constants,
+                              c=bc)[0])
+    chips = tp * pp
+    chip_j = idle * dt + dynamic_j / pp  # pipeline stages each do 1/pp of the layers
+    power = chip_j / np.where(dt > 0, dt, 1.0)
+    wall = float(dt.sum())
+    total = float(chip_j.sum()) * chips
+    out_tokens = float(np.sum(timeseries["decode_tokens"])) if output_tokens is None else float(
+        output_tokens)
+    return ServingPower(
+        power_w=power, duration_s=dt, energy_j=chip_j * chips, idle_w=idle,
+        average_power_w=total / (chips * wall) if wall > 0 else idle, wall_s=wall,
+        energy_j_total=total, output_tokens=out_tokens,
+        energy_per_output_token_j=total / out_tokens if out_tokens > 0 else float("nan"),
+        clock_fraction=clock_fraction, limit_w=hardware.chip.board_power_limit_w)
