@@ -52,11 +52,11 @@ class BoardPowerConstants:
     # Busy power of running cores at nominal clock and voltage, W per mm² of die. Fitted
     # on the public ML.ENERGY H100 power rows (ador.calibration.power_fit; see its module
     # docstring for the data, the method and the residuals).
-    busy_w_per_mm2: float = 0.40
+    busy_w_per_mm2: float = 0.375
     # Factor on the arithmetic MAC energy (ador.model.power) for the operand delivery,
     # accumulator traffic and pipeline registers of a real datapath. Fitted with the busy
     # power (ador.calibration.power_fit).
-    mac_energy_scale: float = 4.0
+    mac_energy_scale: float = 3.4
     # Alpha-power law (Sakurai and Newton 1990): velocity-saturation index and threshold
     # voltage as a fraction of the nominal supply (see the module docstring).
     alpha: float = 1.3

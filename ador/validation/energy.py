@@ -7,14 +7,23 @@ An energy reference CSV (``../shared/validation/energy_public.csv``, described i
 the batch capped at ``max_num_seqs``, chunked prefill of at most 8192 tokens per
 iteration.
 
-Each group of rows (hardware, model, precision, tp, cap, lengths) is one steady state of
-that load: the running batch stays at the cap (or the KV capacity, if smaller), every
-iteration decodes one token per running request and prefills the prompts of the requests
-that replace those that finished (cap / output length requests per iteration). The step
-time comes from ador's static evaluator: the context-averaged decode step of the batch
-plus the marginal time of the prefill tokens; the power from ador.serve.energy on that
-iteration. When the chip's power exceeds its board limit, the clock is lowered until it
-fits (ador.model.board_power.throttle_clock) and the step re-timed at that clock.
+Each group of rows (hardware, model, precision, tp, cap, lengths) is one run of ador's
+serving simulator (ador.serve) with the scheduler of the measured vLLM 0.11 (its V1
+engine: decodes first, then prefill chunks, at most 8192 batched tokens per iteration and
+``max_num_seqs`` running requests, i.e. ador's ``sarathi`` policy with an 8192-token
+budget) on :func:`chat_requests`, all
+queued at time 0; power, energy per output token and throughput are taken over the run's
+steady window at the clock the board limit allows (ador.serve.power_limit.powered_run).
+
+A second, faster estimate (``method="steady"``) needs no simulation: the running batch
+stays at the cap (or the KV capacity, if smaller), every iteration decodes one token per
+running request and prefills the prompts of the requests that replace those that finished
+(cap / output length requests per iteration); the step time is the static evaluator's
+context-averaged decode step plus the marginal time of the prefill tokens.
+
+Lengths: natural output lengths and chat prompts vary; ador takes both as exponential
+(the maximum-entropy law for a given mean), by deterministic quantiles in a fixed
+shuffled order.
 
 Mean input length: the benchmark does not publish it (LMArena chat prompts with the
 multi-turn history concatenated). ador assumes :data:`ASSUMED_MEAN_INPUT_TOKENS`, derived
@@ -44,15 +53,22 @@ from ador.model.design import DesignArrays
 from ador.model.memory import footprint
 from ador.model.power import PowerConstants
 from ador.serve.energy import serving_power
+from ador.serve.power_limit import powered_run
+from ador.serve.requests import RequestSet
 from ador.spec.base import Spec
 from ador.spec.hardware import HardwareSpec
 from ador.spec.io import load_hardware, load_model, spec_error_from
 from ador.spec.model import ModelSpec
 from ador.spec.precision import Precision
 from ador.spec.scenario import Scenario
+from ador.spec.scheduler import SchedulerConfig
 from ador.validation.compare import ErrorSummary, summarise
 
 ASSUMED_MEAN_INPUT_TOKENS = 384
+# Requests per simulated run: enough that the steady window holds several turnovers of the
+# batch.
+MIN_REQUESTS = 1000
+REQUESTS_PER_SEQ = 8
 MAX_BATCHED_TOKENS = 8192
 # vLLM's default gpu_memory_utilization: the share of GPU memory the engine may use
 # (weights, activations and KV cache).
@@ -158,6 +174,45 @@ def kv_capacity_tokens(*, hardware: HardwareSpec, model: ModelSpec, tp: int,
     return max(free, 0.0) / (model.kv_bytes_per_token(precision.bytes))
 
 
+def chat_requests(*, n: int, mean_input: float, mean_output: float,
+                  max_context: int) -> RequestSet:
+    """``n`` requests queued at time 0, exponential prompt and output lengths (see above)."""
+    q = (np.arange(n) + 0.5) / n
+    rng = np.random.default_rng(0)
+    inp = np.maximum(1, np.round(-mean_input * np.log1p(-q))).astype(np.int64)
+    out = np.maximum(1, np.round(-mean_output * np.log1p(-q))).astype(np.int64)
+    inp, out = rng.permutation(inp), rng.permutation(out)
+    inp = np.minimum(inp, max_context // 2)
+    out = np.minimum(out, max_context - inp)
+    return RequestSet(arrival_s=np.zeros(n), prompt_tokens=inp, output_tokens=out)
+
+
+def simulated_state(*, hardware: HardwareSpec, model: ModelSpec, precision: Precision,
+                    tp: int, max_num_seqs: int, input_tokens: float, output_tokens: float,
+                    power_constants: PowerConstants = PowerConstants(),
+                    board_constants: BoardPowerConstants = BoardPowerConstants(),
+                    ) -> SteadyState:
+    n = max(MIN_REQUESTS, REQUESTS_PER_SEQ * max_num_seqs)
+    reqs = chat_requests(n=n, mean_input=input_tokens, mean_output=output_tokens,
+                         max_context=model.max_context)
+    sched = SchedulerConfig(name="sarathi", max_num_seqs=max_num_seqs,
+                            chunk_tokens=MAX_BATCHED_TOKENS)
+    run = powered_run(hardware=hardware, model=model, requests=reqs, scheduler=sched, tp=tp,
+                      precision=precision.value, power_constants=power_constants,
+                      board_constants=board_constants)
+    ts = run.result.timeseries
+    lo, hi = run.window_s
+    sel = (ts.t_s > lo) & (ts.t_s <= hi)
+    return SteadyState(
+        batch=int(round(float(np.mean(ts.batch_size[sel])))) if np.any(sel) else 0,
+        input_tokens=input_tokens, output_tokens=output_tokens,
+        prefill_tokens=float(np.mean(ts.prefill_tokens[sel])) if np.any(sel) else 0.0,
+        step_s=float(np.mean(ts.busy_s[sel])) if np.any(sel) else 0.0,
+        clock_fraction=run.clock_fraction, power_w=run.power.average_power_w,
+        idle_w=run.power.idle_w, output_throughput=run.output_throughput,
+        energy_per_output_token_j=run.power.energy_per_output_token_j)
+
+
 def _clocked(designs: DesignArrays, s: np.ndarray) -> DesignArrays:
     """Designs at clock fraction s: the core clock and the global buffer (on the core
     clock domain) slow down; HBM and links keep their own clocks."""
@@ -242,7 +297,10 @@ def group_key(row: EnergyRow) -> tuple:
             row.mean_input_len, row.mean_output_len)
 
 
-def predict_energy_rows(rows: list[EnergyRow], *,
+METHODS = {"simulate": simulated_state, "steady": steady_state}
+
+
+def predict_energy_rows(rows: list[EnergyRow], *, method: str = "simulate",
                         power_constants: PowerConstants = PowerConstants(),
                         board_constants: BoardPowerConstants = BoardPowerConstants(),
                         ) -> tuple[EnergyRowResult, ...]:
@@ -252,7 +310,7 @@ def predict_energy_rows(rows: list[EnergyRow], *,
         key = group_key(row)
         if key not in cache:
             try:
-                cache[key] = steady_state(
+                cache[key] = METHODS[method](
                     hardware=load_hardware(row.hardware), model=load_model(row.model),
                     precision=row.precision, tp=row.tp, max_num_seqs=row.max_num_seqs,
                     input_tokens=row.mean_input_len or ASSUMED_MEAN_INPUT_TOKENS,
@@ -268,8 +326,8 @@ def predict_energy_rows(rows: list[EnergyRow], *,
     return tuple(out)
 
 
-def validate_energy_rows(rows: list[EnergyRow], **constants) -> EnergyValidation:
-    results = predict_energy_rows(rows, **constants)
+def validate_energy_rows(rows: list[EnergyRow], **options) -> EnergyValidation:
+    results = predict_energy_rows(rows, **options)
     ok = [r for r in results if r.ape is not None]
     groups: dict[tuple[str, str, str], list[float]] = {}
     for r in ok:
@@ -300,3 +358,28 @@ def energy_to_json(v: EnergyValidation) -> dict:
                    for k, s in v.groups],
         "errors": [{"id": r.row.id, "error": r.error} for r in v.rows if r.error],
     }
+
+
+def full_clock_components(rows: list[EnergyRow], *,
+                          power_constants: PowerConstants = PowerConstants(),
+                          board_constants: BoardPowerConstants = BoardPowerConstants(),
+                          ) -> list[tuple[EnergyRow, dict[str, float]]]:
+    """Each ``avg_power_per_gpu`` row with the model's power parts (W per chip) of its load
+    simulated at full clock, the board limit lifted (the input of the power fit)."""
+    out = []
+    for row in rows:
+        if row.metric != "avg_power_per_gpu":
+            continue
+        hw = load_hardware(row.hardware)
+        free = hw.model_copy(update={"chip": hw.chip.model_copy(
+            update={"board_power_limit_w": None})})
+        model = load_model(row.model)
+        n = max(MIN_REQUESTS, REQUESTS_PER_SEQ * row.max_num_seqs)
+        reqs = chat_requests(n=n, mean_input=row.mean_input_len or ASSUMED_MEAN_INPUT_TOKENS,
+                             mean_output=row.mean_output_len, max_context=model.max_context)
+        run = powered_run(hardware=free, model=model, requests=reqs, scheduler=SchedulerConfig(
+            name="sarathi", max_num_seqs=row.max_num_seqs, chunk_tokens=MAX_BATCHED_TOKENS),
+            tp=row.tp, precision=row.precision.value, power_constants=power_constants,
+            board_constants=board_constants)
+        out.append((row, dict(run.power.components_w)))
+    return out

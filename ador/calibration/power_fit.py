@@ -1,0 +1,96 @@
+"""Fit of the power model's two free constants on measured board power under serving load.
+
+Free constants (ador.model.board_power.BoardPowerConstants): ``busy_w_per_mm2``, the power
+of running cores whatever they compute, and ``mac_energy_scale``, the factor on the
+arithmetic MAC energy for a datapath's operand delivery and accumulation. Everything else
+(idle power, per-byte energies of global buffer, HBM and links, regulator efficiency,
+the clock/voltage law) keeps its sourced value.
+
+Data: the ``avg_power_per_gpu`` rows of an energy reference CSV
+(``../shared/validation/energy_public.csv``: ML.ENERGY v3, H100 SXM, Llama-3.1-8B at caps
+16, 128 and 512 on one GPU, Llama-3.3-70B at cap 64 on four). Each row's load is simulated
+once at full clock (ador.validation.energy); its average power per chip splits into parts
+that do not depend on the two constants (idle, global buffer, HBM, links) and two that are
+proportional to them (busy, matrix). The prediction of a row for constants (a, b) is
+``min(limit, fixed + busy * a / a0 + matrix * b / b0)``: at the limit the chip lowers its
+clock until it fits, so the power is the limit whatever the constants, as long as they
+put it there. The fit minimises the sum of squared log errors over a grid
+(``busy_w_per_mm2`` 0.05-1.0 W/mm² by 0.005, ``mac_energy_scale`` 0.5-10 by 0.05), with
+ties broken towards the smallest constants (the least power that explains the rows).
+
+Result on the public rows (``scripts/fit_power.py`` prints it; the values are the
+defaults of BoardPowerConstants): see that class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ador.model.board_power import BoardPowerConstants
+
+BUSY_GRID = np.round(np.arange(0.05, 1.0 + 1e-9, 0.005), 4)
+SCALE_GRID = np.round(np.arange(0.5, 10.0 + 1e-9, 0.05), 4)
+
+
+@dataclass(frozen=True)
+class PowerObservation:
+    """One measured row and the model's power parts for it at full clock (W per chip)."""
+
+    row_id: str
+    measured_w: float
+    limit_w: float  # +inf without a limit
+    fixed_w: float  # idle + global buffer + HBM + links
+    busy_w: float  # at the constants the parts were computed with
+    matrix_w: float
+
+
+@dataclass(frozen=True)
+class PowerFit:
+    busy_w_per_mm2: float
+    mac_energy_scale: float
+    predicted_w: tuple[float, ...]
+    signed_errors: tuple[float, ...]
+    rms_log_error: float
+
+
+def observation(*, row_id: str, measured_w: float, limit_w: float | None,
+                components_w: dict[str, float]) -> PowerObservation:
+    c = components_w
+    return PowerObservation(
+        row_id=row_id, measured_w=measured_w,
+        limit_w=np.inf if limit_w is None else float(limit_w),
+        fixed_w=c["idle"] + c["global_buffer"] + c["hbm"] + c["links"],
+        busy_w=c["busy"], matrix_w=c["matrix"])
+
+
+def predict(obs: list[PowerObservation], *, busy_w_per_mm2: np.ndarray | float,
+            mac_energy_scale: np.ndarray | float,
+            base: BoardPowerConstants = BoardPowerConstants()) -> np.ndarray:
+    """Power of every observation (last axis) for constants broadcast on leading axes."""
+    a = np.asarray(busy_w_per_mm2, dtype=np.float64)[..., None] / base.busy_w_per_mm2
+    b = np.asarray(mac_energy_scale, dtype=np.float64)[..., None] / base.mac_energy_scale
+    fixed = np.array([o.fixed_w for o in obs])
+    busy = np.array([o.busy_w for o in obs])
+    matrix = np.array([o.matrix_w for o in obs])
+    limit = np.array([o.limit_w for o in obs])
+    return np.minimum(limit, fixed + a * busy + b * matrix)
+
+
+def fit_power(obs: list[PowerObservation],
+              base: BoardPowerConstants = BoardPowerConstants()) -> PowerFit:
+    """Least squares in log power over the grid (see the module docstring)."""
+    if not obs:
+        raise ValueError("no power observations to fit")
+    a, b = np.meshgrid(BUSY_GRID, SCALE_GRID, indexing="ij")
+    p = predict(obs, busy_w_per_mm2=a, mac_energy_scale=b, base=base)
+    measured = np.array([o.measured_w for o in obs])
+    cost = np.sum(np.log(p / measured) ** 2, axis=-1)
+    best = np.flatnonzero(cost.ravel() <= cost.min() * (1 + 1e-9))[0]
+    i, j = np.unravel_index(best, cost.shape)
+    pred = p[i, j]
+    return PowerFit(busy_w_per_mm2=float(a[i, j]), mac_energy_scale=float(b[i, j]),
+                    predicted_w=tuple(float(x) for x in pred),
+                    signed_errors=tuple(float(x) for x in pred / measured - 1.0),
+                    rms_log_error=float(np.sqrt(cost[i, j] / len(obs))))
