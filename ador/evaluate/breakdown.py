@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ador.evaluate.efficiency import Efficiency, efficiency
 from ador.evaluate.engine import check_supported, evaluate_population
 from ador.evaluate.results import BOUND_NAMES, PopulationResult
+from ador.model.board_power import clocked_designs, throttle_clock
 from ador.model.design import DesignArrays
 from ador.spec.hardware import HardwareSpec
 from ador.spec.model import ModelSpec
@@ -65,6 +68,8 @@ class Breakdown:
     tokens_per_s_per_mm2: float | None = None
     tokens_per_j: float | None = None
     tokens_per_s_per_usd: float | None = None
+    # Core clock over nominal that the board power limit leaves (1.0: not limited).
+    clock_fraction: float | None = None
 
     @property
     def memory_bytes(self) -> float:
@@ -75,10 +80,26 @@ def evaluate(*, hardware: HardwareSpec, model: ModelSpec, scenario: Scenario) ->
     """Evaluate one design; raises InfeasibleError when it cannot run the scenario."""
     check_supported(hardware=hardware, scenario=scenario)
     designs = DesignArrays.from_specs([hardware])
-    pop = evaluate_population(designs=designs, model=model, scenario=scenario)
-    eff = efficiency(designs=designs, result=pop, scenario=scenario)
+    pop, eff = limited_evaluation(designs=designs, model=model, scenario=scenario,
+                                  limit_w=hardware.chip.board_power_limit_w)
     return breakdown_of(pop, 0, hardware=hardware.name, model=model.name, scenario=scenario,
                         eff=eff)
+
+
+def limited_evaluation(*, designs: DesignArrays, model: ModelSpec, scenario: Scenario,
+                       limit_w: float | None) -> tuple[PopulationResult, Efficiency]:
+    """Evaluation at the highest clock whose average power fits the board limit."""
+    def at(s: np.ndarray) -> tuple[PopulationResult, Efficiency]:
+        d = clocked_designs(designs, s)
+        pop = evaluate_population(designs=d, model=model, scenario=scenario)
+        return pop, efficiency(designs=designs, result=pop, scenario=scenario,
+                               clock_fraction=s)
+
+    s = np.ones(designs.n)
+    if limit_w is not None:
+        s = throttle_clock(power_at=lambda x: at(x)[1].power_w,
+                           limit_w=np.full(designs.n, float(limit_w)))
+    return at(s)
 
 
 def breakdown_of(pop: PopulationResult, i: int, *, hardware: str, model: str,
@@ -135,6 +156,7 @@ def to_json(b: Breakdown) -> dict:
         "cost_usd": b.cost_usd,
         "tokens_per_s_per_mm2": b.tokens_per_s_per_mm2,
         "tokens_per_j": b.tokens_per_j,
+        "clock_fraction": b.clock_fraction,
         "peak_power_w": b.peak_power_w,
         "tokens_per_s_per_usd": b.tokens_per_s_per_usd,
         "breakdown": {

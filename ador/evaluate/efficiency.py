@@ -4,9 +4,11 @@ Dynamic energy of a pass is counted from the evaluator's per-operator work: matr
 of GEMM and attention operators (split between systolic arrays and MAC trees in the
 proportion of their achieved work), vector-lane work, global-buffer bytes, HBM bytes and
 bytes sent over links. Operator work is per tensor-parallel shard and covers every
-pipeline stage, so the system spends ``tp`` times it; leakage runs on every chip for the
-whole request, and so does the activity-independent share of the compute units' power
-(PowerConstants.clock_fraction). A request is one prefill pass and (e2e - ttft) / tpot
+pipeline stage, so the system spends ``tp`` times it, with the MAC energy scaled by
+BoardPowerConstants.mac_energy_scale. Every chip draws its idle power and its busy power
+(ador.model.board_power) for the whole request. Core energies follow the clock fraction
+the board limit sets (``clock_fraction``, 1 without a limit; see
+ador.evaluate.breakdown.evaluate). A request is one prefill pass and (e2e - ttft) / tpot
 decode steps.
 """
 
@@ -20,7 +22,14 @@ from ador.evaluate.results import PopulationResult, StageResult
 from ador.model.area import AreaConstants, area
 from ador.model.cost import CostConstants, chip_cost
 from ador.model.design import DesignArrays
-from ador.model.power import Energies, PowerConstants, energies, leakage_w, peak_power
+from ador.model.board_power import (
+    BoardPowerConstants,
+    busy_power_w,
+    clocked_area_mm2,
+    core_energy_scale,
+    idle_power_w,
+)
+from ador.model.power import Energies, PowerConstants, energies, peak_power
 from ador.spec.precision import Precision
 from ador.spec.scenario import Scenario
 
@@ -37,12 +46,15 @@ class Efficiency:
     tokens_per_s_per_mm2: np.ndarray  # throughput per chip / area per chip
     tokens_per_j: np.ndarray
     tokens_per_s_per_usd: np.ndarray  # throughput per chip / cost per chip
+    clock_fraction: np.ndarray  # core clock over nominal under the board power limit
 
 
 def stage_energy(*, designs: DesignArrays, stage: StageResult, e: Energies,
-                 compute_scale: float = 1.0) -> np.ndarray:
+                 compute_scale: float | np.ndarray = 1.0, matrix_scale: float = 1.0,
+                 sram_scale: float | np.ndarray = 1.0) -> np.ndarray:
     """Dynamic joules of one pass of one tensor-parallel shard (all pipeline stages);
-    ``compute_scale`` is the activity-dependent share of matrix and vector energy."""
+    ``compute_scale`` multiplies matrix and vector energy, ``matrix_scale`` the matrix
+    energy alone, ``sram_scale`` the global-buffer energy."""
     d = designs
     matrix_flops = sum((f for name, f in stage.op_flops.items()
                         if stage.op_class[name] in MATRIX_CLASSES), 0.0)
@@ -58,9 +70,9 @@ def stage_energy(*, designs: DesignArrays, stage: StageResult, e: Energies,
     hbm = sum(stage.op_bytes.values(), np.zeros(d.n))
     sram = sum(stage.op_sram_bytes.values(), np.zeros(d.n))
     comm = float(sum(stage.op_comm_bytes.values()))
-    compute = (macs * (share_sa * e.sa_mac + (1.0 - share_sa) * e.mt_mac)
+    compute = (matrix_scale * macs * (share_sa * e.sa_mac + (1.0 - share_sa) * e.mt_mac)
                + np.nan_to_num(vector_ops) * e.vector_op)
-    return (compute_scale * compute + sram * e.global_byte + hbm * e.hbm_byte
+    return (compute_scale * compute + sram_scale * sram * e.global_byte + hbm * e.hbm_byte
             + comm * e.link_byte)
 
 
@@ -68,11 +80,14 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
                scenario: Scenario | None = None,
                area_constants: AreaConstants = AreaConstants(),
                power_constants: PowerConstants = PowerConstants(),
-               cost_constants: CostConstants = CostConstants()) -> Efficiency:
+               cost_constants: CostConstants = CostConstants(),
+               board_constants: BoardPowerConstants = BoardPowerConstants(),
+               clock_fraction: np.ndarray | float = 1.0) -> Efficiency:
     """Per-chip area, power and cost, and the scenario's energy and efficiency ratios.
 
     ``scenario`` gives the compute precision and the tensor-parallel degree; without it,
-    FP16 and tp = chips (no pipeline parallelism) are assumed.
+    FP16 and tp = chips (no pipeline parallelism) are assumed. ``clock_fraction`` is the
+    core clock ``result`` was evaluated at, over each design's nominal clock.
     """
     d = designs
     a = area(designs=d, c=area_constants)
@@ -82,15 +97,17 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
     e = energies(designs=d, area_mm2=die, precision=precision, c=power_constants)
     steps = np.where(result.tpot > 0, (result.e2e - result.ttft) / np.where(
         result.tpot > 0, result.tpot, 1.0), 0.0)
-    pc = power_constants
-    active = 1.0 - pc.clock_fraction
-    dynamic = tp * (stage_energy(designs=d, stage=result.prefill, e=e, compute_scale=active)
-                    + steps * stage_energy(designs=d, stage=result.decode, e=e,
-                                           compute_scale=active))
+    pc, bc = power_constants, board_constants
+    clock = np.broadcast_to(np.asarray(clock_fraction, dtype=np.float64), (d.n,))
+    v2 = core_energy_scale(clock, bc)
+    dynamic = tp * sum(
+        (n * stage_energy(designs=d, stage=stage, e=e, compute_scale=v2,
+                          matrix_scale=bc.mac_energy_scale, sram_scale=v2)
+         for n, stage in ((1.0, result.prefill), (steps, result.decode))), np.zeros(d.n))
     peak = peak_power(designs=d, area_mm2=die, c=pc)
-    busy_w = pc.clock_fraction * (peak.matrix_units + peak.vector_units)
-    static = result.chips * (leakage_w(area_mm2=die, c=pc) + busy_w) * result.e2e
-    system_j = (dynamic + static) / power_constants.regulator_efficiency
+    per_chip_w = (idle_power_w(designs=d, area_mm2=die, power_constants=pc, c=bc)
+                  + busy_power_w(clocked_mm2=clocked_area_mm2(a), power_constants=pc, c=bc) * clock * v2)
+    system_j = dynamic / pc.regulator_efficiency + result.chips * per_chip_w * result.e2e
     tokens = result.throughput * result.e2e
     cost = chip_cost(designs=d, area_mm2=die, spare_mm2=a.spares, c=cost_constants).total
     per_token = system_j / tokens
@@ -103,4 +120,5 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
         tokens_per_s_per_mm2=result.throughput_per_chip / die,
         tokens_per_j=1.0 / per_token,
         tokens_per_s_per_usd=result.throughput_per_chip / cost,
+        clock_fraction=np.array(clock, dtype=np.float64),
     )

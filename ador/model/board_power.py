@@ -7,8 +7,10 @@ A chip draws, per second:
   regulators at light load, clock generation, management controller);
 * **busy power** while a kernel runs, whatever the kernel computes: clock trees, pipeline
   latches, instruction issue, schedulers and register files of every enabled core toggle
-  at the core clock as soon as the cores are active. It is taken per mm² of die
-  (clocked logic and SRAM grow with area) and fitted (ador.calibration.power_fit);
+  at the core clock as soon as the cores are active. It is taken per mm² of clocked
+  on-die area (cores, global buffer, network on chip: clocked logic and SRAM grow with
+  area; PHYs, the host interface and fused-off spares excluded) and fitted
+  (ador.calibration.power_fit);
 * **dynamic energy** per event (MAC, byte of global buffer, bit of HBM, bit over a link;
   ador.model.power.energies), with the MAC energy scaled by a fitted factor for the
   operand delivery and accumulation a datapath spends beyond the bare arithmetic.
@@ -30,10 +32,11 @@ functions over designs (arrays of shape (n,)).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ador.model.area import AreaBreakdown
 from ador.model.design import DesignArrays
 from ador.model.power import PowerConstants, leakage_w
 
@@ -49,14 +52,15 @@ class BoardPowerConstants:
     # HBM standby this gives an H100 SXM idle power of about 75 W; nvidia-smi reports
     # 60-90 W on idle H100 SXM boards (public DGX H100 reports).
     board_w: float = 15.0
-    # Busy power of running cores at nominal clock and voltage, W per mm² of die. Fitted
+    # Busy power of running cores at nominal clock and voltage, W per mm² of clocked area
+    # (clocked_area_mm2). Fitted
     # on the public ML.ENERGY H100 power rows (ador.calibration.power_fit; see its module
     # docstring for the data, the method and the residuals).
-    busy_w_per_mm2: float = 0.375
+    busy_w_per_mm2: float = 0.515
     # Factor on the arithmetic MAC energy (ador.model.power) for the operand delivery,
     # accumulator traffic and pipeline registers of a real datapath. Fitted with the busy
     # power (ador.calibration.power_fit).
-    mac_energy_scale: float = 3.4
+    mac_energy_scale: float = 3.45
     # Alpha-power law (Sakurai and Newton 1990): velocity-saturation index and threshold
     # voltage as a fraction of the nominal supply (see the module docstring).
     alpha: float = 1.3
@@ -75,10 +79,16 @@ def idle_power_w(*, designs: DesignArrays, area_mm2: np.ndarray,
     return on_die / power_constants.regulator_efficiency + c.board_w
 
 
-def busy_power_w(*, area_mm2: np.ndarray, power_constants: PowerConstants = PowerConstants(),
+def clocked_area_mm2(a: AreaBreakdown) -> np.ndarray:
+    """Die area whose clocks run while a kernel does: cores, global buffer, on-chip network."""
+    return a.cores + a.global_buffer + a.network_on_chip
+
+
+def busy_power_w(*, clocked_mm2: np.ndarray,
+                 power_constants: PowerConstants = PowerConstants(),
                  c: BoardPowerConstants = BoardPowerConstants()) -> np.ndarray:
     """Extra power while cores run a kernel, at nominal clock and voltage, W (shape (n,))."""
-    return area_mm2 * c.busy_w_per_mm2 / power_constants.regulator_efficiency
+    return clocked_mm2 * c.busy_w_per_mm2 / power_constants.regulator_efficiency
 
 
 def voltage_fraction(clock_fraction: np.ndarray | float,
@@ -107,6 +117,13 @@ def core_energy_scale(clock_fraction: np.ndarray | float,
                       c: BoardPowerConstants = BoardPowerConstants()) -> np.ndarray:
     """Factor on core event energies (v²) at a clock fraction."""
     return voltage_fraction(clock_fraction, c) ** 2
+
+
+def clocked_designs(designs: DesignArrays, clock_fraction: np.ndarray | float) -> DesignArrays:
+    """Designs at a clock fraction: the core clock and the global buffer bandwidth (on the
+    core clock domain) scale; HBM and links keep their own clocks."""
+    s = np.asarray(clock_fraction, dtype=np.float64)
+    return replace(designs, clock_hz=designs.clock_hz * s, sram_bw=designs.sram_bw * s)
 
 
 def limit_array(limits_w: list[float | None] | np.ndarray) -> np.ndarray:

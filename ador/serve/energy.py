@@ -35,6 +35,7 @@ from ador.model.area import area
 from ador.model.board_power import (
     BoardPowerConstants,
     busy_power_w,
+    clocked_area_mm2,
     core_energy_scale,
     idle_power_w,
 )
@@ -155,7 +156,8 @@ def serving_power(*, hardware: HardwareSpec, model: ModelSpec,
     """
     p = Precision(precision)
     d = DesignArrays.from_specs([hardware])
-    die = area(designs=d).total
+    areas = area(designs=d)
+    die = areas.total
     e = energies(designs=d, area_mm2=die, precision=p, c=power_constants)
     act = iteration_activity(model=model, tp=tp, prefill_tokens=timeseries["prefill_tokens"],
                              decode_tokens=timeseries["decode_tokens"],
@@ -171,7 +173,8 @@ def serving_power(*, hardware: HardwareSpec, model: ModelSpec,
     comm = communication_s(designs=d, model=model, tp=tp, precision=p,
                            tokens=act.tokens) * (1.0 - d.p2p_overlap[0])
     parts_j = {
-        "busy": float(busy_power_w(area_mm2=die, power_constants=power_constants, c=bc)[0])
+        "busy": float(busy_power_w(clocked_mm2=clocked_area_mm2(areas),
+                                   power_constants=power_constants, c=bc)[0])
         * clock_fraction * v2 * np.maximum(busy - comm, 0.0),
         "matrix": v2 * bc.mac_energy_scale * (act.prefill_macs * prefill_mac_j
                                               + act.decode_macs * decode_mac_j) / reg,
@@ -186,7 +189,7 @@ def serving_power(*, hardware: HardwareSpec, model: ModelSpec,
     # pipeline stages each do 1/pp of the layers
     dynamic_j = sum(parts_j.values(), np.zeros_like(dt)) / pp
     chip_j = idle * dt + dynamic_j
-    power = chip_j / np.where(dt > 0, dt, 1.0)
+    power = np.where(dt > 0, chip_j / np.where(dt > 0, dt, 1.0), idle)
     wall = float(dt.sum())
     total = float(chip_j.sum()) * chips
     out_tokens = float(np.sum(timeseries["decode_tokens"])) if output_tokens is None else float(

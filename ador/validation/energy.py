@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -48,7 +48,7 @@ from pydantic import Field, ValidationError
 
 from ador.errors import AdorError, SpecError
 from ador.evaluate.engine import evaluate_population
-from ador.model.board_power import BoardPowerConstants, throttle_clock
+from ador.model.board_power import BoardPowerConstants, clocked_designs, throttle_clock
 from ador.model.design import DesignArrays
 from ador.model.memory import footprint
 from ador.model.power import PowerConstants
@@ -213,12 +213,6 @@ def simulated_state(*, hardware: HardwareSpec, model: ModelSpec, precision: Prec
         energy_per_output_token_j=run.power.energy_per_output_token_j)
 
 
-def _clocked(designs: DesignArrays, s: np.ndarray) -> DesignArrays:
-    """Designs at clock fraction s: the core clock and the global buffer (on the core
-    clock domain) slow down; HBM and links keep their own clocks."""
-    return replace(designs, clock_hz=designs.clock_hz * s, sram_bw=designs.sram_bw * s)
-
-
 def _step(*, d: DesignArrays, model: ModelSpec, precision: Precision, tp: int, batch: int,
           isl: int, osl: int, prefill_tokens: float) -> np.ndarray:
     """Seconds per steady-state iteration for each design of ``d``."""
@@ -243,7 +237,7 @@ def steady_state(*, hardware: HardwareSpec, model: ModelSpec, precision: Precisi
     base = DesignArrays.from_specs([hardware])
 
     def run(s: float) -> tuple[float, object]:
-        step = float(_step(d=_clocked(base, np.array([s])), model=model, precision=precision,
+        step = float(_step(d=clocked_designs(base, np.array([s])), model=model, precision=precision,
                            tp=tp, batch=batch, isl=isl, osl=osl, prefill_tokens=prefill)[0])
         series = {"t_s": np.array([0.0]), "prefill_tokens": np.array([prefill]),
                   "decode_tokens": np.array([float(batch)]),
@@ -382,4 +376,31 @@ def full_clock_components(rows: list[EnergyRow], *,
             tp=row.tp, precision=row.precision.value, power_constants=power_constants,
             board_constants=board_constants)
         out.append((row, dict(run.power.components_w)))
+    return out
+
+
+CURVE_CAPS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+
+
+def energy_curves(rows: list[EnergyRow], caps: tuple[int, ...] = CURVE_CAPS,
+                  ) -> list[dict]:
+    """Predicted power, energy per token and clock over batch caps for every (hardware,
+    model, precision, tp, lengths) of the rows, by the steady-state method (fast; the
+    rows themselves are predicted by simulation)."""
+    seen: dict[tuple, float] = {}
+    for r in rows:
+        seen.setdefault((r.hardware, r.model, r.precision, r.tp,
+                         r.mean_input_len or ASSUMED_MEAN_INPUT_TOKENS), r.mean_output_len)
+    out = []
+    for (hw_name, model_name, precision, tp, isl), osl in seen.items():
+        hw, model = load_hardware(hw_name), load_model(model_name)
+        for cap in caps:
+            s = steady_state(hardware=hw, model=model, precision=precision, tp=tp,
+                             max_num_seqs=cap, input_tokens=isl, output_tokens=osl)
+            out.append({"hardware": hw_name, "model": model_name, "tp": tp,
+                        "precision": precision.value, "max_num_seqs": cap,
+                        "batch": s.batch, "power_w": s.power_w, "idle_w": s.idle_w,
+                        "energy_per_output_token_j": s.energy_per_output_token_j,
+                        "clock_fraction": s.clock_fraction,
+                        "limit_w": hw.chip.board_power_limit_w})
     return out
