@@ -3,7 +3,7 @@
 Usage: python scripts/fit_power.py [../shared/validation/energy_public.csv]
 
 Simulates every avg_power_per_gpu row's load at full clock, splits the power into its
-parts, fits busy_w_per_mm2 and mac_energy_scale (ador.calibration.power_fit) and prints
+parts, fits busy_w_per_mtr_ghz and mac_energy_scale (ador.calibration.power_fit) and prints
 the constants and per-row errors. Copy the constants into BoardPowerConstants.
 """
 
@@ -28,7 +28,7 @@ def main() -> None:
                        limit_w=load_hardware(r.hardware).chip.board_power_limit_w,
                        components_w=c) for r, c in full_clock_components(rows)]
     fit = fit_power(obs)
-    print(f"busy_w_per_mm2   = {fit.busy_w_per_mm2:.3f} W/mm2")
+    print(f"busy_w_per_mtr_ghz = {fit.busy_w_per_mtr_ghz:.5f} W per MTr GHz")
     print(f"mac_energy_scale = {fit.mac_energy_scale:.2f}")
     print(f"rms log error    = {fit.rms_log_error:.4f}")
     for o, p, e in zip(obs, fit.predicted_w, fit.signed_errors):

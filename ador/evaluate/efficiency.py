@@ -4,8 +4,8 @@ Dynamic energy of a pass is counted from the evaluator's per-operator work: matr
 of GEMM and attention operators (split between systolic arrays and MAC trees in the
 proportion of their achieved work), vector-lane work, global-buffer bytes, HBM bytes and
 bytes sent over links. Operator work is per tensor-parallel shard and covers every
-pipeline stage, so the system spends ``tp`` times it, with the MAC energy scaled by
-BoardPowerConstants.mac_energy_scale. Every chip draws its idle power and its busy power
+pipeline stage, so the system spends ``tp`` times it, with the arithmetic MAC energy
+scaled by BoardPowerConstants.mac_energy_scale. Every chip draws its idle power and its busy power
 (ador.model.board_power) for the whole request. Core energies follow the clock fraction
 the board limit sets (``clock_fraction``, 1 without a limit; see
 ador.evaluate.breakdown.evaluate). A request is one prefill pass and (e2e - ttft) / tpot
@@ -25,11 +25,11 @@ from ador.model.design import DesignArrays
 from ador.model.board_power import (
     BoardPowerConstants,
     busy_power_w,
-    clocked_area_mm2,
     core_energy_scale,
     idle_power_w,
+    scaled_energies,
 )
-from ador.model.power import Energies, PowerConstants, energies, peak_power
+from ador.model.power import Energies, PowerConstants, peak_power
 from ador.spec.precision import Precision
 from ador.spec.scenario import Scenario
 
@@ -50,11 +50,11 @@ class Efficiency:
 
 
 def stage_energy(*, designs: DesignArrays, stage: StageResult, e: Energies,
-                 compute_scale: float | np.ndarray = 1.0, matrix_scale: float = 1.0,
+                 compute_scale: float | np.ndarray = 1.0,
                  sram_scale: float | np.ndarray = 1.0) -> np.ndarray:
     """Dynamic joules of one pass of one tensor-parallel shard (all pipeline stages);
-    ``compute_scale`` multiplies matrix and vector energy, ``matrix_scale`` the matrix
-    energy alone, ``sram_scale`` the global-buffer energy."""
+    ``compute_scale`` multiplies matrix and vector energy, ``sram_scale`` the
+    global-buffer energy."""
     d = designs
     matrix_flops = sum((f for name, f in stage.op_flops.items()
                         if stage.op_class[name] in MATRIX_CLASSES), 0.0)
@@ -70,7 +70,7 @@ def stage_energy(*, designs: DesignArrays, stage: StageResult, e: Energies,
     hbm = sum(stage.op_bytes.values(), np.zeros(d.n))
     sram = sum(stage.op_sram_bytes.values(), np.zeros(d.n))
     comm = float(sum(stage.op_comm_bytes.values()))
-    compute = (matrix_scale * macs * (share_sa * e.sa_mac + (1.0 - share_sa) * e.mt_mac)
+    compute = (macs * (share_sa * e.sa_mac + (1.0 - share_sa) * e.mt_mac)
                + np.nan_to_num(vector_ops) * e.vector_op)
     return (compute_scale * compute + sram_scale * sram * e.global_byte + hbm * e.hbm_byte
             + comm * e.link_byte)
@@ -94,19 +94,20 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
     die = a.total
     precision = scenario.compute_precision if scenario else Precision.FP16
     tp = scenario.tp if scenario else result.chips
-    e = energies(designs=d, area_mm2=die, precision=precision, c=power_constants)
+    e = scaled_energies(designs=d, area_mm2=die, precision=precision,
+                        power_constants=power_constants, c=board_constants)
     steps = np.where(result.tpot > 0, (result.e2e - result.ttft) / np.where(
         result.tpot > 0, result.tpot, 1.0), 0.0)
     pc, bc = power_constants, board_constants
     clock = np.broadcast_to(np.asarray(clock_fraction, dtype=np.float64), (d.n,))
     v2 = core_energy_scale(clock, bc)
     dynamic = tp * sum(
-        (n * stage_energy(designs=d, stage=stage, e=e, compute_scale=v2,
-                          matrix_scale=bc.mac_energy_scale, sram_scale=v2)
+        (n * stage_energy(designs=d, stage=stage, e=e, compute_scale=v2, sram_scale=v2)
          for n, stage in ((1.0, result.prefill), (steps, result.decode))), np.zeros(d.n))
     peak = peak_power(designs=d, area_mm2=die, c=pc)
     per_chip_w = (idle_power_w(designs=d, area_mm2=die, power_constants=pc, c=bc)
-                  + busy_power_w(clocked_mm2=clocked_area_mm2(a), power_constants=pc, c=bc) * clock * v2)
+                  + busy_power_w(designs=d, areas=a, power_constants=pc,
+                               area_constants=area_constants, c=bc) * clock * v2)
     system_j = dynamic / pc.regulator_efficiency + result.chips * per_chip_w * result.e2e
     tokens = result.throughput * result.e2e
     cost = chip_cost(designs=d, area_mm2=die, spare_mm2=a.spares, c=cost_constants).total

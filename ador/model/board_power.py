@@ -7,13 +7,16 @@ A chip draws, per second:
   regulators at light load, clock generation, management controller);
 * **busy power** while a kernel runs, whatever the kernel computes: clock trees, pipeline
   latches, instruction issue, schedulers and register files of every enabled core toggle
-  at the core clock as soon as the cores are active. It is taken per mm² of clocked
-  on-die area (cores, global buffer, network on chip: clocked logic and SRAM grow with
-  area; PHYs, the host interface and fused-off spares excluded) and fitted
+  at the core clock as soon as the cores are active. Switched capacitance grows with the
+  transistors clocked, so busy power is ``busy_w_per_mtr_ghz`` x clocked transistors
+  (clocked on-die area: cores, global buffer and network on chip, without PHYs, the host
+  interface and fused-off spares, times the node's logic density) x the node's energy
+  scale (PowerConstants.energy_scale, 1 at 7 nm) x clock in GHz; the constant is fitted
   (ador.calibration.power_fit);
 * **dynamic energy** per event (MAC, byte of global buffer, bit of HBM, bit over a link;
-  ador.model.power.energies), with the MAC energy scaled by a fitted factor for the
-  operand delivery and accumulation a datapath spends beyond the bare arithmetic.
+  ador.model.power.energies), with the arithmetic part of a MAC scaled by a fitted
+  factor for what a real datapath spends beyond the bare multiplier and adder of the
+  reference table (pipeline registers, operand muxing, accumulator and clock gating).
 
 Core energies (busy power, MACs, global buffer) scale with the square of the core
 voltage; HBM and link energies do not (own supplies). A chip with a board power limit
@@ -36,9 +39,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ador.model.area import AreaBreakdown
-from ador.model.design import DesignArrays
-from ador.model.power import PowerConstants, leakage_w
+from ador.model.area import AreaBreakdown, AreaConstants, node_value
+from ador.model.design import PRECISIONS, DesignArrays
+from ador.model.power import PJ, Energies, PowerConstants, energies, leakage_w
+from ador.spec.precision import Precision
 
 
 @dataclass(frozen=True)
@@ -52,15 +56,15 @@ class BoardPowerConstants:
     # HBM standby this gives an H100 SXM idle power of about 75 W; nvidia-smi reports
     # 60-90 W on idle H100 SXM boards (public DGX H100 reports).
     board_w: float = 15.0
-    # Busy power of running cores at nominal clock and voltage, W per mm² of clocked area
-    # (clocked_area_mm2). Fitted
-    # on the public ML.ENERGY H100 power rows (ador.calibration.power_fit; see its module
-    # docstring for the data, the method and the residuals).
-    busy_w_per_mm2: float = 0.515
-    # Factor on the arithmetic MAC energy (ador.model.power) for the operand delivery,
-    # accumulator traffic and pipeline registers of a real datapath. Fitted with the busy
-    # power (ador.calibration.power_fit).
-    mac_energy_scale: float = 3.45
+    # Busy power of running cores, W per million clocked transistors per GHz at 7 nm
+    # energy (see the module docstring). Fitted with mac_energy_scale on the four
+    # avg_power_per_gpu rows of ../shared/validation/energy_public.csv (ML.ENERGY v3, H100
+    # SXM, vLLM; Llama-3.1-8B at caps 16/128/512, Llama-3.3-70B TP4 at cap 64) by
+    # ador.calibration.power_fit (scripts/fit_power.py; result in its module docstring).
+    busy_w_per_mtr_ghz: float = 3.2e-3
+    # Factor on the arithmetic energy of a MAC (PowerConstants.mac_pj; operand traffic to
+    # local buffers is counted apart). Fitted with the busy power (see above).
+    mac_energy_scale: float = 3.8
     # Alpha-power law (Sakurai and Newton 1990): velocity-saturation index and threshold
     # voltage as a fraction of the nominal supply (see the module docstring).
     alpha: float = 1.3
@@ -84,11 +88,29 @@ def clocked_area_mm2(a: AreaBreakdown) -> np.ndarray:
     return a.cores + a.global_buffer + a.network_on_chip
 
 
-def busy_power_w(*, clocked_mm2: np.ndarray,
+def busy_power_w(*, designs: DesignArrays, areas: AreaBreakdown,
                  power_constants: PowerConstants = PowerConstants(),
+                 area_constants: AreaConstants = AreaConstants(),
                  c: BoardPowerConstants = BoardPowerConstants()) -> np.ndarray:
     """Extra power while cores run a kernel, at nominal clock and voltage, W (shape (n,))."""
-    return clocked_mm2 * c.busy_w_per_mm2 / power_constants.regulator_efficiency
+    d = designs
+    mtr = clocked_area_mm2(areas) * node_value(node_nm=d.node_nm,
+                                               table=area_constants.logic_mtr_per_mm2)
+    energy = node_value(node_nm=d.node_nm, table=power_constants.energy_scale)
+    return (c.busy_w_per_mtr_ghz * mtr * energy * d.clock_hz / 1e9
+            / power_constants.regulator_efficiency)
+
+
+def scaled_energies(*, designs: DesignArrays, area_mm2: np.ndarray, precision: Precision,
+                    power_constants: PowerConstants = PowerConstants(),
+                    c: BoardPowerConstants = BoardPowerConstants()) -> Energies:
+    """Per-event energies (ador.model.power.energies) with the arithmetic part of a MAC
+    scaled by ``mac_energy_scale``."""
+    e = energies(designs=designs, area_mm2=area_mm2, precision=precision, c=power_constants)
+    arithmetic = (power_constants.mac_table()[PRECISIONS.index(precision)] * PJ
+                  * node_value(node_nm=designs.node_nm, table=power_constants.energy_scale))
+    extra = (c.mac_energy_scale - 1.0) * arithmetic
+    return replace(e, sa_mac=e.sa_mac + extra, mt_mac=e.mt_mac + extra)
 
 
 def voltage_fraction(clock_fraction: np.ndarray | float,

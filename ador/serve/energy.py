@@ -35,13 +35,13 @@ from ador.model.area import area
 from ador.model.board_power import (
     BoardPowerConstants,
     busy_power_w,
-    clocked_area_mm2,
     core_energy_scale,
     idle_power_w,
+    scaled_energies,
 )
 from ador.model.design import DesignArrays
 from ador.model.interconnect import allreduce_time
-from ador.model.power import PowerConstants, energies
+from ador.model.power import PowerConstants
 from ador.spec.hardware import HardwareSpec
 from ador.spec.model import ModelSpec
 from ador.spec.precision import Precision
@@ -158,7 +158,8 @@ def serving_power(*, hardware: HardwareSpec, model: ModelSpec,
     d = DesignArrays.from_specs([hardware])
     areas = area(designs=d)
     die = areas.total
-    e = energies(designs=d, area_mm2=die, precision=p, c=power_constants)
+    e = scaled_energies(designs=d, area_mm2=die, precision=p,
+                        power_constants=power_constants, c=board_constants)
     act = iteration_activity(model=model, tp=tp, prefill_tokens=timeseries["prefill_tokens"],
                              decode_tokens=timeseries["decode_tokens"],
                              kv_used_tokens=timeseries["kv_used_tokens"], weight_precision=p,
@@ -173,11 +174,11 @@ def serving_power(*, hardware: HardwareSpec, model: ModelSpec,
     comm = communication_s(designs=d, model=model, tp=tp, precision=p,
                            tokens=act.tokens) * (1.0 - d.p2p_overlap[0])
     parts_j = {
-        "busy": float(busy_power_w(clocked_mm2=clocked_area_mm2(areas),
+        "busy": float(busy_power_w(designs=d, areas=areas,
                                    power_constants=power_constants, c=bc)[0])
         * clock_fraction * v2 * np.maximum(busy - comm, 0.0),
-        "matrix": v2 * bc.mac_energy_scale * (act.prefill_macs * prefill_mac_j
-                                              + act.decode_macs * decode_mac_j) / reg,
+        "matrix": v2 * (act.prefill_macs * prefill_mac_j
+                        + act.decode_macs * decode_mac_j) / reg,
         "global_buffer": v2 * act.sram_bytes * float(e.global_byte[0]) / reg,
         "hbm": act.hbm_bytes * float(e.hbm_byte[0]) / reg,
         "links": act.link_bytes * float(e.link_byte[0]) / reg,

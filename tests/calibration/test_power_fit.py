@@ -18,23 +18,23 @@ def synthetic(busy, scale):
     for rid, fixed, b, m, limit in parts:
         o = PowerObservation(row_id=rid, measured_w=1.0, limit_w=limit, fixed_w=fixed,
                              busy_w=b, matrix_w=m)
-        p = float(predict([o], busy_w_per_mm2=busy, mac_energy_scale=scale)[0])
+        p = float(predict([o], busy_w_per_mtr_ghz=busy, mac_energy_scale=scale)[0])
         obs.append(PowerObservation(row_id=rid, measured_w=p, limit_w=limit, fixed_w=fixed,
                                     busy_w=b, matrix_w=m))
     return obs
 
 
-@pytest.mark.parametrize(("busy", "scale"), [(0.3, 2.0), (0.515, 3.45), (0.8, 6.0)])
+@pytest.mark.parametrize(("busy", "scale"), [(1.5e-3, 2.0), (3.2e-3, 3.8), (6e-3, 6.0)])
 def test_fit_recovers_synthetic_constants(busy, scale):
     fit = fit_power(synthetic(busy, scale))
-    assert fit.busy_w_per_mm2 == pytest.approx(busy, abs=0.006)
+    assert fit.busy_w_per_mtr_ghz == pytest.approx(busy, abs=0.06e-3)
     assert fit.mac_energy_scale == pytest.approx(scale, abs=0.06)
     assert fit.rms_log_error < 0.01
 
 
 def test_prediction_never_exceeds_the_limit():
-    obs = synthetic(0.5, 3.0)
-    p = predict(obs, busy_w_per_mm2=np.array([1.0]), mac_energy_scale=np.array([10.0]))
+    obs = synthetic(3e-3, 3.0)
+    p = predict(obs, busy_w_per_mtr_ghz=np.array([10e-3]), mac_energy_scale=np.array([10.0]))
     assert np.all(p <= np.array([o.limit_w for o in obs]))
 
 
