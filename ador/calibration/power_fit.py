@@ -1,8 +1,9 @@
 """Fit of the power model's two free constants on measured board power under serving load.
 
 Free constants (ador.model.board_power.BoardPowerConstants): ``busy_w_per_mtr_ghz``, the
-power of running cores whatever they compute (per million clocked transistors and GHz), and ``mac_energy_scale``, the factor on the
-arithmetic MAC energy for a datapath's operand delivery and accumulation. Everything else
+power of running cores whatever they compute (per million clocked transistors and GHz),
+and ``mac_energy_scale``, the factor on the arithmetic energy of a MAC for what a real
+datapath spends beyond the bare multiplier and adder. Everything else
 (idle power, per-byte energies of global buffer, HBM and links, regulator efficiency,
 the clock/voltage law) keeps its sourced value.
 
@@ -15,8 +16,8 @@ proportional to them (busy, matrix). The prediction of a row for constants (a, b
 ``min(limit, fixed + busy * a / a0 + matrix * b / b0)``: at the limit the chip lowers its
 clock until it fits, so the power is the limit whatever the constants, as long as they
 put it there. The fit minimises the sum of squared log errors over a grid
-(``busy_w_per_mtr_ghz`` 0.5e-3 to 10e-3 W per MTr GHz by 0.05e-3, ``mac_energy_scale`` 0.5-10 by 0.05), with
-ties broken towards the smallest constants (the least power that explains the rows).
+(``busy_w_per_mtr_ghz`` 0.5e-3 to 10e-3 W per MTr GHz by 0.05e-3, ``mac_energy_scale``
+0.5-10 by 0.05), with ties broken towards the smallest constants (the least power that explains the rows).
 
 Result on the public rows (``scripts/fit_power.py`` prints it; the values are the
 defaults of BoardPowerConstants), with a mean input length of 384 tokens
