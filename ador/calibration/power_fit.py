@@ -17,7 +17,8 @@ proportional to them (busy, matrix). The prediction of a row for constants (a, b
 clock until it fits, so the power is the limit whatever the constants, as long as they
 put it there. The fit minimises the sum of squared log errors over a grid
 (``busy_w_per_mtr_ghz`` 0.5e-3 to 10e-3 W per MTr GHz by 0.05e-3, ``mac_energy_scale``
-0.5-10 by 0.05), with ties broken towards the smallest constants (the least power that explains the rows).
+0.5-10 by 0.05), with ties broken towards the smallest constants (the least power that
+explains the rows).
 
 Result on the public rows (``scripts/fit_power.py`` prints it; the values are the
 defaults of BoardPowerConstants), with a mean input length of 384 tokens

@@ -3,7 +3,8 @@
 Each iteration ``i`` of the serving loop runs ``prefill_tokens[i]`` prompt tokens and
 ``decode_tokens[i]`` decode tokens over ``kv_used_tokens[i]`` tokens of KV cache, for
 ``busy_s[i]`` seconds, ending at ``t_s[i]``; its share of wall time runs from the end of
-the previous iteration (idle gaps included) to its own end. Per chip of the tensor-parallel group, an iteration:
+the previous iteration (idle gaps included) to its own end. Per chip of the
+tensor-parallel group, an iteration:
 
 * reads the chip's weight shard once from HBM (weights / tp) when it runs any token;
 * reads the KV cache of every running request once (``kv_used_tokens`` x KV bytes per
@@ -18,8 +19,9 @@ the previous iteration (idle gaps included) to its own end. Per chip of the tens
 
 Power per chip over an iteration is idle power + busy power x the share of the iteration
 the cores compute (its busy time less the all-reduces they wait through, unless the links
-overlap collectives with compute) + dynamic energy / duration (ador.model.board_power, ador.model.power); the core part scales with the
-clock fraction the board limit sets (one clock per run). Energy per output token is the
+overlap collectives with compute) + dynamic energy / duration (ador.model.board_power,
+ador.model.power); the core part scales with the clock fraction the board limit sets
+(one clock per run). Energy per output token is the
 energy of all chips over the run / output tokens, so that it equals average power x
 chips x wall time / tokens exactly.
 """

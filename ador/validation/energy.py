@@ -271,7 +271,9 @@ class EnergyRowResult:
 
     @property
     def signed_error(self) -> float | None:
-        return None if self.predicted is None else (self.predicted - self.row.value) / self.row.value
+        if self.predicted is None:
+            return None
+        return (self.predicted - self.row.value) / self.row.value
 
     @property
     def ape(self) -> float | None:
