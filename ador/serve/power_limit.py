@@ -129,3 +129,25 @@ def powered_run(*, hardware: HardwareSpec, model: ModelSpec, requests: RequestSe
             power_at=lambda x: np.array([run(float(x[0])).power.average_power_w]),
             limit_w=np.array([limit]), c=board_constants, iterations=bisection_steps)[0])
     return run(s)
+
+
+def power_summary(*, result: ServingResult, hardware: HardwareSpec, model: ModelSpec,
+                  tp: int = 1, pp: int = 1, precision: str = "fp16",
+                  clock_fraction: float = 1.0,
+                  power_constants: PowerConstants = PowerConstants(),
+                  board_constants: BoardPowerConstants = BoardPowerConstants()) -> dict:
+    """Power and energy of a whole run, strict-JSON: average power per chip, energy per
+    output token and per request (prefill included), and power per chip per iteration
+    (for the time series). ``clock_fraction``: the clock the run was simulated at."""
+    sp, tokens, _ = window_power(result=result, hardware=hardware, model=model, tp=tp, pp=pp,
+                                 precision=precision, clock_fraction=clock_fraction,
+                                 window=(-np.inf, np.inf), power_constants=power_constants,
+                                 board_constants=board_constants)
+    done = int(np.count_nonzero(np.isfinite(result.requests.finish_s)
+                                & ~np.asarray(result.requests.rejected, dtype=bool)))
+    out = sp.to_json_dict()
+    out["energy_per_request_j"] = sp.energy_j_total / done if done else None
+    if not tokens:
+        out["energy_per_output_token_j"] = None
+    out["power_w_per_iteration"] = [float(x) for x in sp.power_w]
+    return out

@@ -89,3 +89,24 @@ def test_public_energy_rows_within_targets():
         by_metric.setdefault(r.row.metric, []).append(r.ape)
     assert max(by_metric["avg_power_per_gpu"]) < 0.10
     assert np.mean(by_metric["energy_per_output_token"]) < 0.15
+
+
+def test_power_summary_of_a_whole_run_is_strict_json_and_consistent():
+    import json
+
+    from ador.serve import simulate
+    from ador.serve.power_limit import power_summary
+
+    h, m = hardware("h100-sxm-80gb"), model("llama3-8b")
+    reqs = chat_requests(n=40, mean_input=200, mean_output=50, max_context=m.max_context)
+    result = simulate(hardware=h, model=m, requests=reqs, precision="bf16",
+                      scheduler=SchedulerConfig(name="sarathi", max_num_seqs=16,
+                                                chunk_tokens=8192))
+    s = power_summary(result=result, hardware=h, model=m, precision="bf16")
+    json.dumps(s, allow_nan=False)
+    assert len(s["power_w_per_iteration"]) == result.timeseries.t_s.size
+    assert s["idle_power_w"] < s["average_power_w"] <= 700.0
+    tokens = int(result.requests.output_tokens.sum())
+    assert s["energy_per_output_token_j"] == pytest.approx(
+        s["average_power_w"] * s["wall_s"] / tokens, rel=1e-9)
+    assert s["energy_per_request_j"] == pytest.approx(s["energy_j"] / 40, rel=1e-9)
