@@ -28,8 +28,9 @@ from ador.model.board_power import (
     core_energy_scale,
     idle_power_w,
     scaled_energies,
+    unlimited_peak_power_w,
 )
-from ador.model.power import Energies, PowerConstants, peak_power
+from ador.model.power import Energies, PowerConstants
 from ador.spec.precision import Precision
 from ador.spec.scenario import Scenario
 
@@ -39,7 +40,7 @@ MATRIX_CLASSES = ("gemm", "attention")
 @dataclass(frozen=True)
 class Efficiency:
     area_mm2: np.ndarray  # per chip
-    peak_power_w: np.ndarray  # per chip
+    peak_power_w: np.ndarray  # per chip, every unit at peak and no board limit
     power_w: np.ndarray  # average per chip over the scenario (prefill + decode)
     energy_per_token_j: np.ndarray  # system energy / output tokens
     cost_usd: np.ndarray  # per chip (die + HBM + packaging)
@@ -104,7 +105,6 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
     dynamic = tp * sum(
         (n * stage_energy(designs=d, stage=stage, e=e, compute_scale=v2, sram_scale=v2)
          for n, stage in ((1.0, result.prefill), (steps, result.decode))), np.zeros(d.n))
-    peak = peak_power(designs=d, area_mm2=die, c=pc)
     per_chip_w = (idle_power_w(designs=d, area_mm2=die, power_constants=pc, c=bc)
                   + busy_power_w(designs=d, areas=a, power_constants=pc,
                                area_constants=area_constants, c=bc) * clock * v2)
@@ -114,7 +114,8 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
     per_token = system_j / tokens
     return Efficiency(
         area_mm2=die,
-        peak_power_w=peak.total,
+        peak_power_w=unlimited_peak_power_w(designs=d, areas=a, power_constants=pc,
+                                            area_constants=area_constants, c=bc),
         power_w=system_j / (result.chips * result.e2e),
         energy_per_token_j=per_token,
         cost_usd=cost,

@@ -41,8 +41,8 @@ import numpy as np
 
 from ador.model.area import AreaBreakdown, AreaConstants, node_value
 from ador.model.design import PRECISIONS, DesignArrays
-from ador.model.power import PJ, Energies, PowerConstants, energies, leakage_w
-from ador.spec.precision import Precision
+from ador.model.power import PJ, Energies, PowerConstants, energies, leakage_w, peak_power
+from ador.spec.precision import RATE_VS_FP16, Precision
 
 
 @dataclass(frozen=True)
@@ -179,3 +179,27 @@ def throttle_clock(*, power_at: Callable[[np.ndarray], np.ndarray], limit_w: np.
         fits = power_at(np.where(over, mid, 1.0)) <= limit_w
         lo, hi = np.where(fits, mid, lo), np.where(fits, hi, mid)
     return np.where(over, lo, 1.0)
+
+
+def unlimited_peak_power_w(*, designs: DesignArrays, areas: AreaBreakdown,
+                           power_constants: PowerConstants = PowerConstants(),
+                           area_constants: AreaConstants = AreaConstants(),
+                           c: BoardPowerConstants = BoardPowerConstants()) -> np.ndarray:
+    """Power with every unit, memory and link at its peak rate at once and the cores busy,
+    before any board limit (ador.model.power.peak_power with the scaled MAC energy, plus
+    idle and busy power). A chip with a limit never draws it: its clock drops first."""
+    d, pc = designs, power_constants
+    die = areas.total
+    base = peak_power(designs=d, area_mm2=die, c=pc)
+    matrix = np.zeros(d.n)
+    for p in PRECISIONS:
+        e = scaled_energies(designs=d, area_mm2=die, precision=p, power_constants=pc, c=c)
+        macs_per_s = RATE_VS_FP16[p] * d.clock_hz
+        w = macs_per_s * (d.sa_count * d.sa_rows * d.sa_cols * e.sa_mac
+                          + d.mt_count * d.mt_lanes * d.mt_tree_width * e.mt_mac)
+        matrix = np.maximum(matrix, np.where(d.supports_precision(p), w, 0.0))
+    drawn = (base.total - base.regulator_loss) - base.leakage - base.matrix_units + matrix
+    return (drawn / pc.regulator_efficiency
+            + idle_power_w(designs=d, area_mm2=die, power_constants=pc, c=c)
+            + busy_power_w(designs=d, areas=areas, power_constants=pc,
+                           area_constants=area_constants, c=c))

@@ -40,3 +40,17 @@ def test_design_without_a_limit_keeps_its_clock():
     b = evaluate(hardware=hardware("ador-hetero"), model=model("llama3-8b"),
                  scenario=scenario(512))
     assert b.clock_fraction == 1.0
+
+
+@pytest.mark.parametrize("name", ["h100-sxm-80gb", "a100-sxm-80gb", "ador-hetero",
+                                  "ador-mactree"])
+def test_average_power_between_idle_and_unlimited_peak(name):
+    from ador.model.area import area
+    from ador.model.board_power import idle_power_w
+    from ador.model.design import DesignArrays
+
+    h = hardware(name)
+    b = evaluate(hardware=h, model=model("llama3-8b"), scenario=scenario(64))
+    d = DesignArrays.from_specs([h])
+    idle = float(idle_power_w(designs=d, area_mm2=area(designs=d).total)[0])
+    assert idle < b.power_w < b.peak_power_w
