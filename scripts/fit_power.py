@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ador.calibration.power_fit import fit_power, observation
+from ador.calibration.power_fit import fit_power, gemm_power_w, observation
 from ador.validation.energy import full_clock_components, read_energy_reference
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +35,11 @@ def main() -> None:
         print(f"{o.row_id}: measured {o.measured_w:.1f} W, fitted {p:.1f} W ({e:+.1%}); "
               f"parts at the current constants: fixed {o.fixed_w:.1f}, busy {o.busy_w:.1f}, "
               f"matrix {o.matrix_w:.1f}")
+    for name, tflops in (("h100-sxm-80gb", 792.1), ("a100-sxm-80gb", 267.9)):
+        hw = load_hardware(name)
+        print(f"check: {name} BF16 GEMM at its measured {tflops} TFLOP/s ceiling draws "
+              f"{gemm_power_w(hardware=hw, flops_per_s=tflops * 1e12):.0f} W at nominal clock "
+              f"(board limit {hw.chip.board_power_limit_w:.0f} W)")
 
 
 if __name__ == "__main__":

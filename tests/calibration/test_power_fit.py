@@ -41,3 +41,20 @@ def test_prediction_never_exceeds_the_limit():
 def test_no_observations_is_an_error():
     with pytest.raises(ValueError):
         fit_power([])
+
+
+def test_gemm_power_is_idle_plus_busy_at_zero_rate_and_grows_with_rate():
+    from ador.calibration.power_fit import gemm_power_w
+    from ador.model.area import area
+    from ador.model.board_power import busy_power_w, idle_power_w
+    from ador.model.design import DesignArrays
+    from tests.conftest import hardware
+
+    h = hardware("h100-sxm-80gb")
+    d = DesignArrays.from_specs([h])
+    a = area(designs=d)
+    floor = float(idle_power_w(designs=d, area_mm2=a.total)[0] + busy_power_w(designs=d,
+                                                                              areas=a)[0])
+    assert gemm_power_w(hardware=h, flops_per_s=0.0) == pytest.approx(floor)
+    assert floor < gemm_power_w(hardware=h, flops_per_s=4e14) < gemm_power_w(
+        hardware=h, flops_per_s=8e14)
