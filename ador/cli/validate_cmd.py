@@ -20,7 +20,14 @@ def validate_cmd(
     html: Annotated[Path | None, typer.Option("--html", help="write a predicted-vs-measured "
                                                              "plot (HTML)")] = None,
 ) -> None:
-    """Compare the model's predictions with measured ttft, tpot, e2e and throughput."""
+    """Compare the model's predictions with measured ttft, tpot, e2e and throughput
+    (or, for an energy CSV, power, energy per token and throughput under serving load)."""
+    from ador.validation.energy import is_energy_csv
+
+    if is_energy_csv(reference):
+        from ador.cli.validate_energy_cmd import validate_energy
+
+        return validate_energy(reference, as_json=as_json, html=html)
     result = validate_rows(read_reference(reference))
     data = to_json(result)
     if html is not None:

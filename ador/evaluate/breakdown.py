@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ador.evaluate.efficiency import Efficiency, efficiency
 from ador.evaluate.engine import check_supported, evaluate_population
 from ador.evaluate.results import BOUND_NAMES, PopulationResult
 from ador.metrics import METRICS
+from ador.model.board_power import clocked_designs, throttle_clock
 from ador.model.design import DesignArrays
 from ador.spec.hardware import HardwareSpec
 from ador.spec.model import ModelSpec
@@ -68,6 +71,8 @@ class Breakdown:
     tokens_per_s_per_usd: float | None = None
     energy_per_request_j: float | None = None
     power_density_w_per_mm2: float | None = None
+    # Core clock over nominal that the board power limit leaves (1.0: not limited).
+    clock_fraction: float | None = None
 
     @property
     def memory_bytes(self) -> float:
@@ -78,10 +83,26 @@ def evaluate(*, hardware: HardwareSpec, model: ModelSpec, scenario: Scenario) ->
     """Evaluate one design; raises InfeasibleError when it cannot run the scenario."""
     check_supported(hardware=hardware, scenario=scenario)
     designs = DesignArrays.from_specs([hardware])
-    pop = evaluate_population(designs=designs, model=model, scenario=scenario)
-    eff = efficiency(designs=designs, result=pop, scenario=scenario)
+    pop, eff = limited_evaluation(designs=designs, model=model, scenario=scenario,
+                                  limit_w=hardware.chip.board_power_limit_w)
     return breakdown_of(pop, 0, hardware=hardware.name, model=model.name, scenario=scenario,
                         eff=eff)
+
+
+def limited_evaluation(*, designs: DesignArrays, model: ModelSpec, scenario: Scenario,
+                       limit_w: float | None) -> tuple[PopulationResult, Efficiency]:
+    """Evaluation at the highest clock whose average power fits the board limit."""
+    def at(s: np.ndarray) -> tuple[PopulationResult, Efficiency]:
+        d = clocked_designs(designs, s)
+        pop = evaluate_population(designs=d, model=model, scenario=scenario)
+        return pop, efficiency(designs=designs, result=pop, scenario=scenario,
+                               clock_fraction=s)
+
+    s = np.ones(designs.n)
+    if limit_w is not None:
+        s = throttle_clock(power_at=lambda x: at(x)[1].power_w,
+                           limit_w=np.full(designs.n, float(limit_w)))
+    return at(s)
 
 
 def breakdown_of(pop: PopulationResult, i: int, *, hardware: str, model: str,
@@ -127,6 +148,7 @@ def to_json(b: Breakdown) -> dict:
         **metrics,
         "memory_bytes": b.memory_bytes,
         "memory_capacity_bytes": b.memory_capacity_bytes,
+        "clock_fraction": b.clock_fraction,
         "breakdown": {
             "memory": {"weights_bytes": b.weights_bytes, "kv_cache_bytes": b.kv_cache_bytes,
                        "activation_bytes": b.activation_bytes},

@@ -4,11 +4,13 @@ Dynamic energy of a pass is counted from the evaluator's per-operator work: matr
 of GEMM and attention operators (split between systolic arrays and MAC trees in the
 proportion of their achieved work), vector-lane work, global-buffer bytes, HBM bytes and
 bytes sent over links. Operator work is per tensor-parallel shard and covers every
-pipeline stage, so the system spends ``tp`` times it; leakage runs on every chip for the
-whole request, and so does the activity-independent share of the compute units' power
-(PowerConstants.clock_fraction). A request is one prefill pass and (e2e - ttft) / tpot
-decode steps. Energy per request is the system's energy for the static batch over its
-requests; power density is peak power over die area (the heat flux cooling must remove).
+pipeline stage, so the system spends ``tp`` times it, with the arithmetic MAC energy
+scaled by BoardPowerConstants.mac_energy_scale. Every chip draws its idle power and its busy power
+(ador.model.board_power) for the whole request. Core energies follow the clock fraction
+the board limit sets (``clock_fraction``, 1 without a limit; see
+ador.evaluate.breakdown.evaluate). A request is one prefill pass and (e2e - ttft) / tpot
+decode steps. Energy per request is the system's energy for the static batch over
+its requests; power density is peak power over die area (the heat flux cooling must remove).
 """
 
 from __future__ import annotations
@@ -19,16 +21,17 @@ import numpy as np
 
 from ador.evaluate.results import VECTOR_UNIT, PopulationResult, StageResult
 from ador.model.area import AreaBreakdown, AreaConstants, area
+from ador.model.board_power import (
+    BoardPowerConstants,
+    busy_power_w,
+    core_energy_scale,
+    idle_power_w,
+    scaled_energies,
+    unlimited_peak_power_w,
+)
 from ador.model.cost import CostBreakdown, CostConstants, chip_cost
 from ador.model.design import DesignArrays
-from ador.model.power import (
-    Energies,
-    PowerBreakdown,
-    PowerConstants,
-    energies,
-    leakage_w,
-    peak_power,
-)
+from ador.model.power import Energies, PowerBreakdown, PowerConstants, peak_power
 from ador.model.units import matrix_kinds
 from ador.spec.hardware import HardwareSpec
 from ador.spec.precision import RATE_VS_FP16, Precision
@@ -41,7 +44,7 @@ MATRIX_CLASSES = (OpClass.GEMM.value, OpClass.ATTENTION.value)
 @dataclass(frozen=True)
 class Efficiency:
     area_mm2: np.ndarray  # per chip
-    peak_power_w: np.ndarray  # per chip
+    peak_power_w: np.ndarray  # per chip, every unit at peak and no board limit
     power_w: np.ndarray  # average per chip over the scenario (prefill + decode)
     energy_per_token_j: np.ndarray  # system energy / output tokens
     cost_usd: np.ndarray  # per chip (die + HBM + packaging)
@@ -50,6 +53,7 @@ class Efficiency:
     tokens_per_s_per_usd: np.ndarray  # throughput per chip / cost per chip
     energy_per_request_j: np.ndarray  # system energy / requests of the static batch
     power_density_w_per_mm2: np.ndarray  # peak power per mm² of die (thermal density)
+    clock_fraction: np.ndarray  # core clock over nominal under the board power limit
 
 
 @dataclass(frozen=True)
@@ -108,9 +112,11 @@ def unit_peaks(hardware: HardwareSpec, precision: Precision | str = "fp16") -> d
 
 
 def stage_energy(*, designs: DesignArrays, stage: StageResult, e: Energies,
-                 compute_scale: float = 1.0) -> np.ndarray:
+                 compute_scale: float | np.ndarray = 1.0,
+                 sram_scale: float | np.ndarray = 1.0) -> np.ndarray:
     """Dynamic joules of one pass of one tensor-parallel shard (all pipeline stages);
-    ``compute_scale`` is the activity-dependent share of matrix and vector energy."""
+    ``compute_scale`` multiplies matrix and vector energy, ``sram_scale`` the
+    global-buffer energy."""
     d = designs
     matrix_flops = sum((f for name, f in stage.op_flops.items()
                         if stage.op_class[name] in MATRIX_CLASSES), 0.0)
@@ -134,7 +140,7 @@ def stage_energy(*, designs: DesignArrays, stage: StageResult, e: Energies,
     sram = sum(stage.op_sram_bytes.values(), np.zeros(d.n))
     comm = float(sum(stage.op_comm_bytes.values()))
     compute = macs * per_mac + np.nan_to_num(vector_ops) * e.vector_op
-    return (compute_scale * compute + sram * e.global_byte + hbm * e.hbm_byte
+    return (compute_scale * compute + sram_scale * sram * e.global_byte + hbm * e.hbm_byte
             + comm * e.link_byte)
 
 
@@ -142,11 +148,14 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
                scenario: Scenario | None = None,
                area_constants: AreaConstants = AreaConstants(),
                power_constants: PowerConstants = PowerConstants(),
-               cost_constants: CostConstants = CostConstants()) -> Efficiency:
+               cost_constants: CostConstants = CostConstants(),
+               board_constants: BoardPowerConstants = BoardPowerConstants(),
+               clock_fraction: np.ndarray | float = 1.0) -> Efficiency:
     """Per-chip area, power and cost, and the scenario's energy and efficiency ratios.
 
     ``scenario`` gives the compute precision and the tensor-parallel degree; without it,
-    FP16 and tp = chips (no pipeline parallelism) are assumed.
+    FP16 and tp = chips (no pipeline parallelism) are assumed. ``clock_fraction`` is the
+    core clock ``result`` was evaluated at, over each design's nominal clock.
     """
     d = designs
     chip = chip_breakdown(designs=d, area_constants=area_constants,
@@ -154,25 +163,29 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
     die = chip.area.total
     precision = scenario.compute_precision if scenario else Precision.FP16
     tp = scenario.tp if scenario else result.chips
-    e = energies(designs=d, area_mm2=die, precision=precision, c=power_constants)
+    e = scaled_energies(designs=d, area_mm2=die, precision=precision,
+                        power_constants=power_constants, c=board_constants)
     steps = np.where(result.tpot > 0, (result.e2e - result.ttft) / np.where(
         result.tpot > 0, result.tpot, 1.0), 0.0)
-    pc = power_constants
-    active = 1.0 - pc.clock_fraction
-    dynamic = tp * (stage_energy(designs=d, stage=result.prefill, e=e, compute_scale=active)
-                    + steps * stage_energy(designs=d, stage=result.decode, e=e,
-                                           compute_scale=active))
-    peak = chip.power
-    busy_w = pc.clock_fraction * (peak.matrix_units + peak.vector_units)
-    static = result.chips * (leakage_w(area_mm2=die, c=pc) + busy_w) * result.e2e
-    system_j = (dynamic + static) / power_constants.regulator_efficiency
+    pc, bc = power_constants, board_constants
+    clock = np.broadcast_to(np.asarray(clock_fraction, dtype=np.float64), (d.n,))
+    v2 = core_energy_scale(clock, bc)
+    dynamic = tp * sum(
+        (n * stage_energy(designs=d, stage=stage, e=e, compute_scale=v2, sram_scale=v2)
+         for n, stage in ((1.0, result.prefill), (steps, result.decode))), np.zeros(d.n))
+    per_chip_w = (idle_power_w(designs=d, area_mm2=die, power_constants=pc, c=bc)
+                  + busy_power_w(designs=d, areas=chip.area, power_constants=pc,
+                               area_constants=area_constants, c=bc) * clock * v2)
+    system_j = dynamic / pc.regulator_efficiency + result.chips * per_chip_w * result.e2e
     tokens = result.throughput * result.e2e
     cost = chip.cost.total
     per_token = system_j / tokens
     requests = scenario.batch if scenario else np.nan
+    peak_w = unlimited_peak_power_w(designs=d, areas=chip.area, power_constants=pc,
+                                    area_constants=area_constants, c=bc)
     return Efficiency(
         area_mm2=die,
-        peak_power_w=peak.total,
+        peak_power_w=peak_w,
         power_w=system_j / (result.chips * result.e2e),
         energy_per_token_j=per_token,
         cost_usd=cost,
@@ -180,5 +193,6 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
         tokens_per_j=1.0 / per_token,
         tokens_per_s_per_usd=result.throughput_per_chip / cost,
         energy_per_request_j=system_j / requests,
-        power_density_w_per_mm2=peak.total / die,
+        power_density_w_per_mm2=peak_w / die,
+        clock_fraction=np.array(clock, dtype=np.float64),
     )

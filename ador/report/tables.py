@@ -73,8 +73,10 @@ def efficiency_table(b: Breakdown) -> Table:
     if b.area_mm2 is None:
         return t
     t.add_row("die area", f"{b.area_mm2:,.0f} mm²")
-    t.add_row("peak power", f"{b.peak_power_w:,.0f} W")
+    t.add_row("peak power (every unit at once, no limit)", f"{b.peak_power_w:,.0f} W")
     t.add_row("average power (this scenario)", f"{b.power_w:,.0f} W")
+    if b.clock_fraction is not None and b.clock_fraction < 1.0:
+        t.add_row("clock under the board power limit", f"{b.clock_fraction:.0%} of nominal")
     t.add_row("energy per output token", format_quantity(b.energy_per_token_j or 0.0, "J"))
     if b.energy_per_request_j is not None:
         t.add_row("energy per request", format_quantity(b.energy_per_request_j, "J"))

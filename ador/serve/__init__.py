@@ -12,5 +12,14 @@ from ador.serve.results import ServingResult
 from ador.serve.steptime import StepModel, build_step_model
 from ador.spec.scheduler import SchedulerConfig
 
-__all__ = ["simulate", "RequestSet", "ServingResult", "SchedulerConfig", "find_goodput",
-           "find_capacity", "build_step_model", "StepModel", "GoodputResult"]
+__all__ = [
+           "GoodputResult",
+           "RequestSet",
+           "SchedulerConfig",
+           "ServingResult",
+           "StepModel",
+           "build_step_model",
+           "find_capacity",
+           "find_goodput",
+           "simulate",
+]

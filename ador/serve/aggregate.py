@@ -131,7 +131,7 @@ class FastState:
             blocks = self.kv.blocks(self.prompt[i] + g - 1)
         else:
             blocks = self.alloc[i]
-        if self.D > d0:
+        if d0 < self.D:
             self.segments.append((i, g0, d0, self.D))
         self.used -= blocks
         return blocks

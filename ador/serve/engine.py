@@ -12,8 +12,8 @@ iteration that starts it (the GPU waits for the copy, as vLLM's swap does).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -49,7 +49,7 @@ class RequestSet:
     def n(self) -> int:
         return int(self.arrival_s.shape[0])
 
-    def with_rate(self, rate_per_s: float) -> "RequestSet":
+    def with_rate(self, rate_per_s: float) -> RequestSet:
         """The same requests with open-loop arrivals rescaled to a mean rate of
         ``rate_per_s`` (the inter-arrival pattern is kept; max-load sets stay at time 0
         and get evenly spaced arrivals at that rate)."""
@@ -64,13 +64,13 @@ class RequestSet:
         return RequestSet(arrival_s=arr, prompt_tokens=self.prompt_tokens,
                           output_tokens=self.output_tokens, concurrency=None)
 
-    def take(self, index) -> "RequestSet":
+    def take(self, index) -> RequestSet:
         return RequestSet(arrival_s=self.arrival_s[index], prompt_tokens=self.prompt_tokens[index],
                           output_tokens=self.output_tokens[index], concurrency=self.concurrency)
 
     @staticmethod
     def fixed(*, n: int, prompt: int, output: int, rate_per_s: float | None = None,
-              concurrency: int | None = None) -> "RequestSet":
+              concurrency: int | None = None) -> RequestSet:
         """n identical requests, all at time 0 (max load) or evenly spaced at a rate."""
         arr = np.zeros(n) if rate_per_s is None else np.arange(n) / rate_per_s
         return RequestSet(arrival_s=arr, prompt_tokens=np.full(n, prompt),

@@ -25,9 +25,9 @@ arrays); non-finite numbers become null.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 

@@ -18,7 +18,7 @@ from pydantic import Field, model_validator
 
 from ador.spec.base import Spec
 from ador.spec.precision import Precision
-from ador.spec.quantities import Bytes, BytesPerS, Fraction, Hertz, PositiveInt, Seconds
+from ador.spec.quantities import Bytes, BytesPerS, Fraction, Hertz, PositiveInt, Seconds, Watts
 
 
 class Dataflow(str, Enum):
@@ -176,6 +176,9 @@ class Chip(Spec):
     hbm: Hbm
     p2p: P2P | None = None
     calibration: Calibration = Calibration()
+    # Board power limit (W): above it the chip lowers its clock until it fits
+    # (ador.model.board_power). None: no limit (power is reported, never capped).
+    board_power_limit_w: Watts | None = None
 
     @model_validator(mode="after")
     def _unit_mix(self) -> Chip:

@@ -1,0 +1,56 @@
+"""`ador validate --reference ENERGY.csv`: measured power and energy under serving load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.table import Table
+
+from ador.cli.common import console, print_json
+
+
+def validate_energy(reference: Path, *, as_json: bool, html: Path | None = None) -> None:
+    from ador.validation.energy import (
+        ASSUMED_MEAN_INPUT_TOKENS,
+        energy_curves,
+        energy_to_json,
+        read_energy_reference,
+        validate_energy_rows,
+    )
+
+    rows = read_energy_reference(reference)
+    data = energy_to_json(validate_energy_rows(rows))
+    if html is not None:
+        from ador.report.energy_figures import energy_vs_batch, energy_vs_batch_data
+        from ador.spec.io import write_text_atomic
+
+        fig = energy_vs_batch(energy_vs_batch_data(energy_curves(rows), data["rows"]))
+        write_text_atomic(html, fig.to_html(include_plotlyjs=True, full_html=True))
+    if as_json:
+        print_json(data)
+        return
+    table = Table(title=f"power and energy under serving load: {reference}")
+    for col in ("id", "hardware", "model", "prec", "tp", "cap", "batch", "clock", "metric",
+                "predicted", "measured", "error"):
+        table.add_column(col, justify="left" if col in {"id", "hardware", "model", "prec",
+                                                        "metric"} else "right")
+    for r in data["rows"]:
+        pred = "-" if r["predicted"] is None else f"{r['predicted']:.4g}"
+        err = r["error"] if r["error"] else f"{r['signed_error']:+.1%}"
+        clock = "-" if r["clock_fraction"] is None else f"{r['clock_fraction']:.0%}"
+        table.add_row(r["id"], r["hardware"], r["model"], r["precision"], str(r["tp"]),
+                      str(r["max_num_seqs"]), str(r["batch"] or "-"), clock,
+                      f"{r['metric']} [{r['unit']}]", pred, f"{r['measured']:.4g}", err)
+    console.print(table)
+    groups = Table(title="error by source, hardware and metric")
+    for col in ("source", "hardware", "metric", "n", "MAPE", "median", "max"):
+        groups.add_column(col)
+    for g in data["groups"]:
+        groups.add_row(g["source"][:48], g["hardware"], g["metric"], str(g["n"]),
+                       f"{g['mape']:.1%}", f"{g['median_ape']:.1%}", f"{g['max_ape']:.1%}")
+    console.print(groups)
+    console.print(f"MAPE {data['mape']:.1%}, median {data['median_ape']:.1%}, "
+                  f"max {data['max_ape']:.1%} over {data['n']} rows; mean input length "
+                  f"assumed {ASSUMED_MEAN_INPUT_TOKENS} tokens where a row gives none"
+                  + (f"; {len(data['errors'])} row(s) could not be predicted"
+                     if data["errors"] else ""))
