@@ -50,7 +50,7 @@ def predict_classes(true_tokens, *, accuracy: float, seed: int, edges,
 
 
 def predict_lengths(true_tokens, cfg: GroupingConfig) -> np.ndarray:
-    """Predicted output tokens of each request under ``cfg``'s predictor."""
+    """Predicted output tokens of each request under ``cfg``'s predictor (integers)."""
     cls = predict_classes(true_tokens, accuracy=cfg.accuracy, seed=cfg.seed,
                           edges=cfg.length_edges, error=cfg.error)
     return class_lengths(cfg.length_edges, cfg.representative)[cls]
@@ -74,3 +74,8 @@ def violations(finish_s, deadline_s) -> int:
     """Requests that completed after their deadline (not completed counts as violated)."""
     f = np.asarray(finish_s, dtype=np.float64)
     return int(np.sum(~(f <= np.asarray(deadline_s, dtype=np.float64))))
+
+
+def rule_lengths(true_tokens, cfg: GroupingConfig) -> np.ndarray:
+    """Predicted lengths in the units the grouping rules use (``length_units_per_token``)."""
+    return predict_lengths(true_tokens, cfg) * cfg.length_units_per_token

@@ -38,6 +38,11 @@ class GroupingConfig(Spec):
     length_edges: tuple[int, ...] = DEFAULT_LENGTH_EDGES
     # a class's predicted length: its upper bound (largest member) or its geometric middle
     representative: Literal["upper", "middle"] = "upper"
+    # units the grouping rules see per predicted token: the released rules' lengths (and so
+    # their constants 15000 and 1024) are characters of the answer text (dataset/deal.py:
+    # len(output)); about 4 characters per token for English text (OpenAI tokenizer
+    # guide) makes them comparable; 1 applies the constants to tokens
+    length_units_per_token: Pos = 1.0
     # deadlines: the released ranges (seconds), all multiplied by slo_scale (for a machine
     # faster or slower than the paper's); the sort key takes the SLO in units of slo_scale
     # seconds, so a scaled run sorts exactly as the released one

@@ -16,7 +16,7 @@ from ador.serve.predictor import (
     deadlines_s,
     length_class,
     predict_classes,
-    predict_lengths,
+    rule_lengths,
     violations,
 )
 from ador.serve.schedulers.grouped import morphling_groups, s3_groups, uellm_groups
@@ -114,11 +114,12 @@ def _closed(n: int, seed: int = 0) -> RequestSet:
                                        ("morphling", morphling_groups)])
 def test_engine_runs_the_released_groups_in_order(name, rule):
     reqs = _closed(57)
-    cfg = SchedulerConfig(name=name, grouping=GroupingConfig(accuracy=0.7, seed=2))
+    cfg = SchedulerConfig(name=name, grouping=GroupingConfig(accuracy=0.7, seed=2,
+                                                            length_units_per_token=4.0))
     sm = step()
     sched, kv, _ = make_scheduler(config=cfg, step=sm, requests=reqs, max_context=8192)
     raw = run(requests=reqs, scheduler=sched, step=sm, kv=kv, state_factory=FastState)
-    pred = predict_lengths(reqs.output_tokens, cfg.grouping).tolist()
+    pred = rule_lengths(reqs.output_tokens, cfg.grouping).tolist()
     expect = rule(pred, deadlines_s(reqs.n, cfg.grouping).tolist(), cfg.grouping)
     assert sched.batches == expect
     ids = sorted(i for b in sched.batches for i in b)

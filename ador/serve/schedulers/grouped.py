@@ -20,8 +20,8 @@ HYIUYOU/UELLM ``UELM/UELM-all/all.py`` and ``UELM/S3/s3.py``):
   group; the released code also emits an empty group there, which has no effect);
 - ``morphling``: first come first served, ``morphling_batch`` per group.
 
-Predictions (``ador.serve.predictor``) use the true output lengths the engine holds and the
-config's seed; deadlines are ``predictor.deadlines_s`` by request index. Both are computed
+Predictions (``ador.serve.predictor``, in ``length_units_per_token`` units) use the true
+output lengths the engine holds and the config's seed; deadlines are ``predictor.deadlines_s`` by request index. Both are computed
 on the first plan of a run, so with several instances each instance's share has its own.
 """
 
@@ -31,7 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ador.serve.predictor import deadlines_s, predict_lengths
+from ador.serve.predictor import deadlines_s, rule_lengths
 from ador.serve.schedulers.base import EngineState, Plan
 from ador.serve.schedulers.static import StaticScheduler
 from ador.spec.grouping import GroupingConfig
@@ -106,7 +106,7 @@ class GroupedScheduler(StaticScheduler):
 
     def _setup(self, st: EngineState) -> None:
         cfg = self.config.grouping
-        self.pred = predict_lengths(np.asarray(st.output), cfg).tolist()
+        self.pred = rule_lengths(np.asarray(st.output), cfg).tolist()
         self.slo = deadlines_s(len(st.output), cfg).tolist()
 
     def plan(self, st: EngineState) -> Plan:
