@@ -155,3 +155,19 @@ def test_perfect_grouping_never_slower_than_fcfs_on_sorted_lengths():
     ue = simulate(**kw, scheduler=SchedulerConfig(name="uellm", grouping=g))
     mo = simulate(**kw, scheduler=SchedulerConfig(name="morphling", grouping=g))
     assert ue.summary["makespan_s"] < mo.summary["makespan_s"]
+
+
+def test_scheduler_yaml_with_a_grouping_block(tmp_path):
+    from ador.errors import SpecError
+    from ador.spec.io import load_spec
+
+    good = tmp_path / "uellm.yaml"
+    good.write_text("name: uellm\ngrouping:\n  accuracy: 0.8\n  error: adjacent\n"
+                    "  slo_scale: 0.5\n  length_units_per_token: 4\n")
+    cfg = load_spec(SchedulerConfig, good)
+    assert (cfg.name, cfg.grouping.accuracy, cfg.grouping.error) == ("uellm", 0.8, "adjacent")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: s3\ngrouping:\n  s3_token_budget: -5\n")
+    with pytest.raises(SpecError) as err:
+        load_spec(SchedulerConfig, bad)
+    assert "s3_token_budget" in str(err.value) and "bad.yaml" in str(err.value)
