@@ -16,7 +16,8 @@ violations. This script runs the paper's setting as closely as ador can:
   counted in characters of the answer, so the default is accuracy 1 and 4 characters per
   token (``--units-per-token``) for the rules' constants (15000, 1024); a sensitivity table
   shows accuracy 0.8 and the constants applied to tokens;
-- UELLM: HELR places the layers on the four chips (it picks one chip when the model fits),
+- UELLM: HELR places the layers on the four chips (it picks one chip when the model fits;
+  a placement on k chips runs as an even k-stage layer split, ador's pipeline model),
   SLO-ODBS groups (a = 1, b = 0.5, padding bound 15000, 10 per batch), static padded batches
   one after another; S3-like: groups by predicted length (sum <= 1024 tokens, <= 20 per
   batch) on a four-chip layer split; Morphling-like: first come first served, 10 per batch,

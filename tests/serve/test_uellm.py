@@ -171,3 +171,21 @@ def test_scheduler_yaml_with_a_grouping_block(tmp_path):
     with pytest.raises(SpecError) as err:
         load_spec(SchedulerConfig, bad)
     assert "s3_token_budget" in str(err.value) and "bad.yaml" in str(err.value)
+
+
+def test_violations_of_an_engine_run_by_hand():
+    # four identical requests, Morphling-like batches of 2: the batches take T each, so
+    # requests 0-1 finish at T and 2-3 at 2T; every deadline 1.5 T: requests 2 and 3 miss
+    reqs = RequestSet.fixed(n=4, prompt=100, output=50)
+    kw = dict(hardware=hardware("a100-sxm-80gb"), model=model("llama3-8b"), requests=reqs,
+              step_model=step())
+    g = GroupingConfig(morphling_batch=2)
+    res = simulate(**kw, scheduler=SchedulerConfig(name="morphling", grouping=g))
+    f = res.requests.finish_s
+    t1 = f[0]
+    assert f[1] == t1 and f[2] == f[3] and f[2] == pytest.approx(2 * t1, rel=1e-9)
+    tight = g.model_copy(update={"slo_ranges_s": ((1.5 * t1, 1.5 * t1),)})
+    d = deadlines_s(4, tight)
+    assert np.all(d == 1.5 * t1)
+    assert violations(f, d) == 2
+    assert violations(f, deadlines_s(4, tight.model_copy(update={"slo_scale": 2.0}))) == 0
