@@ -50,7 +50,8 @@ class GroupingConfig(Spec):
     slo_block: PositiveInt = 20
     slo_scale: Pos = 1.0
     # SLO-ODBS (all.py): key a x SLO + b x predicted length; add while members < max and
-    # (predicted - current max) x (members + 1) x factor <= threshold
+    # (predicted - current max) x (members + 1) x factor <= threshold (the batching-only
+    # variant UELM-batch/batch.py uses b = 0.3)
     sort_slo_weight: Nonneg = 1.0
     sort_length_weight: Nonneg = 0.5
     padding_threshold_tokens: Pos = 15000.0

@@ -20,6 +20,9 @@ HYIUYOU/UELLM ``UELM/UELM-all/all.py`` and ``UELM/S3/s3.py``):
   group; the released code also emits an empty group there, which has no effect);
 - ``morphling``: first come first served, ``morphling_batch`` per group.
 
+Not modelled: the released ``all.py`` caps a group's generation at its largest predicted
+length + 50 tokens, cutting longer answers; here every answer runs to its true length.
+
 Predictions (``ador.serve.predictor``, in ``length_units_per_token`` units) use the true
 output lengths the engine holds and the config's seed; deadlines are ``predictor.deadlines_s`` by request index. Both are computed
 on the first plan of a run, so with several instances each instance's share has its own.
