@@ -15,16 +15,18 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ador.spec.base import Spec
+from ador.spec.grouping import GroupingConfig
 from ador.spec.quantities import BytesPerS, Fraction, PositiveInt
 
-SCHEDULER_NAMES = ("static", "vllm", "sarathi", "trtllm")
-DEFAULT_MEMORY_FRACTION = {"static": 0.9, "vllm": 0.9, "sarathi": 0.9, "trtllm": 0.95}
+SCHEDULER_NAMES = ("static", "vllm", "sarathi", "trtllm", "uellm", "s3", "morphling")
+DEFAULT_MEMORY_FRACTION = {"static": 0.9, "vllm": 0.9, "sarathi": 0.9, "trtllm": 0.95,
+                           "uellm": 0.9, "s3": 0.9, "morphling": 0.9}
 
 
 class SchedulerConfig(Spec):
     """Batching policy and its limits (None: the policy's default, see each field)."""
 
-    name: Literal["static", "vllm", "sarathi", "trtllm"] = "vllm"
+    name: Literal["static", "vllm", "sarathi", "trtllm", "uellm", "s3", "morphling"] = "vllm"
     # running requests at once (vLLM max_num_seqs default 256; static: the batch size)
     max_num_seqs: PositiveInt = 256
     # tokens per iteration: vLLM (None: max(model context, 2048), vLLM's default without
@@ -44,6 +46,8 @@ class SchedulerConfig(Spec):
     # TensorRT-LLM engine limits; None = derived from KV capacity as trtllm-bench does
     max_batch_size: PositiveInt | None = None
     max_num_tokens: PositiveInt | None = None
+    # predicted-length grouping (uellm, s3, morphling): predictor, deadlines, grouping rules
+    grouping: GroupingConfig = GroupingConfig()
 
     @property
     def kv_memory_fraction(self) -> float:

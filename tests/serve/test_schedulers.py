@@ -15,7 +15,7 @@ from tests.serve.conftest import poisson, step
 
 
 def test_table_names_every_scheduler():
-    assert set(SCHEDULERS) == {"static", "vllm", "sarathi", "trtllm"}
+    assert set(SCHEDULERS) == {"static", "vllm", "sarathi", "trtllm", "uellm", "s3", "morphling"}
 
 
 def test_trtllm_bench_limits_by_hand():

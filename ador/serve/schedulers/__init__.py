@@ -1,13 +1,15 @@
 """Batching policies, one module each, looked up by name."""
 
 from ador.serve.schedulers.base import EngineState, Plan, Scheduler
+from ador.serve.schedulers.grouped import MorphlingScheduler, S3Scheduler, UellmScheduler
 from ador.serve.schedulers.sarathi import SarathiScheduler
 from ador.serve.schedulers.static import StaticScheduler
 from ador.serve.schedulers.trtllm import TrtllmScheduler, derive_limits
 from ador.serve.schedulers.vllm import VllmScheduler
 
 SCHEDULERS: dict[str, type[Scheduler]] = {
-    cls.name: cls for cls in (StaticScheduler, VllmScheduler, SarathiScheduler, TrtllmScheduler)
+    cls.name: cls for cls in (StaticScheduler, VllmScheduler, SarathiScheduler, TrtllmScheduler,
+                              UellmScheduler, S3Scheduler, MorphlingScheduler)
 }
 
 __all__ = ["SCHEDULERS", "EngineState", "Plan", "Scheduler", "derive_limits"]

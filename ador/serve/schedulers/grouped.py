@@ -1,0 +1,166 @@
+"""Static padded batches grouped by predicted output length: UELLM's SLO-ODBS, S3-like and
+Morphling-like grouping.
+
+When the instance is idle, the policy forms groups over the waiting requests with its rule
+and runs the first group as one static batch (every member padded to the group's longest
+prompt and longest true output; all members complete when the batch ends, as an HF
+transformers ``generate`` call returns). The next group is formed again over what is then
+waiting: for a closed workload present at time 0 this gives exactly the released one-shot
+grouping (each rule restarts a group from the next request in its order). A group larger
+than the KV cache or the padded-prompt token cap runs as its largest prefix that fits.
+
+Rules (``group`` functions, pure, on predicted lengths and SLOs; UELLM's released code,
+HYIUYOU/UELLM ``UELM/UELM-all/all.py`` and ``UELM/S3/s3.py``):
+
+- ``uellm``: sort by ``a x SLO + b x predicted``; add while the group has fewer than
+  ``uellm_max_batch`` members and ``(predicted - current max) x (members + 1) x factor <=
+  threshold``; the current max starts at the first request's prediction;
+- ``s3``: sort by predicted length; add while members < ``s3_max_batch`` and the summed
+  predictions stay <= ``s3_token_budget`` (a request alone above the budget forms its own
+  group; the released code also emits an empty group there, which has no effect);
+- ``morphling``: first come first served, ``morphling_batch`` per group.
+
+Not modelled: the released ``all.py`` caps a group's generation at its largest predicted
+length + 50 tokens, cutting longer answers; here every answer runs to its true length.
+
+Predictions (``ador.serve.predictor``, in ``length_units_per_token`` units) use the true
+output lengths the engine holds and the config's seed; deadlines are ``predictor.deadlines_s`` by request index. Both are computed
+on the first plan of a run, so with several instances each instance's share has its own.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ador.serve.predictor import deadlines_s, rule_lengths
+from ador.serve.schedulers.base import EngineState, Plan
+from ador.serve.schedulers.static import StaticScheduler
+from ador.spec.grouping import GroupingConfig
+
+
+def uellm_groups(pred: Sequence[float], slo: Sequence[float], cfg: GroupingConfig
+                 ) -> list[list[int]]:
+    """SLO-ODBS groups (indices into ``pred``) in execution order, as released."""
+    n = len(pred)
+    if n == 0:
+        return []
+    key = [cfg.sort_slo_weight * slo[i] / cfg.slo_scale + cfg.sort_length_weight * pred[i]
+           for i in range(n)]
+    order = sorted(range(n), key=lambda i: key[i])  # stable, as Python's sorted
+    groups: list[list[int]] = []
+    cur: list[int] = []
+    cur_max = pred[order[0]]
+    for i in order:
+        if len(cur) < cfg.uellm_max_batch and (
+                (pred[i] - cur_max) * (len(cur) + 1) * cfg.padding_factor
+                <= cfg.padding_threshold_tokens):
+            cur.append(i)
+            cur_max = max(cur_max, pred[i])
+        else:
+            groups.append(cur)
+            cur = [i]
+            cur_max = pred[i]
+    groups.append(cur)
+    return [g for g in groups if g]
+
+
+def s3_groups(pred: Sequence[float], slo: Sequence[float], cfg: GroupingConfig
+              ) -> list[list[int]]:
+    """S3-like groups: by predicted length, summed predictions within the token budget."""
+    order = sorted(range(len(pred)), key=lambda i: pred[i])
+    groups: list[list[int]] = []
+    cur: list[int] = []
+    total = 0.0
+    for i in order:
+        if len(cur) < cfg.s3_max_batch and pred[i] + total <= cfg.s3_token_budget:
+            cur.append(i)
+            total += pred[i]
+        else:
+            groups.append(cur)
+            cur = [i]
+            total = pred[i]
+    groups.append(cur)
+    return [g for g in groups if g]
+
+
+def morphling_groups(pred: Sequence[float], slo: Sequence[float], cfg: GroupingConfig
+                     ) -> list[list[int]]:
+    """Morphling-like groups: arrival order, fixed size."""
+    b = cfg.morphling_batch
+    return [list(range(k, min(k + b, len(pred)))) for k in range(0, len(pred), b)]
+
+
+class GroupedScheduler(StaticScheduler):
+    """Static batches whose members a grouping rule picks from the waiting queue."""
+
+    name = "grouped"
+
+    @staticmethod
+    def group(pred, slo, cfg: GroupingConfig) -> list[list[int]]:  # pragma: no cover
+        raise NotImplementedError
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.pred: list | None = None
+        self.slo: list | None = None
+        self.batches: list[list[int]] = []  # request ids of each batch run, in order
+
+    def _setup(self, st: EngineState) -> None:
+        cfg = self.config.grouping
+        self.pred = rule_lengths(np.asarray(st.output), cfg).tolist()
+        self.slo = deadlines_s(len(st.output), cfg).tolist()
+
+    def plan(self, st: EngineState) -> Plan:
+        plan = Plan()
+        if st.n_decode or st.prefilling:
+            plan.decode = st.n_decode > 0
+            return plan
+        if not st.waiting:
+            return plan
+        if self.pred is None:
+            self._setup(st)
+        ids = list(st.waiting)
+        first = self.group([self.pred[i] for i in ids], [self.slo[i] for i in ids],
+                           self.config.grouping)[0]
+        members = self._fitting([ids[k] for k in first], st)
+        chosen = set(members)
+        rest = [i for i in ids if i not in chosen]
+        st.waiting.clear()
+        st.waiting.extend(members + rest)
+        p_max = max(st.prompt[i] for i in members)
+        o_max = max(st.output[i] for i in members)
+        for i in members:
+            st.set_lengths(i, prompt=p_max, output=o_max)
+            st.admit(i, tokens=p_max, blocks=self.kv.blocks(p_max + o_max), reserve=True)
+            plan.chunks.append((i, p_max))
+        self.batches.append(members)
+        return plan
+
+    def _fitting(self, members: list[int], st: EngineState) -> list[int]:
+        """The longest prefix of ``members`` whose padded batch fits the KV cache and the
+        padded-prompt token cap (at least one request: a lone request always fits, see
+        ``reject_reason``)."""
+        p = o = 0
+        for k, i in enumerate(members):
+            p, o = max(p, st.prompt[i]), max(o, st.output[i])
+            if k and ((k + 1) * self.kv.blocks(p + o) > self.kv.capacity_blocks
+                      or p * (k + 1) > self.max_tokens):
+                return members[:k]
+        return members
+
+
+class UellmScheduler(GroupedScheduler):
+    name = "uellm"
+    group = staticmethod(uellm_groups)
+
+
+class S3Scheduler(GroupedScheduler):
+    name = "s3"
+    group = staticmethod(s3_groups)
+
+
+class MorphlingScheduler(GroupedScheduler):
+    name = "morphling"
+    group = staticmethod(morphling_groups)
