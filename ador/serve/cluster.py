@@ -194,6 +194,7 @@ class Disaggregated:
     kv_bytes_per_token: float  # whole model
     layers: int
     chips: int | None = None
+    same_instance: bool = False  # decode on the prefill's instance index (semi-PD)
 
 
 def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_context: int,
@@ -221,9 +222,12 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
     targets = [route_target(x, max_context) for x in setup.decode]
     order = np.argsort(ready, kind="stable")
     dst = np.empty(go.size, np.int64)
-    dst[order] = ROUTERS[decode_router or router](
-        arrival_s=ready[order], prompt=requests.prompt_tokens[go][order],
-        output=requests.output_tokens[go][order], targets=targets)
+    if setup.same_instance:
+        dst[:] = pre.where[go]
+    else:
+        dst[order] = ROUTERS[decode_router or router](
+            arrival_s=ready[order], prompt=requests.prompt_tokens[go][order],
+            output=requests.output_tokens[go][order], targets=targets)
     if setup.link is None:
         arrive = ready
     else:

@@ -106,12 +106,15 @@ class OffloadStep(StepView):
     for the whole batch, then max(local attention, remote attention + transfers), where a
     transfer per layer is q/k/v out and the attention output back (``transfer_bytes`` per
     offloaded request and layer pass, over ``link_bytes_per_s`` with ``link_latency_s``
-    each way). Prefill chunks cost nothing (KV arrived by transfer)."""
+    each way); ``extra_kv_tokens`` is the KV room the offloaded requests get on the
+    prefill instances. Prefill chunks cost nothing (KV arrived by transfer)."""
 
     def __init__(self, base: StepModel, *, ratio: float, executor: StepModel,
                  executor_bandwidth_share: float, transfer_bytes: float, layers: int,
-                 link_bytes_per_s: float, link_latency_s: float) -> None:
+                 link_bytes_per_s: float, link_latency_s: float,
+                 extra_kv_tokens: int = 0) -> None:
         super().__init__(base)
+        self.extra_kv_tokens = extra_kv_tokens
         self.ratio = ratio
         self.executor = executor
         self.exec_factor = 1.0 / max(executor_bandwidth_share, 1e-9)
@@ -119,6 +122,12 @@ class OffloadStep(StepView):
         self.layers = layers
         self.link_bytes_per_s = link_bytes_per_s
         self.link_latency_s = link_latency_s
+
+    def kv_capacity_for(self, *, memory_fraction: float, activation_tokens: int) -> int:
+        """Local KV tokens plus those the offloaded requests hold on prefill instances."""
+        return self.base.kv_capacity_for(memory_fraction=memory_fraction,
+                                         activation_tokens=activation_tokens
+                                         ) + self.extra_kv_tokens
 
     def attention_split(self, n: int, ctx: float) -> tuple[float, float]:
         """(local, remote + transfer) seconds of one step's decode attention."""

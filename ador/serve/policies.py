@@ -1,0 +1,224 @@
+"""Serving policies over a cluster: each builds its instances (step views, pools, link) from
+a ``ClusterSpec`` and runs them through the cluster layer (one event loop for all).
+
+- ``colocated``: one pool behind the router.
+- ``disaggregated``: DistServe / Splitwise PD disaggregation.
+- ``semi_pd``: semi-PD (arXiv 2504.19867): on every instance a prefill worker with a share x
+  and a decode worker with a share y of the compute units, one KV pool, no KV transfer.
+- ``adrenaline``: Adrenaline (arXiv 2503.20552): PD disaggregation whose decode instances
+  offload the attention of ``offload_ratio`` of their requests to an executor on the prefill
+  instances (which keep that KV), the prefill running on the remaining share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ador.serve.api import default_step_model
+from ador.serve.cluster import (Disaggregated, Instance, network_link, node_link,
+                                run_stage, simulate_colocated, simulate_disaggregated)
+from ador.serve.requests import RequestSet
+from ador.serve.results import ServingResult
+from ador.serve.stepviews import KvLoadStep, OffloadStep, ShareStep, bandwidth_share
+from ador.spec.cluster import ClusterSpec, PoolSpec
+from ador.spec.io import load_hardware
+from ador.spec.model import ModelSpec
+
+# Adrenaline's controller tries executor shares on this grid (fractions of the SMs)
+EXECUTOR_SHARES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+STEPS: dict = {}  # step models by (hardware, model, tp): building one takes ~0.1-1 s
+
+
+def pool_step(pool: PoolSpec, model: ModelSpec):
+    key = (pool.hardware, model.name, pool.tp, model.layers, model.hidden)
+    if key not in STEPS:
+        STEPS[key] = default_step_model(hardware=load_hardware(pool.hardware), model=model,
+                                        tp=pool.tp, scheduler=pool.scheduler)
+    return STEPS[key]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    spec: ClusterSpec
+    model: ModelSpec
+    ttft_slo_s: float | None
+    tpot_slo_s: float | None
+    reference: bool = False
+
+
+def _link(ctx: RunContext):
+    s, p = ctx.spec, ctx.spec.prefill
+    if s.link.placement == "node":
+        return node_link(load_hardware(p.hardware), tp=p.tp, layerwise=s.link.layerwise)
+    return network_link(tp=p.tp, bytes_per_s_per_chip=s.link.network_bytes_per_s_per_chip,
+                        latency_s=s.link.network_latency_s, layerwise=s.link.layerwise)
+
+
+def run_colocated(ctx: RunContext, requests: RequestSet) -> ServingResult:
+    p = ctx.spec.pool
+    step = pool_step(p, ctx.model)
+    inst = [Instance(step, p.scheduler, p.tp)] * p.count
+    return simulate_colocated(instances=inst, requests=requests,
+                              max_context=ctx.model.max_context, router=ctx.spec.router,
+                              ttft_slo_s=ctx.ttft_slo_s, tpot_slo_s=ctx.tpot_slo_s,
+                              reference=ctx.reference)
+
+
+def _two_pools(ctx: RunContext, prefill_step, decode_step, *, name: str) -> Disaggregated:
+    s = ctx.spec
+    base = pool_step(s.prefill, ctx.model)
+    setup = Disaggregated(
+        prefill=[Instance(prefill_step, s.prefill.scheduler, s.prefill.tp, "prefill")]
+        * s.prefill.count,
+        decode=[Instance(decode_step, s.decode.scheduler, s.decode.tp, "decode")]
+        * s.decode.count,
+        link=_link(ctx), kv_bytes_per_token=base.kv_bytes_per_token_all,
+        layers=ctx.model.layers)
+    return setup
+
+
+def run_disaggregated(ctx: RunContext, requests: RequestSet) -> ServingResult:
+    s = ctx.spec
+    setup = _two_pools(ctx, pool_step(s.prefill, ctx.model),
+                       KvLoadStep(pool_step(s.decode, ctx.model)), name="disaggregated")
+    return simulate_disaggregated(setup=setup, requests=requests,
+                                  max_context=ctx.model.max_context, router=s.router,
+                                  ttft_slo_s=ctx.ttft_slo_s, tpot_slo_s=ctx.tpot_slo_s,
+                                  reference=ctx.reference, name="disaggregated")
+
+
+def semi_pd_shares(*, prefill_share: float, decode_share: float, contention: bool
+                   ) -> tuple[float, float]:
+    """Effective (prefill, decode) shares: with contention and a sum above 1, each worker
+    gets its share over the sum (both busy)."""
+    total = prefill_share + decode_share
+    if contention and total > 1.0:
+        return prefill_share / total, decode_share / total
+    return prefill_share, decode_share
+
+
+def run_semi_pd(ctx: RunContext, requests: RequestSet) -> ServingResult:
+    s = ctx.spec
+    p, sp = s.pool, s.semi_pd
+    if sp.decode_share <= 0:
+        from ador.errors import AdorError
+        raise AdorError("semi-PD with a decode share of 0 never decodes", field=
+                        "semi_pd.decode_share", value=sp.decode_share)
+    x, y = semi_pd_shares(prefill_share=sp.prefill_share, decode_share=sp.decode_share,
+                          contention=sp.contention)
+    base = pool_step(p, ctx.model)
+    setup = Disaggregated(
+        prefill=[Instance(ShareStep(base, share=x), p.scheduler, p.tp, "prefill")] * p.count,
+        decode=[Instance(ShareStep(base, share=y, kv_load=True), p.scheduler, p.tp, "decode")]
+        * p.count,
+        link=None, kv_bytes_per_token=base.kv_bytes_per_token_all, layers=ctx.model.layers,
+        chips=p.tp * p.count, same_instance=True)
+    return simulate_disaggregated(setup=setup, requests=requests,
+                                  max_context=ctx.model.max_context, router=s.router,
+                                  ttft_slo_s=ctx.ttft_slo_s, tpot_slo_s=ctx.tpot_slo_s,
+                                  reference=ctx.reference, name="semi_pd")
+
+
+def offload_bound(*, prefill_step, decode_step, executor_share: float, prefill_count: int,
+                  decode_count: int, prefill_kv_spare_tokens: int) -> float:
+    """Largest offload ratio r the prefill side can carry: r/(1-r) within the prefill
+    instances' spare KV over the decode instances' KV (memory bound) and within the
+    executors' HBM bandwidth over the decode instances' (remote attention no slower than
+    local attention; bandwidth bound)."""
+    local_kv = decode_step.kv_capacity_for(memory_fraction=0.9, activation_tokens=4096)
+    mem = prefill_count * prefill_kv_spare_tokens / max(decode_count * local_kv, 1)
+    bw = _bw_ratio(prefill_step, decode_step, executor_share, prefill_count, decode_count)
+    ob = min(mem, bw)
+    return ob / (1.0 + ob)
+
+
+def _bw_ratio(p, d, share, pc, dc) -> float:
+    bp = p.work.hbm_bytes_per_s * p.chips if p.work is not None else 1.0
+    bd = d.work.hbm_bytes_per_s * d.chips if d.work is not None else 1.0
+    return pc * bandwidth_share(share) * bp / (dc * bd)
+
+
+def _adrenaline_setup(ctx: RunContext, executor_share: float) -> tuple[Disaggregated, float]:
+    s, a = ctx.spec, ctx.spec.adrenaline
+    m = ctx.model
+    pstep, dstep = pool_step(s.prefill, m), pool_step(s.decode, m)
+    link = _link(ctx)
+    pcap = pstep.kv_capacity_for(memory_fraction=s.prefill.scheduler.kv_memory_fraction,
+                                 activation_tokens=m.max_context)
+    spare = max(pcap - m.max_context, 0)  # what one prefill batch holds at a time
+    ratio = a.offload_ratio
+    if a.apply_offload_bound:
+        ratio = min(ratio, offload_bound(
+            prefill_step=pstep, decode_step=dstep, executor_share=executor_share,
+            prefill_count=s.prefill.count, decode_count=s.decode.count,
+            prefill_kv_spare_tokens=spare))
+    dcap = dstep.kv_capacity_for(memory_fraction=s.decode.scheduler.kv_memory_fraction,
+                                 activation_tokens=m.max_context)
+    extra = 0 if ratio <= 0 else int(min(dcap * ratio / (1.0 - ratio),
+                                         spare * s.prefill.count / s.decode.count))
+    # q, k, v out and the attention output back, per request and layer (bytes/element 2)
+    bytes_el = 2.0
+    per_req = bytes_el * (m.heads * m.head_dim + 2 * m.kv_heads * m.head_dim + m.hidden)
+    exec_share = bandwidth_share(executor_share) * s.prefill.count / s.decode.count
+    dview = OffloadStep(dstep, ratio=ratio, executor=pstep, executor_bandwidth_share=exec_share,
+                        transfer_bytes=per_req, layers=m.layers, link_bytes_per_s=link.bytes_per_s,
+                        link_latency_s=link.latency_s, extra_kv_tokens=extra)
+    pview = ShareStep(pstep, share=1.0 - executor_share,
+                      prefill_exponent=a.prefill_slowdown_exponent) if executor_share > 0 else pstep
+    setup = _two_pools(ctx, pview, dview, name="adrenaline")
+    return setup, ratio
+
+
+def pick_executor_share(ctx: RunContext, requests: RequestSet) -> float:
+    """Adrenaline's controller: the largest executor share (smallest prefill share) whose
+    prefill stage alone still meets the TTFT SLO for 90% of the requests."""
+    if ctx.ttft_slo_s is None:
+        return EXECUTOR_SHARES[0]
+    s, m = ctx.spec, ctx.model
+    best = 0.0
+    for share in EXECUTOR_SHARES:
+        view = ShareStep(pool_step(s.prefill, m), share=1.0 - share,
+                         prefill_exponent=s.adrenaline.prefill_slowdown_exponent)
+        out = run_stage(instances=[Instance(view, s.prefill.scheduler, s.prefill.tp)]
+                        * s.prefill.count, ids=np.arange(requests.n),
+                        arrival_s=requests.arrival_s, prompt=requests.prompt_tokens,
+                        output=np.ones(requests.n, np.int64), n=requests.n, router=s.router,
+                        max_context=m.max_context)
+        ttft = out.first - requests.arrival_s
+        if np.mean(ttft <= ctx.ttft_slo_s) < 0.9:
+            break
+        best = share
+    return best
+
+
+def run_adrenaline(ctx: RunContext, requests: RequestSet) -> ServingResult:
+    a = ctx.spec.adrenaline
+    share = a.executor_share if a.executor_share is not None else pick_executor_share(
+        ctx, requests)
+    setup, ratio = _adrenaline_setup(ctx, share if a.offload_ratio > 0 else 0.0)
+    res = simulate_disaggregated(setup=setup, requests=requests,
+                                 max_context=ctx.model.max_context, router=ctx.spec.router,
+                                 ttft_slo_s=ctx.ttft_slo_s, tpot_slo_s=ctx.tpot_slo_s,
+                                 reference=ctx.reference, name="adrenaline")
+    from dataclasses import replace
+
+    from ador.serve.results import frozen
+    return replace(res, limits=frozen({**res.limits, "offload_ratio": ratio,
+                                       "executor_share": share}))
+
+
+POLICIES: dict[str, Callable[[RunContext, RequestSet], ServingResult]] = {
+    "colocated": run_colocated, "disaggregated": run_disaggregated,
+    "semi_pd": run_semi_pd, "adrenaline": run_adrenaline}
+
+
+def simulate_cluster(*, cluster: ClusterSpec, model: ModelSpec, requests: RequestSet,
+                     ttft_slo_s: float | None = None, tpot_slo_s: float | None = None,
+                     reference: bool = False) -> ServingResult:
+    """Run ``requests`` through the cluster and policy ``cluster`` describes."""
+    ctx = RunContext(spec=cluster, model=model, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s,
+                     reference=reference)
+    return POLICIES[cluster.policy](ctx, requests)

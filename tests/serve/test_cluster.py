@@ -1,0 +1,166 @@
+"""Clusters and policies: conservation, capacity, degenerate cases, engines agreeing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ador.errors import AdorError
+from ador.serve.api import simulate
+from ador.serve.cluster import Link, transfer_flows
+from ador.serve.policies import simulate_cluster
+from ador.serve.routers import ROUTERS, RouteTarget
+from ador.serve.stepviews import bandwidth_share
+from ador.spec.cluster import AdrenalineSpec, ClusterSpec, PoolSpec, SemiPdSpec
+from tests.conftest import hardware, model
+from tests.serve.conftest import poisson, step
+
+M = "llama3-8b"
+
+
+def reqs(n=150, rate=6.0):
+    return poisson(n, rate, mean_in=400, mean_out=80, max_in=2000, max_out=400)
+
+
+def tokens_of(res, i):
+    r = res.requests
+    return r.token_times_s[r.token_offsets[i]:r.token_offsets[i + 1]]
+
+
+PD = ClusterSpec(policy="disaggregated", prefill=PoolSpec(count=2), decode=PoolSpec(count=2),
+                 router="least_work")
+
+
+def test_colocated_one_instance_equals_simulate():
+    rq = reqs()
+    a = simulate_cluster(cluster=ClusterSpec(pool=PoolSpec()), model=model(M), requests=rq)
+    b = simulate(hardware=hardware("a100-sxm-80gb"), model=model(M), requests=rq,
+                 step_model=step())
+    np.testing.assert_array_equal(a.requests.token_times_s, b.requests.token_times_s)
+    np.testing.assert_array_equal(a.requests.finish_s, b.requests.finish_s)
+
+
+def test_pd_loses_and_duplicates_nothing_and_moves_all_kv():
+    rq = reqs()
+    res = simulate_cluster(cluster=PD, model=model(M), requests=rq)
+    r = res.requests
+    assert not r.rejected.any()
+    # every request emits exactly its output tokens, in order, after arriving
+    np.testing.assert_array_equal(np.diff(r.token_offsets), rq.output_tokens)
+    for i in range(rq.n):
+        t = tokens_of(res, i)
+        assert np.all(np.diff(t) >= 0) and t[0] >= rq.arrival_s[i]
+        assert t[-1] == r.finish_s[i]
+    kv_per_token = step().kv_bytes_per_token_all
+    produced = float((rq.prompt_tokens[rq.output_tokens > 1] * kv_per_token).sum())
+    assert res.limits["kv_transferred_bytes"] == pytest.approx(produced)
+    assert res.limits["kv_produced_bytes"] == pytest.approx(produced)
+    assert res.chips == 4
+    ts = res.timeseries
+    assert np.all(ts.kv_used_tokens <= ts.kv_capacity_tokens)
+    assert set(np.unique(ts.instance)) <= {0, 1, 2, 3}
+
+
+def test_pd_fast_engine_equals_reference():
+    rq = reqs(80)
+    a = simulate_cluster(cluster=PD, model=model(M), requests=rq)
+    b = simulate_cluster(cluster=PD, model=model(M), requests=rq, reference=True)
+    np.testing.assert_allclose(a.requests.token_times_s, b.requests.token_times_s, rtol=1e-12)
+
+
+def test_adrenaline_ratio_zero_equals_pd():
+    rq = reqs()
+    spec = PD.model_copy(update={"policy": "adrenaline",
+                                 "adrenaline": AdrenalineSpec(offload_ratio=0.0)})
+    a = simulate_cluster(cluster=spec, model=model(M), requests=rq)
+    b = simulate_cluster(cluster=PD, model=model(M), requests=rq)
+    np.testing.assert_array_equal(a.requests.token_times_s, b.requests.token_times_s)
+
+
+def test_adrenaline_offload_enlarges_decode_kv_and_keeps_requests():
+    rq = poisson(300, 30.0, mean_in=800, mean_out=300, max_in=3000, max_out=1500)
+    one = PD.model_copy(update={"prefill": PoolSpec(), "decode": PoolSpec()})
+    base = simulate_cluster(cluster=one, model=model("llama2-7b"), requests=rq)
+    spec = one.model_copy(update={"policy": "adrenaline"})
+    ad = simulate_cluster(cluster=spec, model=model("llama2-7b"), requests=rq)
+    assert 0 < ad.limits["offload_ratio"] <= 0.7
+    np.testing.assert_array_equal(np.diff(ad.requests.token_offsets), rq.output_tokens)
+    assert (ad.timeseries.kv_capacity_tokens.max() > base.timeseries.kv_capacity_tokens.max())
+    assert ad.summary["batch_size_max"] >= base.summary["batch_size_max"]
+
+
+def test_semi_pd_full_shares_without_contention_is_pd_on_one_chip():
+    rq = reqs()
+    semi = ClusterSpec(policy="semi_pd", pool=PoolSpec(),
+                       semi_pd=SemiPdSpec(prefill_share=1.0, decode_share=1.0,
+                                          contention=False))
+    a = simulate_cluster(cluster=semi, model=model(M), requests=rq)
+    assert a.chips == 1 and a.limits["kv_transferred_bytes"] == 0.0
+    # same as 1P1D with a link of infinite speed (no transfer): both workers full speed
+    from ador.serve.cluster import Disaggregated, Instance, simulate_disaggregated
+    from ador.serve.stepviews import KvLoadStep
+    from ador.spec.scheduler import SchedulerConfig
+    st, cfg = step(), SchedulerConfig()
+    setup = Disaggregated(prefill=[Instance(st, cfg, 1)], decode=[Instance(KvLoadStep(st), cfg, 1)],
+                          link=None, kv_bytes_per_token=st.kv_bytes_per_token_all, layers=32)
+    b = simulate_disaggregated(setup=setup, requests=rq, max_context=8192)
+    np.testing.assert_array_equal(a.requests.token_times_s, b.requests.token_times_s)
+    assert b.chips == 2
+
+
+def test_semi_pd_decode_share_zero_refused_and_smaller_share_slower():
+    with pytest.raises(AdorError):
+        simulate_cluster(cluster=ClusterSpec(policy="semi_pd", pool=PoolSpec(),
+                                             semi_pd=SemiPdSpec(prefill_share=1.0,
+                                                                decode_share=0.0)),
+                         model=model(M), requests=reqs(20))
+    rq = reqs()
+    tpot = []
+    for y in (0.3, 0.6, 1.0):
+        spec = ClusterSpec(policy="semi_pd", pool=PoolSpec(),
+                           semi_pd=SemiPdSpec(prefill_share=1.0, decode_share=y,
+                                              contention=False))
+        tpot.append(simulate_cluster(cluster=spec, model=model(M), requests=rq)
+                    .summary["tpot_mean_s"])
+    assert tpot[0] > tpot[1] > tpot[2]
+
+
+def test_transfer_flows_serialize_per_link_and_layerwise_overlaps():
+    link = Link(bytes_per_s=1e9, latency_s=1e-3)
+    ready = np.array([1.0, 1.0, 1.0])
+    start = np.array([0.5, 0.5, 0.5])
+    end = transfer_flows(ready_s=ready, start_s=start, src=np.array([0, 0, 1]),
+                         dst=np.array([0, 1, 2]), nbytes=np.array([1e8, 1e8, 1e8]),
+                         link=link, layers=10)
+    np.testing.assert_allclose(end, [1.101, 1.201, 1.101])  # shared source waits
+    lw = Link(bytes_per_s=1e9, latency_s=0.0, layerwise=True)
+    end = transfer_flows(ready_s=ready[:1], start_s=start[:1], src=np.array([0]),
+                         dst=np.array([0]), nbytes=np.array([1e8]), link=lw, layers=10)
+    np.testing.assert_allclose(end, [1.01])  # last layer's share after the prefill ends
+
+
+def test_routers():
+    arr = np.arange(100) * 0.01
+    p = np.full(100, 500)
+    o = np.full(100, 100)
+    fast = RouteTarget(prefill_tokens_per_s=1e5, decode_tokens_per_s=2e3, kv_capacity_tokens=10**5)
+    slow = RouteTarget(prefill_tokens_per_s=2.5e4, decode_tokens_per_s=5e2, kv_capacity_tokens=10**5)
+    rr = ROUTERS["round_robin"](arrival_s=arr, prompt=p, output=o, targets=[fast, slow])
+    assert (rr == 0).sum() == 50
+    lw = ROUTERS["least_work"](arrival_s=arr, prompt=p, output=o, targets=[fast, slow])
+    assert (lw == 0).sum() > 70  # the 4x faster instance takes most work
+    small = RouteTarget(prefill_tokens_per_s=1e5, decode_tokens_per_s=2e3, kv_capacity_tokens=5000)
+    kv = ROUTERS["kv_aware"](arrival_s=arr, prompt=p, output=o, targets=[fast, small])
+    assert (kv == 0).sum() > (kv == 1).sum()
+
+
+def test_bandwidth_share_curve():
+    assert bandwidth_share(0.2) == pytest.approx(0.6)
+    assert bandwidth_share(1.0) == 1.0 and bandwidth_share(0.0) == 0.0
+    xs = np.linspace(0.05, 1, 20)
+    assert np.all(np.diff([bandwidth_share(x) for x in xs]) > 0)
+
+
+def test_spec_needs_pools():
+    with pytest.raises(ValueError):
+        ClusterSpec(policy="disaggregated", pool=PoolSpec())
