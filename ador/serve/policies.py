@@ -90,13 +90,18 @@ def run_disaggregated(ctx: RunContext, requests: RequestSet) -> ServingResult:
                                   reference=ctx.reference, name="disaggregated")
 
 
+# decode keeps under 26% of an A100's compute busy (Adrenaline arXiv 2503.20552, Sec. 2)
+DECODE_COMPUTE_FRACTION = 0.26
+
+
 def semi_pd_shares(*, prefill_share: float, decode_share: float, contention: bool
                    ) -> tuple[float, float]:
-    """Effective (prefill, decode) shares: with contention and a sum above 1, each worker
-    gets its share over the sum (both busy)."""
-    total = prefill_share + decode_share
-    if contention and total > 1.0:
-        return prefill_share / total, decode_share / total
+    """Effective (prefill, decode) shares when both workers are busy. With contention and
+    a sum above 1 the compute-bound prefill gets what the bandwidth-bound decode leaves:
+    min(x, 1 - DECODE_COMPUTE_FRACTION x y); the decode keeps its share (the prefill uses
+    little bandwidth). Conservative: a worker alone gets its whole share in reality."""
+    if contention and prefill_share + decode_share > 1.0:
+        return min(prefill_share, 1.0 - DECODE_COMPUTE_FRACTION * decode_share), decode_share
     return prefill_share, decode_share
 
 
@@ -116,10 +121,53 @@ def run_semi_pd(ctx: RunContext, requests: RequestSet) -> ServingResult:
         * p.count,
         link=None, kv_bytes_per_token=base.kv_bytes_per_token_all, layers=ctx.model.layers,
         chips=p.tp * p.count, same_instance=True)
-    return simulate_disaggregated(setup=setup, requests=requests,
-                                  max_context=ctx.model.max_context, router=s.router,
-                                  ttft_slo_s=ctx.ttft_slo_s, tpot_slo_s=ctx.tpot_slo_s,
-                                  reference=ctx.reference, name="semi_pd")
+    res = simulate_disaggregated(setup=setup, requests=requests,
+                                 max_context=ctx.model.max_context, router=s.router,
+                                 ttft_slo_s=ctx.ttft_slo_s, tpot_slo_s=ctx.tpot_slo_s,
+                                 reference=ctx.reference, name="semi_pd")
+    from dataclasses import replace
+
+    from ador.serve.results import frozen
+    return replace(res, limits=frozen({**res.limits, "prefill_share": sp.prefill_share,
+                                       "decode_share": sp.decode_share}))
+
+
+def run_semi_pd_controlled(ctx: RunContext, requests: RequestSet) -> ServingResult:
+    """semi-PD's SLO-aware partitioning (Algorithm 1) applied between runs of the workload:
+    when the TTFT attainment misses, raise the prefill share by ``step_share`` (or, once
+    contention caps what it gets, lower the decode share); else when the TPOT attainment
+    misses, raise the decode share; stop when both meet, both miss, or
+    after ``max_steps`` moves. Each run starts from the new shares (the switch happens
+    between windows, so its delay is not charged)."""
+    sp = ctx.spec.semi_pd
+    spec = ctx.spec
+    res = run_semi_pd(ctx, requests)
+    if ctx.ttft_slo_s is None or ctx.tpot_slo_s is None:
+        return res
+    from ador.serve.metrics import per_request
+    for _ in range(sp.max_steps):
+        per = per_request(res.requests)
+        ttft_ok = np.nanmean(per["ttft_s"] <= ctx.ttft_slo_s) >= sp.attainment
+        tpot_ok = np.nanmean(np.nan_to_num(per["tpot_s"]) <= ctx.tpot_slo_s) >= sp.attainment
+        if ttft_ok == tpot_ok:
+            break
+        x, y = spec.semi_pd.prefill_share, spec.semi_pd.decode_share
+        if not ttft_ok:  # more compute to the prefill; past what contention leaves it,
+            # by taking the share from the decode worker
+            if x < 1.0 - DECODE_COMPUTE_FRACTION * y - 1e-9:
+                x = min(1.0, x + sp.step_share)
+            else:
+                y = max(sp.step_share, y - sp.step_share)
+        else:
+            y = min(1.0, y + sp.step_share)
+        if (x, y) == (spec.semi_pd.prefill_share, spec.semi_pd.decode_share):
+            break
+        spec = spec.model_copy(update={"semi_pd": spec.semi_pd.model_copy(
+            update={"prefill_share": x, "decode_share": y})})
+        res = run_semi_pd(RunContext(spec=spec, model=ctx.model, ttft_slo_s=ctx.ttft_slo_s,
+                                     tpot_slo_s=ctx.tpot_slo_s, reference=ctx.reference),
+                          requests)
+    return res
 
 
 def offload_bound(*, prefill_step, decode_step, executor_share: float, prefill_count: int,
@@ -212,7 +260,9 @@ def run_adrenaline(ctx: RunContext, requests: RequestSet) -> ServingResult:
 
 POLICIES: dict[str, Callable[[RunContext, RequestSet], ServingResult]] = {
     "colocated": run_colocated, "disaggregated": run_disaggregated,
-    "semi_pd": run_semi_pd, "adrenaline": run_adrenaline}
+    "semi_pd": lambda ctx, r: (run_semi_pd_controlled if ctx.spec.semi_pd.controller
+                               else run_semi_pd)(ctx, r),
+    "adrenaline": run_adrenaline}
 
 
 def simulate_cluster(*, cluster: ClusterSpec, model: ModelSpec, requests: RequestSet,

@@ -37,12 +37,18 @@ class LinkSpec(Spec):
 
 class SemiPdSpec(Spec):
     """Shares of the compute units of the prefill and decode workers (semi-PD's defaults:
-    prefill 80%, decode 100%); ``contention``: when the shares sum above 1 each worker gets
-    its share / sum (both busy)."""
+    prefill 80%, decode 100%); ``contention``: when the shares sum above 1 the prefill gets
+    what the decode leaves (``ador.serve.policies.semi_pd_shares``)."""
 
     prefill_share: Fraction = 0.8
     decode_share: Share = 1.0
     contention: bool = True
+    # SLO-aware partitioning (Algorithm 1): move a share by step_share while one SLO's
+    # attainment misses, at most max_steps times
+    controller: bool = False
+    step_share: Fraction = 0.1
+    max_steps: PositiveInt = 6
+    attainment: Fraction = 0.9
 
 
 class AdrenalineSpec(Spec):

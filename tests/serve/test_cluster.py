@@ -164,3 +164,23 @@ def test_bandwidth_share_curve():
 def test_spec_needs_pools():
     with pytest.raises(ValueError):
         ClusterSpec(policy="disaggregated", pool=PoolSpec())
+
+
+def test_semi_pd_contention_and_controller():
+    from ador.serve.policies import DECODE_COMPUTE_FRACTION, semi_pd_shares
+    assert semi_pd_shares(prefill_share=0.5, decode_share=0.5, contention=True) == (0.5, 0.5)
+    x, y = semi_pd_shares(prefill_share=1.0, decode_share=1.0, contention=True)
+    assert (x, y) == (pytest.approx(1 - DECODE_COMPUTE_FRACTION), 1.0)
+    rq = reqs(300, 12.0)
+    fixed = ClusterSpec(policy="semi_pd", pool=PoolSpec(),
+                        semi_pd=SemiPdSpec(prefill_share=1.0, decode_share=1.0))
+    ctl = fixed.model_copy(update={"semi_pd": fixed.semi_pd.model_copy(
+        update={"controller": True})})
+    a = simulate_cluster(cluster=fixed, model=model(M), requests=rq, ttft_slo_s=0.2,
+                         tpot_slo_s=0.1)
+    b = simulate_cluster(cluster=ctl, model=model(M), requests=rq, ttft_slo_s=0.2,
+                         tpot_slo_s=0.1)
+    np.testing.assert_array_equal(np.diff(b.requests.token_offsets), rq.output_tokens)
+    if a.summary["slo_attainment"] < 0.9:  # the controller moved a share and did no harm
+        assert (b.limits["prefill_share"], b.limits["decode_share"]) != (1.0, 1.0)
+        assert b.summary["slo_attainment"] >= a.summary["slo_attainment"] - 0.02
