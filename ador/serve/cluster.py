@@ -195,6 +195,10 @@ class Disaggregated:
     layers: int
     chips: int | None = None
     same_instance: bool = False  # decode on the prefill's instance index (semi-PD)
+    # custom placement: plan(src, ready_s, prompt, output, targets) -> (dst, copied); a
+    # copied request's KV flows to dst when dst != src (AcceLLM's duplication: the flow is
+    # made for every copied request, counted in kv_transferred_bytes)
+    plan: object = None
 
 
 def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_context: int,
@@ -222,7 +226,11 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
     targets = [route_target(x, max_context) for x in setup.decode]
     order = np.argsort(ready, kind="stable")
     dst = np.empty(go.size, np.int64)
-    if setup.same_instance:
+    copied = np.ones(go.size, dtype=bool)
+    if setup.plan is not None:
+        dst, copied = setup.plan(pre.where[go], ready, requests.prompt_tokens[go],
+                                 requests.output_tokens[go], targets)
+    elif setup.same_instance:
         dst[:] = pre.where[go]
     else:
         dst[order] = ROUTERS[decode_router or router](
@@ -231,9 +239,11 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
     if setup.link is None:
         arrive = ready
     else:
-        arrive = transfer_flows(ready_s=ready, start_s=pre.start[go], src=pre.where[go],
-                                dst=dst, nbytes=nbytes[go], link=setup.link,
-                                layers=setup.layers)
+        flows = transfer_flows(ready_s=np.where(copied, ready, np.nan),
+                               start_s=pre.start[go], src=pre.where[go], dst=dst,
+                               nbytes=nbytes[go], link=setup.link, layers=setup.layers)
+        moved = copied & (dst != pre.where[go]) if setup.plan is not None else copied
+        arrive = np.where(moved, flows, ready)
     dec = StageOut(n)
     P = len(setup.prefill)
     for k, inst in enumerate(setup.decode):
@@ -251,7 +261,7 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
         for why, c in part.reasons.items():
             dec.reasons[why] = dec.reasons.get(why, 0) + c
     raw = _merge(requests, pre, dec, go)
-    transferred = float(nbytes[go].sum()) if setup.link is not None else 0.0
+    transferred = float(nbytes[go][copied].sum()) if setup.link is not None else 0.0
     chips = setup.chips or sum(x.chips for x in setup.prefill + setup.decode)
     limits = {"instances": P + len(setup.decode), "prefill_instances": P,
               "decode_instances": len(setup.decode), "kv_transferred_bytes": transferred,

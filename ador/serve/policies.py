@@ -8,6 +8,12 @@ a ``ClusterSpec`` and runs them through the cluster layer (one event loop for al
 - ``adrenaline``: Adrenaline (arXiv 2503.20552): PD disaggregation whose decode instances
   offload the attention of ``offload_ratio`` of their requests to an executor on the prefill
   instances (which keep that KV), the prefill running on the remaining share.
+- ``accellm``: AcceLLM (arXiv 2411.05555): instances in pairs; at any time one chip of a
+  pair runs prefills at full speed (the prefill role passes between the two), the decode
+  role gets the rest of the pair's time (each chip decodes at 1 - ``prefill_time_share`` of
+  its speed: a fluid average of the role switches; prefill time share = the pair's prefill
+  demand over its two chips); KV duplicated layer by layer to the partner for a
+  ``redundancy`` share of the requests, each of those decoding on the less loaded holder.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from ador.serve.cluster import (Disaggregated, Instance, network_link, node_link
                                 run_stage, simulate_colocated, simulate_disaggregated)
 from ador.serve.requests import RequestSet
 from ador.serve.results import ServingResult
-from ador.serve.stepviews import KvLoadStep, OffloadStep, ShareStep, bandwidth_share
+from ador.serve.stepviews import (KvLoadStep, OffloadStep, ShareStep, TimeShareStep,
+                                  bandwidth_share)
 from ador.spec.cluster import ClusterSpec, PoolSpec
 from ador.spec.io import load_hardware
 from ador.spec.model import ModelSpec
@@ -258,11 +265,90 @@ def run_adrenaline(ctx: RunContext, requests: RequestSet) -> ServingResult:
                                        "executor_share": share}))
 
 
+ROLE_SHARE_BOUNDS = (0.05, 0.5)  # one chip of a pair prefills at a time
+
+
+def role_share(ctx: RunContext, requests: RequestSet) -> float:
+    """AcceLLM's role controller as a fluid average: the share of an instance's time in the
+    prefill role = prefill demand / (prefill + decode demand), in chip-seconds from the
+    instance's speeds (``route_target``)."""
+    from ador.serve.cluster import route_target
+    p = ctx.spec.pool
+    t = route_target(Instance(pool_step(p, ctx.model), p.scheduler, p.tp),
+                     ctx.model.max_context)
+    dp = float(requests.prompt_tokens.sum()) / t.prefill_tokens_per_s
+    dd = float(requests.output_tokens.sum()) / t.decode_tokens_per_s
+    lo, hi = ROLE_SHARE_BOUNDS
+    return min(hi, max(lo, dp / (dp + dd)))  # of the pair's two chips: 2f prefill-busy
+
+
+def copied_mask(n: int, redundancy: float) -> np.ndarray:
+    """Which of n requests get a copy: evenly spread, exactly floor(n x redundancy)."""
+    i = np.arange(n)
+    return np.floor((i + 1) * redundancy) > np.floor(i * redundancy)
+
+
+def accellm_plan(redundancy: float):
+    """Decode placement: a copied request decodes on the less loaded of its two holders
+    (fluid backlog of decode seconds, as ``least_work``), the others where they were
+    prefilled (the pair's chips take the prefill role in turn)."""
+    def plan(pair, ready_s, prompt, output, targets):
+        copied = copied_mask(pair.shape[0], redundancy)
+        # the chip in the prefill role alternates within the pair
+        src = 2 * pair + (np.arange(pair.shape[0]) % 2)
+        ds = np.array([t.decode_tokens_per_s for t in targets])
+        backlog = np.zeros(len(targets))
+        last = 0.0
+        dst = src.copy()
+        for j in np.argsort(ready_s, kind="stable").tolist():
+            dt = ready_s[j] - last
+            last = ready_s[j]
+            backlog = np.maximum(backlog - dt, 0.0)
+            a = int(src[j])
+            if copied[j]:
+                b = a ^ 1  # the partner
+                w = output[j] / ds
+                dst[j] = a if backlog[a] + w[a] <= backlog[b] + w[b] else b
+            backlog[dst[j]] += output[j] / ds[dst[j]]
+        return dst, copied
+    return plan
+
+
+def run_accellm(ctx: RunContext, requests: RequestSet) -> ServingResult:
+    s = ctx.spec
+    p, ac = s.pool, s.accellm
+    base = pool_step(p, ctx.model)
+    f = ac.prefill_time_share if ac.prefill_time_share is not None else role_share(
+        ctx, requests)
+    if f >= 1.0:
+        from ador.errors import AdorError
+        raise AdorError("accellm needs time for the decode role", field=
+                        "accellm.prefill_time_share", value=f)
+    kv_factor = 1.0 if ac.evict_under_pressure else 1.0 / (1.0 + ac.redundancy)
+    link = node_link(load_hardware(p.hardware), tp=p.tp, layerwise=True)
+    setup = Disaggregated(
+        prefill=[Instance(base, p.scheduler, p.tp, "prefill")] * (p.count // 2),
+        decode=[Instance(TimeShareStep(base, share=1.0 - f, kv_load=True,
+                                       kv_tokens_factor=kv_factor), p.scheduler, p.tp,
+                         "decode")] * p.count,
+        link=link, kv_bytes_per_token=base.kv_bytes_per_token_all, layers=ctx.model.layers,
+        chips=p.tp * p.count, plan=accellm_plan(ac.redundancy))
+    res = simulate_disaggregated(setup=setup, requests=requests,
+                                 max_context=ctx.model.max_context, router=s.router,
+                                 ttft_slo_s=ctx.ttft_slo_s, tpot_slo_s=ctx.tpot_slo_s,
+                                 reference=ctx.reference, name="accellm")
+    from dataclasses import replace
+
+    from ador.serve.results import frozen
+    return replace(res, limits=frozen({**res.limits, "prefill_time_share": f,
+                                       "redundancy": ac.redundancy}))
+
+
 POLICIES: dict[str, Callable[[RunContext, RequestSet], ServingResult]] = {
     "colocated": run_colocated, "disaggregated": run_disaggregated,
     "semi_pd": lambda ctx, r: (run_semi_pd_controlled if ctx.spec.semi_pd.controller
                                else run_semi_pd)(ctx, r),
-    "adrenaline": run_adrenaline}
+    "adrenaline": run_adrenaline, "accellm": run_accellm}
 
 
 def simulate_cluster(*, cluster: ClusterSpec, model: ModelSpec, requests: RequestSet,

@@ -148,3 +148,36 @@ class OffloadStep(StepView):
         t = self.base.time(tokens=decode_n, sampled=decode_n)
         local, remote = self.attention_split(decode_n, decode_ctx_sum / decode_n)
         return t + max(local, remote)
+
+
+class TimeShareStep(StepView):
+    """An instance that spends ``share`` of its time in this role (AcceLLM's alternating
+    roles, as a fluid average): every iteration takes time / share; ``kv_load`` as
+    ``KvLoadStep``; ``kv_tokens_factor`` scales the KV capacity (room taken by copies)."""
+
+    def __init__(self, base: StepModel, *, share: float, kv_load: bool = False,
+                 kv_tokens_factor: float = 1.0) -> None:
+        super().__init__(base)
+        if not 0.0 < share <= 1.0:
+            raise ValueError(f"share {share} outside (0, 1]")
+        self.factor = 1.0 / share
+        self.kv_load = kv_load
+        self.kv_tokens_factor = kv_tokens_factor
+
+    def kv_capacity_for(self, *, memory_fraction: float, activation_tokens: int) -> int:
+        return int(self.kv_tokens_factor * self.base.kv_capacity_for(
+            memory_fraction=memory_fraction, activation_tokens=activation_tokens))
+
+    def time(self, *, tokens: int, sampled: int, decode_n: int = 0,
+             decode_ctx_sum: float = 0.0, chunks=()) -> float:
+        if self.kv_load:
+            if not decode_n:
+                return 0.0
+            return self.factor * self.base.time(tokens=decode_n, sampled=decode_n,
+                                                decode_n=decode_n,
+                                                decode_ctx_sum=decode_ctx_sum)
+        return self.factor * self.base.time(tokens=tokens, sampled=sampled, decode_n=decode_n,
+                                            decode_ctx_sum=decode_ctx_sum, chunks=chunks)
+
+    def decode_times(self, n: int, ctx_sum: int, k: int) -> np.ndarray:
+        return self.factor * self.base.decode_times(n, ctx_sum, k)

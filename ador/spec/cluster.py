@@ -11,7 +11,7 @@ from ador.spec.base import Spec
 from ador.spec.quantities import BytesPerS, Fraction, PositiveInt, Seconds
 from ador.spec.scheduler import SchedulerConfig
 
-POLICY_NAMES = ("colocated", "disaggregated", "semi_pd", "adrenaline")
+POLICY_NAMES = ("colocated", "disaggregated", "semi_pd", "adrenaline", "accellm")
 ROUTER_NAMES = ("round_robin", "least_work", "kv_aware")
 Share = Annotated[float, Field(ge=0, le=1)]
 
@@ -64,11 +64,27 @@ class AdrenalineSpec(Spec):
     apply_offload_bound: bool = True
 
 
-class ClusterSpec(Spec):
-    """A serving cluster: ``colocated`` uses ``pool``; the other policies ``prefill`` and
-    ``decode`` pools (semi-PD: ``pool``, each instance running both workers)."""
+class AccellmSpec(Spec):
+    """Paired instances with alternating roles: ``redundancy`` of the requests get their
+    KV duplicated layer by layer to the partner during prefill (0: static disaggregation
+    with dynamic roles; 1: every request has two copies) and decode on the less loaded
+    holder; ``prefill_time_share`` of each instance's time goes to the prefill role (None:
+    the role controller sets it from the workload's prefill and decode demand);
+    ``evict_under_pressure``: copies never block admission (the redundant copy is evicted
+    first), else copies take KV room (capacity / (1 + redundancy))."""
 
-    policy: Literal["colocated", "disaggregated", "semi_pd", "adrenaline"] = "colocated"
+    redundancy: Share = 1.0
+    prefill_time_share: Fraction | None = None
+    evict_under_pressure: bool = True
+
+
+class ClusterSpec(Spec):
+    """A serving cluster: ``colocated`` uses ``pool``; ``disaggregated`` and ``adrenaline``
+    ``prefill`` and ``decode`` pools; ``semi_pd`` and ``accellm`` use ``pool``, each instance
+    running both phases (accellm: instances 2k and 2k+1 are a pair)."""
+
+    policy: Literal["colocated", "disaggregated", "semi_pd", "adrenaline",
+                    "accellm"] = "colocated"
     router: Literal["round_robin", "least_work", "kv_aware"] = "round_robin"
     pool: PoolSpec | None = None
     prefill: PoolSpec | None = None
@@ -76,6 +92,7 @@ class ClusterSpec(Spec):
     link: LinkSpec = LinkSpec()
     semi_pd: SemiPdSpec = SemiPdSpec()
     adrenaline: AdrenalineSpec = AdrenalineSpec()
+    accellm: AccellmSpec = AccellmSpec()
 
     @model_validator(mode="after")
     def _pools(self) -> "ClusterSpec":
@@ -84,4 +101,6 @@ class ClusterSpec(Spec):
             raise ValueError(f"policy {self.policy} needs prefill and decode pools")
         if not two and self.pool is None:
             raise ValueError(f"policy {self.policy} needs a pool")
+        if self.policy == "accellm" and self.pool.count % 2:
+            raise ValueError("policy accellm needs an even pool count (pairs)")
         return self

@@ -11,7 +11,7 @@ from ador.serve.cluster import Link, transfer_flows
 from ador.serve.policies import simulate_cluster
 from ador.serve.routers import ROUTERS, RouteTarget
 from ador.serve.stepviews import bandwidth_share
-from ador.spec.cluster import AdrenalineSpec, ClusterSpec, PoolSpec, SemiPdSpec
+from ador.spec.cluster import AccellmSpec, AdrenalineSpec, ClusterSpec, PoolSpec, SemiPdSpec
 from tests.conftest import hardware, model
 from tests.serve.conftest import poisson, step
 
@@ -184,3 +184,43 @@ def test_semi_pd_contention_and_controller():
     if a.summary["slo_attainment"] < 0.9:  # the controller moved a share and did no harm
         assert (b.limits["prefill_share"], b.limits["decode_share"]) != (1.0, 1.0)
         assert b.summary["slo_attainment"] >= a.summary["slo_attainment"] - 0.02
+
+
+def test_accellm_conserves_requests_and_copies_by_redundancy():
+    from ador.serve.policies import copied_mask
+    assert copied_mask(10, 0.3).sum() == 3 and copied_mask(10, 1.0).all()
+    assert not copied_mask(10, 0.0).any()
+    rq = reqs(200, 8.0)
+    kv = step().kv_bytes_per_token_all
+    moved = []
+    for r in (0.0, 0.5, 1.0):
+        spec = ClusterSpec(policy="accellm", pool=PoolSpec(count=2),
+                           accellm=AccellmSpec(redundancy=r))
+        res = simulate_cluster(cluster=spec, model=model(M), requests=rq)
+        np.testing.assert_array_equal(np.diff(res.requests.token_offsets), rq.output_tokens)
+        assert res.chips == 2 and not res.requests.rejected.any()
+        dec = rq.output_tokens > 1
+        want = copied_mask(int(dec.sum()), r)
+        assert res.limits["kv_transferred_bytes"] == pytest.approx(
+            float((rq.prompt_tokens[dec][want] * kv).sum()))
+        ts = res.timeseries
+        assert np.all(ts.kv_used_tokens <= ts.kv_capacity_tokens)
+        moved.append(res.limits["kv_transferred_bytes"])
+    assert moved[0] == 0.0 < moved[1] < moved[2]
+
+
+def test_accellm_copies_without_eviction_take_kv_room():
+    rq = reqs(50)
+    caps = []
+    for evict in (True, False):
+        spec = ClusterSpec(policy="accellm", pool=PoolSpec(count=2), accellm=AccellmSpec(
+            redundancy=1.0, evict_under_pressure=evict))
+        res = simulate_cluster(cluster=spec, model=model(M), requests=rq)
+        ts = res.timeseries
+        caps.append(ts.kv_capacity_tokens[ts.decode_tokens > 0].max())
+    assert caps[1] == pytest.approx(caps[0] / 2, rel=1e-3)
+
+
+def test_accellm_needs_pairs():
+    with pytest.raises(ValueError):
+        ClusterSpec(policy="accellm", pool=PoolSpec(count=3))
