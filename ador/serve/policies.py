@@ -269,17 +269,24 @@ ROLE_SHARE_BOUNDS = (0.05, 0.5)  # one chip of a pair prefills at a time
 
 
 def role_share(ctx: RunContext, requests: RequestSet) -> float:
-    """AcceLLM's role controller as a fluid average: the share of an instance's time in the
-    prefill role = prefill demand / (prefill + decode demand), in chip-seconds from the
-    instance's speeds (``route_target``)."""
+    """AcceLLM's role controller as a fluid average: the share of a chip's time in the
+    prefill role = the prefill chip-seconds the workload needs (speeds from
+    ``route_target``) over the pairs' chip-seconds during the arrivals, at most prefill
+    demand / (prefill + decode demand) (overload); per pair, spread over all pairs."""
     from ador.serve.cluster import route_target
     p = ctx.spec.pool
     t = route_target(Instance(pool_step(p, ctx.model), p.scheduler, p.tp),
                      ctx.model.max_context)
     dp = float(requests.prompt_tokens.sum()) / t.prefill_tokens_per_s
     dd = float(requests.output_tokens.sum()) / t.decode_tokens_per_s
+    span = float(requests.arrival_s[-1] - requests.arrival_s[0])
+    # the chips spend dp of their count x span chip-seconds prefilling; under overload,
+    # the demand mix decides
+    share = dp / (dp + dd)
+    if span > 0:
+        share = min(share, dp / (ctx.spec.pool.count * span))
     lo, hi = ROLE_SHARE_BOUNDS
-    return min(hi, max(lo, dp / (dp + dd)))  # of the pair's two chips: 2f prefill-busy
+    return min(hi, max(lo, share))
 
 
 def copied_mask(n: int, redundancy: float) -> np.ndarray:
