@@ -20,7 +20,10 @@ def validate_cmd(
     html: Annotated[Path | None, typer.Option("--html", help="write a predicted-vs-measured "
                                                              "plot (HTML)")] = None,
 ) -> None:
-    """Compare the model's predictions with measured ttft, tpot, e2e and throughput."""
+    """Compare the model's predictions with measured ttft, tpot, e2e and throughput.
+
+    Serving rows (a ``workload`` column: max_load or closed_loop) are simulated with
+    'ador serve''s engine; static rows are evaluated as one batch."""
     result = validate_rows(read_reference(reference))
     data = to_json(result)
     if html is not None:
@@ -40,7 +43,7 @@ def validate_cmd(
         pred = "-" if r["predicted"] is None else f"{r['predicted']:.4g}"
         err = r["error"] if r["error"] else f"{r['signed_error']:+.1%}"
         table.add_row(r["id"], r["hardware"], r["model"], r["precision"], str(r["tp"]),
-                      str(r["batch"]), str(r["input_len"]), str(r["output_len"]),
+                      _batch(r), str(r["input_len"]), str(r["output_len"]),
                       f"{r['metric']} [{r['unit']}]", pred, f"{r['measured']:.4g}", err)
     console.print(table)
     groups = Table(title="error by source, hardware and metric")
@@ -54,3 +57,12 @@ def validate_cmd(
                   f"max {data['max_ape']:.1%} over {data['n']} rows"
                   + (f"; {len(data['errors'])} row(s) could not be predicted"
                      if data["errors"] else ""))
+
+
+def _batch(row: dict) -> str:
+    """The static batch, or the serving workload (``max load``, ``N clients``)."""
+    if row.get("workload") == "closed_loop":
+        return f"{row['concurrency']} clients"
+    if row.get("workload"):
+        return row["workload"].replace("_", " ")
+    return str(row["batch"])
