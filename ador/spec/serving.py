@@ -21,10 +21,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, field_serializer, model_validator
 
 from ador.errors import UnitError
 from ador.spec.base import Spec
+from ador.spec.precision import Precision
 from ador.spec.quantities import PositiveInt
 from ador.spec.scheduler import SchedulerConfig
 from ador.units import parse_quantity
@@ -204,6 +205,10 @@ class Slo(Spec):
     ttft: SloSeconds
     tpot: SloSeconds
 
+    @field_serializer("ttft", "tpot")
+    def _with_unit(self, seconds: float) -> str:
+        return f"{seconds!r} s"  # written back with its unit, so that it loads again
+
 
 class ServingWorkloadSpec(Spec):
     """A serving workload (see the module docstring)."""
@@ -222,3 +227,14 @@ class ServingWorkloadSpec(Spec):
             raise ValueError("arrivals of kind 'trace' take the trace's timestamps: lengths "
                              "must be of kind 'trace' too")
         return self
+
+
+class ServingRunConfig(Spec):
+    """One serving run as written to a run folder's config.yaml."""
+    hardware: Annotated[str, Field(min_length=1)]  # template name or YAML path
+    model: Annotated[str, Field(min_length=1)]
+    tp: PositiveInt = 1
+    pp: PositiveInt = 1
+    precision: Precision = Precision.FP16
+    workload: ServingWorkloadSpec
+    scheduler: SchedulerConfig

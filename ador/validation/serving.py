@@ -139,7 +139,7 @@ def serving_metric(result, row: ServingReferenceRow) -> float:
     """The simulated figure for the row's metric, in the row's unit."""
     s = result.summary
     si = {
-        "output_throughput": s["output_throughput_tok_s"],
+        "output_throughput": s["output_throughput_tok_per_s"],
         "mean_ttft": s["ttft_mean_s"],
         "mean_itl": s["itl_mean_s"],
     }[row.metric]
