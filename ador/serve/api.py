@@ -1,0 +1,111 @@
+"""``simulate``: requests through a scheduler on one serving instance of a design."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ador.errors import AdorError
+from ador.serve.engine import RawRun, run
+from ador.serve.kv import KvPool
+from ador.serve.metrics import summarize
+from ador.serve.reference import ReferenceState
+from ador.serve.requests import RequestSet
+from ador.serve.results import Rejected, RequestRecords, ServingResult, TimeSeries, frozen
+from ador.serve.schedulers import SCHEDULERS, Scheduler, derive_limits
+from ador.serve.steptime import StepModel, build_step_model
+from ador.spec.hardware import HardwareSpec
+from ador.spec.model import ModelSpec
+from ador.spec.scheduler import SchedulerConfig
+
+STATIC_MAX_TOKENS = 32768  # padded prefill tokens of one static batch (HF-style)
+STEP_MAX_TOKENS = 65536
+STEP_MAX_BATCH = 4096
+
+
+def default_step_model(*, hardware: HardwareSpec, model: ModelSpec, tp: int = 1, pp: int = 1,
+                       precision: str = "fp16") -> StepModel:
+    return build_step_model(hardware=hardware, model=model, tp=tp, pp=pp, precision=precision,
+                            max_tokens=STEP_MAX_TOKENS, max_batch=STEP_MAX_BATCH)
+
+
+def make_scheduler(*, config: SchedulerConfig, step: StepModel, requests: RequestSet,
+                   max_context: int) -> tuple[Scheduler, KvPool, dict]:
+    """The scheduler object with its limits resolved, its KV pool and the limits used."""
+    name = config.name
+    extra = {}
+    if name == "trtllm":
+        b, t = derive_limits(
+            memory_bytes_total=step.hbm_bytes_per_chip * step.chips,
+            weight_bytes_total=step.weight_bytes_total,
+            kv_bytes_per_token=step.kv_bytes_per_token_all,
+            isl=float(np.mean(requests.prompt_tokens)),
+            osl=float(np.mean(requests.output_tokens)), pp=step.pp)
+        max_tokens = config.max_num_tokens or t
+        extra["max_batch_size"] = config.max_batch_size or b
+    elif name == "sarathi":
+        max_tokens = config.chunk_tokens
+    elif name == "static":
+        max_tokens = config.max_batched_tokens or STATIC_MAX_TOKENS
+    else:
+        max_tokens = config.max_batched_tokens or max(max_context, 2048)
+    if max_tokens + STEP_MAX_BATCH > step.max_tokens:
+        raise AdorError(f"the step model covers at most {step.max_tokens:.0f} tokens per "
+                        "iteration", field="scheduler.max_batched_tokens", value=max_tokens)
+    capacity = step.kv_capacity_for(memory_fraction=config.kv_memory_fraction,
+                                    activation_tokens=max_tokens)
+    kv = KvPool(capacity_tokens=capacity, block_tokens=config.block_tokens,
+                watermark_fraction=config.watermark_fraction if name in ("vllm", "sarathi")
+                else 0.0)
+    sched = SCHEDULERS[name](config=config, kv=kv, max_tokens=max_tokens,
+                             max_context=max_context, **extra)
+    limits = {"max_tokens_per_iteration": max_tokens, "kv_capacity_tokens": capacity,
+              "kv_capacity_blocks": kv.capacity_blocks,
+              "max_running": extra.get("max_batch_size", config.max_num_seqs)}
+    return sched, kv, limits
+
+
+def simulate(*, hardware: HardwareSpec, model: ModelSpec, requests: RequestSet,
+             scheduler: SchedulerConfig | None = None, tp: int = 1, pp: int = 1,
+             precision: str = "fp16", step_model: StepModel | None = None,
+             progress: Callable[[float], None] | None = None,
+             ttft_slo_s: float | None = None, tpot_slo_s: float | None = None,
+             reference: bool = False) -> ServingResult:
+    """Simulate ``requests`` on one TP x PP instance of ``hardware`` running ``model``.
+
+    ``step_model`` (from ``build_step_model``) can be passed to reuse it across runs;
+    ``reference=True`` runs the slow object-per-request engine (for tests).
+    """
+    config = scheduler or SchedulerConfig()
+    step = step_model or default_step_model(hardware=hardware, model=model, tp=tp, pp=pp,
+                                            precision=precision)
+    sched, kv, limits = make_scheduler(config=config, step=step, requests=requests,
+                                       max_context=model.max_context)
+    swap_s = kv.block_tokens * step.kv_bytes_per_token / config.swap_bandwidth_bytes_per_s
+    raw = run(requests=requests, scheduler=sched, step=step, kv=kv,
+              state_factory=ReferenceState if reference else _fast(),
+              progress=progress, swap_s_per_block=swap_s)
+    return assemble(raw=raw, requests=requests, chips=tp * pp, scheduler=config.name,
+                    limits=limits, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s)
+
+
+def _fast():
+    from ador.serve.engine import FastState
+
+    return FastState
+
+
+def assemble(*, raw: RawRun, requests: RequestSet, chips: int, scheduler: str, limits: dict,
+             ttft_slo_s: float | None, tpot_slo_s: float | None) -> ServingResult:
+    recs = RequestRecords(
+        arrival_s=raw.arrival_s, start_s=raw.start_s, first_token_s=raw.first_token_s,
+        finish_s=raw.finish_s, prompt_tokens=requests.prompt_tokens,
+        output_tokens=requests.output_tokens, preemptions=raw.preemptions,
+        rejected=raw.rejected, token_times_s=raw.token_times_s, token_offsets=raw.token_offsets)
+    ts = TimeSeries(**raw.series)
+    summary = summarize(recs, ts, chips=chips, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s)
+    return ServingResult(requests=recs, timeseries=ts, summary=frozen(summary), chips=chips,
+                         rejected=Rejected(count=int(raw.rejected.sum()),
+                                           reasons=frozen(raw.reject_reasons)),
+                         scheduler=scheduler, limits=frozen(limits))

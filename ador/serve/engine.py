@@ -1,0 +1,343 @@
+"""The fast event loop: iterations of one serving instance, aggregate decode state.
+
+Events are request arrivals (open loop: the trace's times; closed loop: a client's previous
+request completing) and iteration ends; the loop jumps to the next arrival when idle.
+Per iteration the work does not grow with the number of running requests: decoding requests
+are kept as a count and a sum of contexts, block growth as 16 (block_tokens) buckets by
+context phase, completions as a map from decode-step index to the requests that end there.
+Each request's token times are recovered afterwards from the decode steps' end times and the
+step-index ranges it decoded in.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ador.errors import AdorError
+from ador.serve.kv import KvPool
+from ador.serve.requests import RequestSet
+from ador.serve.schedulers.base import Plan, Scheduler
+from ador.serve.steptime import StepModel
+
+
+@dataclass(frozen=True)
+class RawRun:
+    """What an engine produced, before metrics (arrays indexed by request)."""
+
+    arrival_s: np.ndarray
+    start_s: np.ndarray
+    first_token_s: np.ndarray
+    finish_s: np.ndarray
+    preemptions: np.ndarray
+    token_times_s: np.ndarray
+    token_offsets: np.ndarray
+    rejected: np.ndarray  # bool
+    reject_reasons: dict
+    series: dict  # iteration arrays
+
+
+class Recorder:
+    """Per-iteration time series (plain lists while running)."""
+
+    def __init__(self) -> None:
+        self.t: list = []
+        self.batch: list = []
+        self.prefill: list = []
+        self.decode: list = []
+        self.kv: list = []
+        self.busy: list = []
+
+    def arrays(self, capacity_tokens: int) -> dict:
+        n = len(self.t)
+        return {"t_s": np.array(self.t, dtype=np.float64),
+                "batch_size": np.array(self.batch, dtype=np.int64),
+                "prefill_tokens": np.array(self.prefill, dtype=np.int64),
+                "decode_tokens": np.array(self.decode, dtype=np.int64),
+                "kv_used_tokens": np.array(self.kv, dtype=np.int64),
+                "kv_capacity_tokens": np.full(n, capacity_tokens, dtype=np.int64),
+                "busy_s": np.array(self.busy, dtype=np.float64)}
+
+
+class FastState:
+    """Engine state with decoding requests aggregated (see the module docstring)."""
+
+    def __init__(self, requests: RequestSet, kv: KvPool) -> None:
+        n = requests.n
+        self.kv = kv
+        self.B = kv.block_tokens
+        self.prompt = requests.prompt_tokens.tolist()
+        self.output = requests.output_tokens.tolist()
+        self.real_output = list(self.output)
+        self.waiting: deque = deque()
+        self.swapped: deque = deque()
+        self.prefilling: list = []
+        self._remaining = [0] * n
+        self._done = [0] * n  # prompt tokens already prefilled in the current admission
+        self.gen = [0] * n  # tokens emitted (valid while not decoding)
+        self.alloc = [0] * n  # blocks held (reserved requests: fixed)
+        self.reserved = [False] * n
+        self.used = 0
+        self.nd = 0
+        self.ctx_sum = 0
+        self.D = 0
+        self.bucket = [0] * self.B
+        self.finish_at: dict = {}
+        self.order: list = []
+        self.stint = [0] * n
+        self.decoding = [False] * n
+        self.join_D = [0] * n
+        self.join_g = [0] * n
+        self.preempts = [0] * n
+        self.step_end: list = []  # end time of each decode step
+        self.segments: list = []  # (request, first token position, D0, D1)
+        self.emits: list = []  # (request, token position, time) of prefill-emitted tokens
+
+    # -- what schedulers read -----------------------------------------------------------
+    @property
+    def n_decode(self) -> int:
+        return self.nd
+
+    @property
+    def free_blocks(self) -> int:
+        return self.kv.capacity_blocks - self.used
+
+    def remaining(self, i: int) -> int:
+        return self._remaining[i]
+
+    def prefill_len(self, i: int) -> int:
+        return self.prompt[i] + self.gen[i]
+
+    def decode_new_blocks(self) -> int:
+        return self.bucket[(-self.D) % self.B]
+
+    def swap_blocks_needed(self) -> int:
+        i = self.swapped[0]
+        return self.kv.blocks(self.prompt[i] + self.gen[i] - 1)
+
+    def set_lengths(self, i: int, *, prompt: int, output: int) -> None:
+        self.prompt[i] = prompt
+        self.output[i] = output
+
+    # -- what schedulers change -----------------------------------------------------------
+    def admit(self, i: int, *, tokens: int, blocks: int, reserve: bool) -> None:
+        head = self.waiting.popleft()
+        assert head == i
+        self._remaining[i] = tokens
+        self._done[i] = 0
+        self.alloc[i] = blocks
+        self.reserved[i] = reserve
+        self.used += blocks
+        self.prefilling.append(i)
+
+    def _join(self, i: int) -> None:
+        g = self.gen[i]
+        c0 = self.prompt[i] + g
+        self.decoding[i] = True
+        self.stint[i] += 1
+        self.join_D[i] = self.D
+        self.join_g[i] = g
+        self.nd += 1
+        self.ctx_sum += c0
+        if not self.reserved[i]:
+            self.bucket[(c0 - self.D - 1) % self.B] += 1
+        end = self.D + self.output[i] - g
+        lst = self.finish_at.get(end)
+        if lst is None:
+            self.finish_at[end] = [(i, self.stint[i])]
+        else:
+            lst.append((i, self.stint[i]))
+        self.order.append((i, self.stint[i]))
+
+    def _leave(self, i: int) -> int:
+        """Take i out of the decode aggregate; returns the blocks it holds."""
+        g0, d0 = self.join_g[i], self.join_D[i]
+        g = g0 + self.D - d0
+        self.gen[i] = g
+        self.decoding[i] = False
+        self.stint[i] += 1
+        self.nd -= 1
+        self.ctx_sum -= self.prompt[i] + g
+        if not self.reserved[i]:
+            self.bucket[(self.prompt[i] + g0 - d0 - 1) % self.B] -= 1
+            blocks = self.kv.blocks(self.prompt[i] + g - 1)
+        else:
+            blocks = self.alloc[i]
+        if self.D > d0:
+            self.segments.append((i, g0, d0, self.D))
+        self.used -= blocks
+        return blocks
+
+    def preempt_last(self) -> tuple[int, int]:
+        while True:
+            i, s = self.order.pop()
+            if self.decoding[i] and self.stint[i] == s:
+                break
+        blocks = self._leave(i)
+        self.preempts[i] += 1
+        return i, blocks
+
+    def swap_in(self) -> int:
+        i = self.swapped.popleft()
+        blocks = self.kv.blocks(self.prompt[i] + self.gen[i] - 1)
+        self.alloc[i] = blocks
+        self.used += blocks
+        self._join(i)
+        return blocks
+
+    # -- one iteration ------------------------------------------------------------------
+    def iteration(self, *, plan: Plan, step: StepModel, swap_s_per_block: float
+                  ) -> tuple[float, int, int, int]:
+        """Seconds of the planned iteration, its batch size, prefill and decode tokens."""
+        nd = self.nd if plan.decode else 0
+        chunks = [(c, self._done[i]) for i, c in plan.chunks]
+        ptok = 0
+        sampled = nd
+        for i, c in plan.chunks:
+            ptok += c
+            if c == self._remaining[i]:
+                sampled += 1
+        if nd:
+            self.used += self.decode_new_blocks()
+        dt = step.time(tokens=ptok + nd, sampled=sampled, decode_n=nd,
+                       decode_ctx_sum=self.ctx_sum if nd else 0.0, chunks=chunks)
+        return dt + plan.swap_blocks * swap_s_per_block, nd + len(chunks), ptok, nd
+
+    def finish_iteration(self, *, plan: Plan, t: float) -> list:
+        """Apply the iteration ending at ``t``; returns requests that completed."""
+        done = []
+        if plan.decode and self.nd:
+            self.step_end.append(t)
+            self.D += 1
+            self.ctx_sum += self.nd
+            for i, s in self.finish_at.pop(self.D, ()):
+                if self.decoding[i] and self.stint[i] == s:
+                    self._leave(i)
+                    done.append(i)
+        for i, c in plan.chunks:
+            self._done[i] += c
+            self._remaining[i] -= c
+            if self._remaining[i] == 0:
+                self.prefilling.remove(i)
+                g = self.gen[i]
+                self.emits.append((i, g, t))
+                self.gen[i] = g + 1
+                if self.gen[i] >= self.output[i]:
+                    self.used -= self.alloc[i] if self.reserved[i] else self.kv.blocks(
+                        self.prompt[i] + self.gen[i] - 1)
+                    done.append(i)
+                else:
+                    if not self.reserved[i]:
+                        self.alloc[i] = self.kv.blocks(self.prompt[i] + g)
+                    self._join(i)
+        return done
+
+    @property
+    def kv_used_tokens(self) -> int:
+        return self.used * self.B
+
+    def token_times(self, offsets: np.ndarray) -> np.ndarray:
+        """Every emitted token's time, per request in order (flat, by ``offsets``)."""
+        out = np.full(int(offsets[-1]), np.nan)
+        real = np.asarray(self.real_output, dtype=np.int64)
+        if self.emits:
+            e = np.array(self.emits, dtype=np.float64)
+            ri, pos = e[:, 0].astype(np.int64), e[:, 1].astype(np.int64)
+            keep = pos < real[ri]
+            out[offsets[ri[keep]] + pos[keep]] = e[keep, 2]
+        if self.segments:
+            s = np.array(self.segments, dtype=np.int64)
+            ri, g0, d0, d1 = s[:, 0], s[:, 1], s[:, 2], s[:, 3]
+            length = np.clip(np.minimum(d1 - d0, real[ri] - g0), 0, None)
+            total = int(length.sum())
+            seg = np.repeat(np.arange(len(s)), length)
+            within = np.arange(total) - np.repeat(np.cumsum(length) - length, length)
+            ends = np.asarray(self.step_end, dtype=np.float64)
+            out[offsets[ri[seg]] + g0[seg] + within] = ends[d0[seg] + within]
+        return out
+
+
+def run(*, requests: RequestSet, scheduler: Scheduler, step: StepModel, kv: KvPool,
+        state_factory=FastState, progress: Callable[[float], None] | None = None,
+        swap_s_per_block: float = 0.0) -> RawRun:
+    """Simulate ``requests`` through ``scheduler`` on one instance with ``state_factory``."""
+    n = requests.n
+    st = state_factory(requests, kv)
+    closed = requests.concurrency
+    arrival = requests.arrival_s.tolist() if closed is None else [0.0] * n
+    released = n if closed is None else min(closed, n)
+    reasons: dict = {}
+    rejected = [False] * n
+    for i in range(n):
+        why = scheduler.reject_reason(st.prompt[i], st.output[i])
+        if why is not None:
+            rejected[i] = True
+            reasons[why] = reasons.get(why, 0) + 1
+    start = [np.nan] * n
+    finish = [np.nan] * n
+    first = [np.nan] * n
+    rec = Recorder()
+    t = 0.0
+    ai = 0
+    finished = 0
+    step_tick = max(1, n // 100)
+    while True:
+        while ai < released and arrival[ai] <= t:
+            if rejected[ai]:
+                finish[ai] = arrival[ai]
+                finished += 1
+                if closed is not None and released < n:
+                    arrival[released] = arrival[ai]
+                    released += 1
+            else:
+                st.waiting.append(ai)
+            ai += 1
+        plan = scheduler.plan(st)
+        if plan.empty:
+            if ai < released:
+                t = max(t, arrival[ai])
+                continue
+            if st.waiting or st.prefilling or st.n_decode or st.swapped:
+                raise AdorError("the scheduler cannot admit any waiting request on an idle "
+                                "instance", field="scheduler", value=scheduler.name)
+            break
+        for i, _ in plan.chunks:
+            if start[i] != start[i]:
+                start[i] = t
+        dt, batch, ptok, dtok = st.iteration(plan=plan, step=step,
+                                             swap_s_per_block=swap_s_per_block)
+        kv_now = st.kv_used_tokens
+        t += dt
+        done = st.finish_iteration(plan=plan, t=t)
+        rec.t.append(t)
+        rec.batch.append(batch)
+        rec.prefill.append(ptok)
+        rec.decode.append(dtok)
+        rec.kv.append(kv_now)
+        rec.busy.append(dt)
+        for i, _ in plan.chunks:
+            if first[i] != first[i] and st.gen[i] > 0:
+                first[i] = t
+        for i in done:
+            finish[i] = t
+            if closed is not None and released < n:
+                arrival[released] = t
+                released += 1
+        if done:
+            finished += len(done)
+            if progress is not None and finished % step_tick < len(done):
+                progress(finished / n)
+    if progress is not None:
+        progress(1.0)
+    out_real = np.where(np.array(rejected), 0, requests.output_tokens)
+    offsets = np.concatenate([[0], np.cumsum(out_real)]).astype(np.int64)
+    return RawRun(
+        arrival_s=np.array(arrival, dtype=np.float64), start_s=np.array(start),
+        first_token_s=np.array(first), finish_s=np.array(finish),
+        preemptions=np.array(st.preempts, dtype=np.int64),
+        token_times_s=st.token_times(offsets), token_offsets=offsets,
+        rejected=np.array(rejected), reject_reasons=reasons,
+        series=rec.arrays(kv.capacity_tokens))

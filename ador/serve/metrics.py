@@ -1,0 +1,94 @@
+"""Latency, throughput, SLO attainment and occupancy figures of a simulated run."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ador.serve.results import RequestRecords, TimeSeries
+
+PERCENTILES = (("mean", None), ("p50", 50.0), ("p90", 90.0), ("p99", 99.0))
+
+
+def per_request(r: RequestRecords) -> dict[str, np.ndarray]:
+    """TTFT, TPOT, E2E, normalized latency and queueing delay of each request (NaN for
+    rejected requests; TPOT also for one-token outputs)."""
+    ok = ~r.rejected
+    last = np.full(r.n, np.nan)
+    nonempty = r.token_offsets[1:] > r.token_offsets[:-1]
+    last[nonempty] = r.token_times_s[r.token_offsets[1:][nonempty] - 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpot = np.where(r.output_tokens > 1, (last - r.first_token_s) / (r.output_tokens - 1),
+                        np.nan)
+        e2e = r.finish_s - r.arrival_s
+        out = {
+            "ttft_s": r.first_token_s - r.arrival_s,
+            "tpot_s": tpot,
+            "e2e_s": e2e,
+            "normalized_latency_s": e2e / r.output_tokens,
+            "queueing_s": r.start_s - r.arrival_s,
+        }
+    return {k: np.where(ok, v, np.nan) for k, v in out.items()}
+
+
+def inter_token(r: RequestRecords) -> np.ndarray:
+    """Gaps between consecutive tokens of the same request (flat)."""
+    gaps = np.diff(r.token_times_s)
+    starts = r.token_offsets[1:-1] - 1  # gap index across a request boundary
+    mask = np.ones(gaps.shape[0], dtype=bool)
+    mask[starts[(starts >= 0) & (starts < gaps.shape[0])]] = False
+    return gaps[mask & np.isfinite(gaps)]
+
+
+def _stats(name: str, x: np.ndarray, out: dict) -> None:
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return
+    for label, q in PERCENTILES:
+        out[f"{name}_{label}_s"] = float(np.mean(x) if q is None else np.percentile(x, q))
+
+
+def attainment(per: dict[str, np.ndarray], *, ttft_slo_s: float, tpot_slo_s: float,
+               rejected: np.ndarray) -> float:
+    """Share of all requests (rejected ones count as misses) meeting both SLOs."""
+    tpot = np.nan_to_num(per["tpot_s"], nan=0.0)
+    ok = (per["ttft_s"] <= ttft_slo_s) & (tpot <= tpot_slo_s) & ~rejected
+    return float(np.mean(ok))
+
+
+def summarize(r: RequestRecords, ts: TimeSeries, *, chips: int, ttft_slo_s: float | None = None,
+              tpot_slo_s: float | None = None) -> dict[str, float]:
+    per = per_request(r)
+    out: dict[str, float] = {}
+    for key in ("ttft", "tpot", "e2e", "normalized_latency", "queueing"):
+        _stats(key, per[f"{key}_s"], out)
+    _stats("itl", inter_token(r), out)
+    ok = ~r.rejected
+    done = int(ok.sum())
+    if done:
+        t0 = float(np.min(r.arrival_s[ok]))
+        span = float(np.max(r.finish_s[ok])) - t0
+        out_tok = float(r.output_tokens[ok].sum())
+        in_tok = float(r.prompt_tokens[ok].sum())
+        if span > 0:
+            out["makespan_s"] = span
+            out["output_throughput_tok_per_s"] = out_tok / span
+            out["total_throughput_tok_per_s"] = (out_tok + in_tok) / span
+            out["request_throughput_per_s"] = done / span
+            out["output_throughput_tok_per_s_per_chip"] = out_tok / span / chips
+            out["request_throughput_per_s_per_chip"] = done / span / chips
+            out["busy_fraction"] = float(ts.busy_s.sum()) / span
+    out["completed"] = float(done)
+    out["rejected"] = float(r.rejected.sum())
+    out["preemptions"] = float(r.preemptions.sum())
+    if ts.t_s.size:
+        w = ts.busy_s / max(float(ts.busy_s.sum()), 1e-300)
+        occ = ts.kv_used_tokens / np.maximum(ts.kv_capacity_tokens, 1)
+        out["kv_occupancy_mean"] = float(np.sum(occ * w))
+        out["kv_occupancy_max"] = float(occ.max())
+        out["batch_size_mean"] = float(np.sum(ts.batch_size * w))
+        out["batch_size_max"] = float(ts.batch_size.max())
+        out["iterations"] = float(ts.t_s.size)
+    if ttft_slo_s is not None and tpot_slo_s is not None:
+        out["slo_attainment"] = attainment(per, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s,
+                                           rejected=r.rejected)
+    return out

@@ -1,0 +1,93 @@
+"""Frozen results of a serving simulation."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from types import MappingProxyType
+from typing import Mapping
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RequestRecords:
+    """Per-request arrays (seconds; NaN where a rejected request has no value).
+    ``token_times_s[token_offsets[i]:token_offsets[i+1]]`` are request i's token times."""
+
+    arrival_s: np.ndarray
+    start_s: np.ndarray  # first scheduled
+    first_token_s: np.ndarray
+    finish_s: np.ndarray
+    prompt_tokens: np.ndarray
+    output_tokens: np.ndarray
+    preemptions: np.ndarray
+    rejected: np.ndarray  # bool
+    token_times_s: np.ndarray
+    token_offsets: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.arrival_s.shape[0])
+
+    def tokens(self, i: int) -> np.ndarray:
+        return self.token_times_s[self.token_offsets[i]:self.token_offsets[i + 1]]
+
+
+@dataclass(frozen=True)
+class TimeSeries:
+    """One entry per iteration (``t_s`` is its end)."""
+
+    t_s: np.ndarray
+    batch_size: np.ndarray
+    prefill_tokens: np.ndarray
+    decode_tokens: np.ndarray
+    kv_used_tokens: np.ndarray
+    kv_capacity_tokens: np.ndarray
+    busy_s: np.ndarray
+
+
+@dataclass(frozen=True)
+class Rejected:
+    count: int
+    reasons: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class ServingResult:
+    requests: RequestRecords
+    timeseries: TimeSeries
+    summary: Mapping[str, float]
+    chips: int
+    rejected: Rejected
+    scheduler: str
+    limits: Mapping[str, float]  # the limits the scheduler ran with (max tokens, KV, ...)
+
+    def to_json_dict(self, *, per_request: bool = False) -> dict:
+        """Strict-JSON dict (non-finite numbers become null)."""
+        out = {
+            "scheduler": self.scheduler,
+            "chips": self.chips,
+            "summary": {k: _finite(v) for k, v in self.summary.items()},
+            "limits": {k: _finite(v) for k, v in self.limits.items()},
+            "rejected": {"count": self.rejected.count, "reasons": dict(self.rejected.reasons)},
+        }
+        if per_request:
+            r = self.requests
+            out["requests"] = {f.name: [_finite(x) for x in getattr(r, f.name).tolist()]
+                               for f in fields(r) if f.name not in ("token_times_s",
+                                                                    "token_offsets")}
+        return out
+
+
+def _finite(x):
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def frozen(mapping: dict) -> Mapping:
+    return MappingProxyType(dict(mapping))

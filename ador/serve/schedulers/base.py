@@ -1,0 +1,97 @@
+"""What every scheduler sees of the engine, and what it returns for one iteration.
+
+A scheduler never touches per-request data structures of an engine directly; it calls the
+methods of ``EngineState`` (implemented by the fast engine with aggregate decode state and
+by the object-per-request reference engine), so both engines take identical decisions.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ador.serve.kv import KvPool
+from ador.spec.scheduler import SchedulerConfig
+
+
+class EngineState(Protocol):
+    waiting: deque  # request ids, front first (preempted requests go back to the front)
+    swapped: deque  # requests whose KV sits in host memory (swap preemption)
+    prefilling: list  # admitted requests with prompt tokens left, admission order
+    prompt: list  # effective prompt tokens per request
+    output: list  # effective output tokens per request
+
+    @property
+    def n_decode(self) -> int: ...
+    @property
+    def free_blocks(self) -> int: ...
+    def remaining(self, i: int) -> int: ...  # prompt tokens of i still to prefill
+    def prefill_len(self, i: int) -> int: ...  # tokens to prefill on (re)admission
+    def decode_new_blocks(self) -> int: ...  # blocks the next decode step allocates
+    def admit(self, i: int, *, tokens: int, blocks: int, reserve: bool) -> None: ...
+    def preempt_last(self) -> tuple[int, int]: ...  # (request, blocks freed)
+    def swap_in(self) -> int: ...  # blocks moved back
+    def swap_blocks_needed(self) -> int: ...  # blocks of the oldest swapped request
+    def set_lengths(self, i: int, *, prompt: int, output: int) -> None: ...
+
+
+@dataclass
+class Plan:
+    """One iteration: prefill chunks (request, new tokens), whether running decodes step,
+    and KV bytes per chip moved over the host link (swap)."""
+
+    chunks: list = field(default_factory=list)
+    decode: bool = False
+    swap_blocks: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not self.chunks and not self.decode
+
+
+class Scheduler:
+    """Base: limits shared by every policy. ``max_tokens`` is the iteration token cap."""
+
+    name = "base"
+
+    def __init__(self, *, config: SchedulerConfig, kv: KvPool, max_tokens: int,
+                 max_context: int) -> None:
+        self.config = config
+        self.kv = kv
+        self.max_tokens = max_tokens
+        self.max_context = max_context
+
+    def reject_reason(self, prompt: int, output: int) -> str | None:
+        """Why a request can never run under this policy (None: it can)."""
+        if prompt + output > self.max_context:
+            return "longer than the model context"
+        if self.kv.blocks(prompt + output) > self.kv.capacity_blocks - self.kv.watermark_blocks:
+            return "larger than the whole KV cache"
+        return None
+
+    def plan(self, st: EngineState) -> Plan:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def make_room_for_decodes(self, st: EngineState, plan: Plan) -> None:
+        """Preempt the most recently admitted decoding requests until the next decode
+        step's new blocks fit (vLLM: recompute puts them back at the queue's front, swap
+        moves their KV to host memory)."""
+        while st.n_decode and st.decode_new_blocks() > st.free_blocks:
+            i, blocks = st.preempt_last()
+            if self.config.preemption == "swap":
+                st.swapped.append(i)
+                plan.swap_blocks += blocks
+            else:
+                st.waiting.appendleft(i)
+
+    def swap_back(self, st: EngineState, plan: Plan) -> None:
+        """Bring swapped requests back (oldest first) when no request was swapped out
+        this iteration and their blocks, plus this step's growth, leave the watermark."""
+        if plan.swap_blocks:
+            return
+        while st.swapped:
+            need = st.swap_blocks_needed() + 1 + st.decode_new_blocks()
+            if need > st.free_blocks - self.kv.watermark_blocks:
+                break
+            plan.swap_blocks += st.swap_in()
