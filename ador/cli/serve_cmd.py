@@ -80,7 +80,7 @@ def serve_cmd(
     sched = {"name": scheduler, "max_num_seqs": max_num_seqs,
              "max_batched_tokens": max_batched_tokens, "chunk_tokens": chunk_tokens,
              "memory_fraction": memory_fraction}
-    with _progress(enabled=not as_json) as bar:
+    with _progress(enabled=not as_json and err_console.is_terminal) as bar:
         out = serve(hardware=hardware, model=model, workload=workload, overrides=overrides,
                     scheduler=sched, tp=tp, pp=pp, precision=precision, ttft_slo=ttft_slo,
                     tpot_slo=tpot_slo, goodput=goodput, attainment=attainment, progress=bar)

@@ -73,7 +73,13 @@ def resolve_scheduler(workload: ServingWorkloadSpec, options: Mapping[str, Any])
 
     base = workload.scheduler.model_dump(exclude_none=True) if workload.scheduler else {}
     given = {k: v for k, v in options.items() if v is not None}
-    return validate_data(SchedulerConfig, {**base, **given}, file="command line")
+    try:
+        return validate_data(SchedulerConfig, {**base, **given}, file="command line")
+    except SpecError as err:
+        field = err.field or ""
+        option = "--scheduler" if field == "name" else "--" + field.replace("_", "-")
+        raise SpecError(err.rule, field=option if field in given else f"scheduler.{field}",
+                        value=err.value, show_value=err.show_value) from None
 
 
 def serve(*, hardware: str, model: str, workload: str | Path,
