@@ -71,11 +71,14 @@ def simulate(*, hardware: HardwareSpec, model: ModelSpec, requests: RequestSet,
              precision: str = "fp16", step_model: StepModel | None = None,
              progress: Callable[[float], None] | None = None,
              ttft_slo_s: float | None = None, tpot_slo_s: float | None = None,
-             reference: bool = False) -> ServingResult:
+             reference: bool = False, stop_below_attainment: float | None = None
+             ) -> ServingResult:
     """Simulate ``requests`` on one TP x PP instance of ``hardware`` running ``model``.
 
     ``step_model`` (from ``build_step_model``) can be passed to reuse it across runs;
-    ``reference=True`` runs the slow object-per-request engine (for tests).
+    ``reference=True`` runs the slow object-per-request engine (for tests);
+    ``stop_below_attainment`` (with both SLOs) ends the run as soon as that attainment is
+    out of reach (summary ``stopped_early`` = 1; used by the goodput search).
     """
     config = scheduler or SchedulerConfig()
     step = step_model or default_step_model(hardware=hardware, model=model, tp=tp, pp=pp,
@@ -83,9 +86,12 @@ def simulate(*, hardware: HardwareSpec, model: ModelSpec, requests: RequestSet,
     sched, kv, limits = make_scheduler(config=config, step=step, requests=requests,
                                        max_context=model.max_context)
     swap_s = kv.block_tokens * step.kv_bytes_per_token / config.swap_bandwidth_bytes_per_s
+    stop = None
+    if stop_below_attainment is not None and ttft_slo_s is not None:
+        stop = (ttft_slo_s, int((1.0 - stop_below_attainment) * requests.n) + 1)
     raw = run(requests=requests, scheduler=sched, step=step, kv=kv,
               state_factory=ReferenceState if reference else _fast(),
-              progress=progress, swap_s_per_block=swap_s)
+              progress=progress, swap_s_per_block=swap_s, stop_ttft_misses=stop)
     return assemble(raw=raw, requests=requests, chips=tp * pp, scheduler=config.name,
                     limits=limits, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s)
 
@@ -105,6 +111,8 @@ def assemble(*, raw: RawRun, requests: RequestSet, chips: int, scheduler: str, l
         rejected=raw.rejected, token_times_s=raw.token_times_s, token_offsets=raw.token_offsets)
     ts = TimeSeries(**raw.series)
     summary = summarize(recs, ts, chips=chips, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s)
+    if raw.stopped:
+        summary["stopped_early"] = 1.0
     return ServingResult(requests=recs, timeseries=ts, summary=frozen(summary), chips=chips,
                          rejected=Rejected(count=int(raw.rejected.sum()),
                                            reasons=frozen(raw.reject_reasons)),

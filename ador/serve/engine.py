@@ -38,6 +38,7 @@ class RawRun:
     rejected: np.ndarray  # bool
     reject_reasons: dict
     series: dict  # iteration arrays
+    stopped: bool = False  # ended early (stop_ttft_misses)
 
 
 class Recorder:
@@ -240,30 +241,40 @@ class FastState:
         return self.used * self.B
 
     def token_times(self, offsets: np.ndarray) -> np.ndarray:
-        """Every emitted token's time, per request in order (flat, by ``offsets``)."""
-        out = np.full(int(offsets[-1]), np.nan)
-        real = np.asarray(self.real_output, dtype=np.int64)
-        if self.emits:
-            e = np.array(self.emits, dtype=np.float64)
-            ri, pos = e[:, 0].astype(np.int64), e[:, 1].astype(np.int64)
-            keep = pos < real[ri]
-            out[offsets[ri[keep]] + pos[keep]] = e[keep, 2]
-        if self.segments:
-            s = np.array(self.segments, dtype=np.int64)
-            ri, g0, d0, d1 = s[:, 0], s[:, 1], s[:, 2], s[:, 3]
-            length = np.clip(np.minimum(d1 - d0, real[ri] - g0), 0, None)
-            total = int(length.sum())
-            seg = np.repeat(np.arange(len(s)), length)
-            within = np.arange(total) - np.repeat(np.cumsum(length) - length, length)
-            ends = np.asarray(self.step_end, dtype=np.float64)
-            out[offsets[ri[seg]] + g0[seg] + within] = ends[d0[seg] + within]
+        """Every emitted token's time, per request in order (flat, by ``offsets``).
+
+        A request's tokens are pieces in order: a token emitted by a prefill, then a run of
+        decode steps (a slice of the decode steps' end times), and again after a
+        preemption. The pieces are sorted by flat position and concatenated in one pass.
+        """
+        real = self.real_output
+        ends = np.asarray(self.step_end, dtype=np.float64)
+        pieces = []
+        for i, pos, t in self.emits:
+            if pos < real[i]:
+                pieces.append((int(offsets[i]) + pos, t, -1))
+        for i, g0, d0, d1 in self.segments:
+            n = min(d1 - d0, real[i] - g0)
+            if n > 0:
+                pieces.append((int(offsets[i]) + g0, d0, d0 + n))
+        pieces.sort()
+        arrays = [ends[a:b] if b >= 0 else np.array([a], dtype=np.float64)
+                  for _, a, b in pieces]
+        out = np.concatenate(arrays) if arrays else np.zeros(0)
+        if out.shape[0] != int(offsets[-1]):  # pragma: no cover - conservation broken
+            raise AssertionError("token count not conserved")
         return out
 
 
 def run(*, requests: RequestSet, scheduler: Scheduler, step: StepModel, kv: KvPool,
         state_factory=FastState, progress: Callable[[float], None] | None = None,
-        swap_s_per_block: float = 0.0) -> RawRun:
-    """Simulate ``requests`` through ``scheduler`` on one instance with ``state_factory``."""
+        swap_s_per_block: float = 0.0, stop_ttft_misses: tuple[float, int] | None = None
+        ) -> RawRun:
+    """Simulate ``requests`` through ``scheduler`` on one instance with ``state_factory``.
+
+    ``stop_ttft_misses=(slo_s, k)`` stops the run as soon as k requests have missed the
+    TTFT SLO (a goodput search only needs to know that attainment is out of reach); the
+    result then has ``stopped`` set and NaN for what did not happen."""
     n = requests.n
     st = state_factory(requests, kv)
     closed = requests.concurrency
@@ -284,6 +295,9 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: StepModel, kv: KvPo
     ai = 0
     finished = 0
     step_tick = max(1, n // 100)
+    misses = 0
+    ttft_slo, miss_cap = stop_ttft_misses if stop_ttft_misses else (np.inf, n + 1)
+    stopped = False
     while True:
         while ai < released and arrival[ai] <= t:
             if rejected[ai]:
@@ -321,6 +335,11 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: StepModel, kv: KvPo
         for i, _ in plan.chunks:
             if first[i] != first[i] and st.gen[i] > 0:
                 first[i] = t
+                if t - arrival[i] > ttft_slo:
+                    misses += 1
+        if misses >= miss_cap:
+            stopped = True
+            break
         for i in done:
             finish[i] = t
             if closed is not None and released < n:
@@ -338,6 +357,7 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: StepModel, kv: KvPo
         arrival_s=np.array(arrival, dtype=np.float64), start_s=np.array(start),
         first_token_s=np.array(first), finish_s=np.array(finish),
         preemptions=np.array(st.preempts, dtype=np.int64),
-        token_times_s=st.token_times(offsets), token_offsets=offsets,
+        token_times_s=np.full(int(offsets[-1]), np.nan) if stopped else st.token_times(offsets),
+        token_offsets=offsets, stopped=stopped,
         rejected=np.array(rejected), reject_reasons=reasons,
         series=rec.arrays(kv.capacity_tokens))

@@ -13,6 +13,7 @@ from ador.serve.requests import RequestSet
 from ador.serve.results import ServingResult
 
 MAX_QUEUE_MEDIAN_S = 2.0  # Sarathi-Serve capacity: median scheduling delay under 2 s
+BRACKET_REQUESTS = 2000  # max-load run on the first requests bounds the rate from above
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,11 @@ def _bisect(*, ok, requests: RequestSet, sim_kwargs: dict, rel_tol: float, max_s
         return ok(res)
 
     # upper bound from the max-load throughput: no rate above it can be sustained
-    maxload = simulate(requests=RequestSet(arrival_s=np.zeros(requests.n),
-                                           prompt_tokens=requests.prompt_tokens,
-                                           output_tokens=requests.output_tokens),
-                       **sim_kwargs)
+    sub = requests.take(slice(0, min(requests.n, BRACKET_REQUESTS)))
+    maxload = simulate(requests=RequestSet(arrival_s=np.zeros(sub.n),
+                                           prompt_tokens=sub.prompt_tokens,
+                                           output_tokens=sub.output_tokens),
+                       **{k: v for k, v in sim_kwargs.items() if k != "stop_below_attainment"})
     hi = 1.2 * maxload.summary.get("request_throughput_per_s", 1.0)
     lo = 0.0
     sims = 1
@@ -84,10 +86,12 @@ def find_goodput(*, requests: RequestSet, ttft_slo_s: float, tpot_slo_s: float,
     meet both the TTFT and the TPOT SLO (same keywords as ``simulate``)."""
     if ttft_slo_s <= 0 or tpot_slo_s <= 0:
         raise AdorError("SLOs must be > 0 s", field="slo", value=(ttft_slo_s, tpot_slo_s))
-    sim_kwargs.update(ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s)
+    sim_kwargs.update(ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s,
+                      stop_below_attainment=attainment)
 
     def ok(res: ServingResult) -> bool:
-        return res.summary.get("slo_attainment", 0.0) >= attainment
+        return (res.summary.get("slo_attainment", 0.0) >= attainment
+                and "stopped_early" not in res.summary)
 
     return _bisect(ok=ok, requests=requests, sim_kwargs=sim_kwargs, rel_tol=rel_tol,
                    max_sims=max_sims)

@@ -43,8 +43,10 @@ def _stats(name: str, x: np.ndarray, out: dict) -> None:
     x = x[np.isfinite(x)]
     if x.size == 0:
         return
+    qs = [q for _, q in PERCENTILES if q is not None]
+    values = dict(zip(qs, np.percentile(x, qs)))
     for label, q in PERCENTILES:
-        out[f"{name}_{label}_s"] = float(np.mean(x) if q is None else np.percentile(x, q))
+        out[f"{name}_{label}_s"] = float(np.mean(x) if q is None else values[q])
 
 
 def attainment(per: dict[str, np.ndarray], *, ttft_slo_s: float, tpot_slo_s: float,

@@ -44,10 +44,12 @@ from ador.workload.operators import OpClass, Operator
 from ador.workload.transformer import decode_ops, prefill_attention, prefill_ops, shard
 
 EXACT_TOKENS = 8192
-EXACT_BATCH = 256
-GRID_RATIO = 1.004  # geometric spacing above the exact ranges (0.4 %)
-CTX_RATIO = 1.03
-CHUNK_RATIO = 1.06
+EXACT_BATCH = 64
+GRID_RATIO = 1.004  # geometric spacing above the exact token range (0.4 %)
+BATCH_RATIO = 1.03  # decode batch above EXACT_BATCH
+CTX_STEP = 64  # decode context grid: both sides of every multiple of this
+CHUNK_RATIO = 1.1  # prefill chunk tokens
+PRIOR_RATIO = 1.06  # prefill prior context
 FULL_BATCH = 64
 TAIL_NAMES = ("final_norm", "lm_head")
 
@@ -188,6 +190,15 @@ def _locate_sorted(points: list, x: float) -> tuple[int, float]:
     return j, min(max(w, 0.0), 1.0)
 
 
+def _context_points(top: int) -> np.ndarray:
+    """Decode contexts: every integer to ``CTX_STEP``, then both sides of every multiple of
+    ``CTX_STEP`` (k x step and k x step + 1), where the tile quantisation of the
+    attention products (ceil(context / tile), tiles dividing the step) jumps, so that linear
+    interpolation between points never crosses a jump."""
+    k = np.arange(1, -(-top // CTX_STEP) + 1) * CTX_STEP
+    return np.unique(np.concatenate([np.arange(1, CTX_STEP + 1), k, k + 1])).astype(np.float64)
+
+
 def _scale(op: Operator, rows) -> Operator:
     """The operator with every token-proportional size multiplied by ``rows``.
 
@@ -249,9 +260,8 @@ def build_step_model(*, hardware: HardwareSpec, model: ModelSpec, tp: int = 1, p
         dense = dense + (pp - 1) * np.asarray(p2p_send_time(d=d, size_bytes=size))[0]
     tail_s = sum(_pass_times(d=d, ops=tail, rate=rate, scenario=scen).values())
 
-    batch_axis = GeoAxis(exact=min(EXACT_BATCH, max_batch), top=max_batch, ratio=1.02)
-    ctx = np.unique(np.concatenate([np.arange(1, 65), 64 * CTX_RATIO ** np.arange(
-        0, math.ceil(math.log(max_ctx * 2 / 64) / math.log(CTX_RATIO)) + 1)]))
+    batch_axis = GeoAxis(exact=min(EXACT_BATCH, max_batch), top=max_batch, ratio=BATCH_RATIO)
+    ctx = _context_points(2 * max_ctx)
     bb, cc = np.meshgrid(batch_axis.points, ctx, indexing="ij")
     dec = [op for op in decode_ops(model, scen, cc.ravel()) if op.op_class is OpClass.ATTENTION]
     dec_t = _pass_times(d=d, ops=[_scale(dec[0], bb.ravel())], rate=rate, scenario=scen)
@@ -260,8 +270,8 @@ def build_step_model(*, hardware: HardwareSpec, model: ModelSpec, tp: int = 1, p
     s = shard(model, scen)
     chunk = np.unique(np.round(CHUNK_RATIO ** np.arange(
         0, math.ceil(math.log(max_tokens) / math.log(CHUNK_RATIO)) + 2)))
-    prior = np.concatenate([[0.0], np.unique(np.round(CTX_RATIO ** np.arange(
-        0, math.ceil(math.log(max_ctx * 2) / math.log(CTX_RATIO)) + 2)))])
+    prior = np.concatenate([[0.0], np.unique(np.round(PRIOR_RATIO ** np.arange(
+        0, math.ceil(math.log(max_ctx * 2) / math.log(PRIOR_RATIO)) + 2)))])
     ch, pr = np.meshgrid(chunk, prior, indexing="ij")
     overhead = float(d.kernel_overhead_s[0])
     logs = []
