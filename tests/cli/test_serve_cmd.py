@@ -132,6 +132,7 @@ def test_existing_results_survive_a_failed_run(cli, tmp_path):
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CONV.exists(), reason="../shared/workloads is absent")
 def test_conversation_trace_at_four_requests_per_second(cli, tmp_path):
     res = cli("serve", "a100", "--model", "llama3-8b", "--workload", CONV, "--rate", "4",
