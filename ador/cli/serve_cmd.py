@@ -27,6 +27,18 @@ def _rate(value: str | None) -> float | None:
     return rate
 
 
+def _sweep(value: str | None) -> list[float] | None:
+    if value is None:
+        return None
+    rates = []
+    for part in value.split(","):
+        try:
+            rates.append(_rate(part.strip()))
+        except SpecError as err:
+            raise SpecError(err.rule, field="--sweep", value=value) from None
+    return rates
+
+
 def serve_cmd(
     hardware: Annotated[str, typer.Argument(help="hardware YAML path or template name")],
     workload: Annotated[str, typer.Option(
@@ -62,6 +74,9 @@ def serve_cmd(
                                                       "e.g. '2s'")] = None,
     tpot_slo: Annotated[str | None, typer.Option(help="time-per-output-token SLO with unit, "
                                                       "e.g. '100ms'")] = None,
+    sweep: Annotated[str | None, typer.Option(
+        help="rates to simulate for latency and attainment versus rate, e.g. '1,2,4,8' "
+             "(requests per second; default with --goodput: around the goodput)")] = None,
     attainment: Annotated[float, typer.Option(help="share of requests that must meet both "
                                                    "SLOs for goodput")] = 0.9,
     out_dir: Annotated[Path, typer.Option("--out-dir", help="folder of run folders")
@@ -83,7 +98,8 @@ def serve_cmd(
     with _progress(enabled=not as_json and err_console.is_terminal) as bar:
         out = serve(hardware=hardware, model=model, workload=workload, overrides=overrides,
                     scheduler=sched, tp=tp, pp=pp, precision=precision, ttft_slo=ttft_slo,
-                    tpot_slo=tpot_slo, goodput=goodput, attainment=attainment, progress=bar)
+                    tpot_slo=tpot_slo, goodput=goodput, attainment=attainment,
+                    sweep=_sweep(sweep), progress=bar)
     data = out.to_json_dict()
     import pandas as pd
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from ador.errors import SpecError
 from ador.serve.workloads import describe, load_workload, requests_from_spec
@@ -87,9 +87,10 @@ def serve(*, hardware: str, model: str, workload: str | Path,
           scheduler: Mapping[str, Any] | None = None, tp: int = 1, pp: int = 1,
           precision: str = "fp16", ttft_slo: str | None = None, tpot_slo: str | None = None,
           goodput: bool = False, attainment: float = 0.9,
+          sweep: Sequence[float] | None = None,
           progress: Progress | None = None) -> ServeOutput:
     """Load everything, simulate the workload and, with ``goodput``, search the goodput and
-    sweep the rate around it."""
+    sweep the rate around it; ``sweep`` (requests per second) gives the sweep's rates."""
     from ador.serve import find_goodput, simulate
     from ador.serve.api import default_step_model
     from ador.serve.ratesweep import rate_sweep, sweep_rates
@@ -102,6 +103,8 @@ def serve(*, hardware: str, model: str, workload: str | Path,
     if goodput and slo is None:
         raise SpecError("goodput needs SLOs: give --ttft-slo and --tpot-slo (e.g. '2 s', "
                         "'100 ms') or a workload with an slo block", field="--goodput")
+    if sweep is not None and (not sweep or min(sweep) <= 0):
+        raise SpecError("sweep rates must be > 0 requests/s", field="--sweep", value=sweep)
     if not 0 < attainment <= 1:
         raise SpecError("attainment must be in (0, 1]", field="--attainment", value=attainment)
     sched = resolve_scheduler(spec, scheduler or {})
@@ -116,11 +119,16 @@ def serve(*, hardware: str, model: str, workload: str | Path,
                   step_model=step)
     slo_kw = {} if slo is None else {"ttft_slo_s": slo["ttft_s"], "tpot_slo_s": slo["tpot_s"]}
     good = rates = None
+    if (goodput or sweep) and requests.concurrency is not None:
+        raise SpecError("goodput and rate sweeps need open-loop arrivals, not a closed loop",
+                        field="--goodput" if goodput else "--sweep",
+                        value=requests.concurrency)
     if goodput:
         found = find_goodput(requests=requests, attainment=attainment, **slo_kw, **common)
         good = {**found.to_json_dict(), "attainment": attainment}
-        rates = rate_sweep(requests=requests, rates=sweep_rates(found.rate_per_s,
-                                                                found.rates_tried),
+        sweep = sweep or sweep_rates(found.rate_per_s, found.rates_tried)
+    if sweep:
+        rates = rate_sweep(requests=requests, rates=sorted(sweep),
                            progress=_task(progress, "rate sweep"), **slo_kw, **common)
     result = simulate(requests=requests, progress=_task(progress, "simulating"), **slo_kw,
                       **common)
