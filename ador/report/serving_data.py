@@ -78,7 +78,7 @@ def rate_curves(rates: pd.DataFrame) -> dict:
     Returns ``{"latency": DataFrame(rate_per_s, metric, stat, value_s),
     "attainment": DataFrame(rate_per_s, slo_attainment)}``, sorted by rate."""
     if rates.empty or "rate_per_s" not in rates.columns:
-        raise AdorError("the run has no rate sweep (run 'ador serve --goodput')",
+        raise AdorError("the run has no rate sweep (run 'ador serve' with --goodput or --sweep)",
                         field="rates.csv")
     r = rates.sort_values("rate_per_s")
     rows = []

@@ -45,8 +45,8 @@ def build_serving_report(run: ServingRun) -> ServingReport:
          "Running requests per iteration and the share of the KV cache in use.",
          lambda: figs.timeseries(data.timeseries_data(run.timeseries)))
     _add(report, "rates", "Latency and SLO attainment versus rate",
-         "The same requests at rates around the goodput: percentiles of TTFT and TPOT and "
-         "the share of requests meeting both SLOs.",
+         "The same requests at several rates (around the goodput, or as given): TTFT and "
+         "TPOT percentiles and the share of requests meeting both SLOs.",
          lambda: figs.rate_curves(data.rate_curves(run.rates)))
     return report
 
