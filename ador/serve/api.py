@@ -93,7 +93,20 @@ def simulate(*, hardware: HardwareSpec, model: ModelSpec, requests: RequestSet,
               state_factory=ReferenceState if reference else _fast(),
               progress=progress, swap_s_per_block=swap_s, stop_ttft_misses=stop)
     return assemble(raw=raw, requests=requests, chips=tp * pp, scheduler=config.name,
-                    limits=limits, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s)
+                    limits=limits, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s, step=step)
+
+
+def utilisation(*, step: StepModel, series: dict, work: dict, span_s: float) -> dict:
+    """Matrix-unit and HBM-bandwidth utilisation per chip over the run (achieved work over
+    peak work in the makespan); pipeline stages share a pass's layers."""
+    w = step.work
+    flops, hbm = w.totals(tokens=series["prefill_tokens"] + series["decode_tokens"],
+                          sampled=work["sampled"], decode_n=series["decode_tokens"],
+                          decode_ctx_sum=work["decode_ctx_sum"], scores=work["scores"],
+                          prior_tokens=work["prior_tokens"],
+                          new_tokens=series["prefill_tokens"])
+    return {"compute_utilisation": flops / step.pp / (w.peak_flops * span_s),
+            "hbm_bandwidth_utilisation": hbm / step.pp / (w.hbm_bytes_per_s * span_s)}
 
 
 def _fast():
@@ -103,7 +116,8 @@ def _fast():
 
 
 def assemble(*, raw: RawRun, requests: RequestSet, chips: int, scheduler: str, limits: dict,
-             ttft_slo_s: float | None, tpot_slo_s: float | None) -> ServingResult:
+             ttft_slo_s: float | None, tpot_slo_s: float | None,
+             step: StepModel | None = None) -> ServingResult:
     recs = RequestRecords(
         arrival_s=raw.arrival_s, start_s=raw.start_s, first_token_s=raw.first_token_s,
         finish_s=raw.finish_s, prompt_tokens=requests.prompt_tokens,
@@ -113,6 +127,10 @@ def assemble(*, raw: RawRun, requests: RequestSet, chips: int, scheduler: str, l
     summary = summarize(recs, ts, chips=chips, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s)
     if raw.stopped:
         summary["stopped_early"] = 1.0
+    if step is not None and step.work is not None and raw.work is not None and (
+            "makespan_s" in summary):
+        summary.update(utilisation(step=step, series=raw.series, work=raw.work,
+                                   span_s=summary["makespan_s"]))
     return ServingResult(requests=recs, timeseries=ts, summary=frozen(summary), chips=chips,
                          rejected=Rejected(count=int(raw.rejected.sum()),
                                            reasons=frozen(raw.reject_reasons)),

@@ -39,6 +39,7 @@ class RawRun:
     reject_reasons: dict
     series: dict  # iteration arrays
     stopped: bool = False  # ended early (stop_ttft_misses)
+    work: dict | None = None  # per-iteration work counts (Recorder.work_arrays)
 
 
 class Recorder:
@@ -51,6 +52,7 @@ class Recorder:
         self.decode: list = []
         self.kv: list = []
         self.busy: list = []
+        self.work: list = []  # (sampled rows, decode context sum, scores, prior tokens)
 
     def arrays(self, capacity_tokens: int) -> dict:
         n = len(self.t)
@@ -61,6 +63,11 @@ class Recorder:
                 "kv_used_tokens": np.array(self.kv, dtype=np.int64),
                 "kv_capacity_tokens": np.full(n, capacity_tokens, dtype=np.int64),
                 "busy_s": np.array(self.busy, dtype=np.float64)}
+
+    def work_arrays(self) -> dict:
+        w = np.array(self.work, dtype=np.float64).reshape(-1, 4)
+        return {"sampled": w[:, 0], "decode_ctx_sum": w[:, 1], "scores": w[:, 2],
+                "prior_tokens": w[:, 3]}
 
 
 class FastState:
@@ -190,22 +197,29 @@ class FastState:
         return blocks
 
     # -- one iteration ------------------------------------------------------------------
-    def iteration(self, *, plan: Plan, step: StepModel, swap_s_per_block: float
-                  ) -> tuple[float, int, int, int]:
-        """Seconds of the planned iteration, its batch size, prefill and decode tokens."""
+    def iteration(self, *, plan: Plan, step: StepModel, swap_s_per_block: float) -> tuple:
+        """Seconds of the planned iteration, its batch size, prefill and decode tokens, and
+        its work counts (sampled rows, decode context sum, attention scores, prior
+        tokens read by prefill chunks)."""
         nd = self.nd if plan.decode else 0
         chunks = [(c, self._done[i]) for i, c in plan.chunks]
         ptok = 0
         sampled = nd
+        scores = prior = 0.0
         for i, c in plan.chunks:
             ptok += c
+            p = self._done[i]
+            scores += c * (p + (c + 1) / 2.0)
+            prior += p
             if c == self._remaining[i]:
                 sampled += 1
         if nd:
             self.used += self.decode_new_blocks()
-        dt = step.time(tokens=ptok + nd, sampled=sampled, decode_n=nd,
-                       decode_ctx_sum=self.ctx_sum if nd else 0.0, chunks=chunks)
-        return dt + plan.swap_blocks * swap_s_per_block, nd + len(chunks), ptok, nd
+        ctx = self.ctx_sum if nd else 0
+        dt = step.time(tokens=ptok + nd, sampled=sampled, decode_n=nd, decode_ctx_sum=ctx,
+                       chunks=chunks)
+        return (dt + plan.swap_blocks * swap_s_per_block, nd + len(chunks), ptok, nd,
+                (sampled, ctx, scores, prior))
 
     def finish_iteration(self, *, plan: Plan, t: float) -> list:
         """Apply the iteration ending at ``t``; returns requests that completed."""
@@ -321,8 +335,8 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: StepModel, kv: KvPo
         for i, _ in plan.chunks:
             if start[i] != start[i]:
                 start[i] = t
-        dt, batch, ptok, dtok = st.iteration(plan=plan, step=step,
-                                             swap_s_per_block=swap_s_per_block)
+        dt, batch, ptok, dtok, work = st.iteration(plan=plan, step=step,
+                                                   swap_s_per_block=swap_s_per_block)
         kv_now = st.kv_used_tokens
         t += dt
         done = st.finish_iteration(plan=plan, t=t)
@@ -332,6 +346,7 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: StepModel, kv: KvPo
         rec.decode.append(dtok)
         rec.kv.append(kv_now)
         rec.busy.append(dt)
+        rec.work.append(work)
         for i, _ in plan.chunks:
             if first[i] != first[i] and st.gen[i] > 0:
                 first[i] = t
@@ -360,4 +375,4 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: StepModel, kv: KvPo
         token_times_s=np.full(int(offsets[-1]), np.nan) if stopped else st.token_times(offsets),
         token_offsets=offsets, stopped=stopped,
         rejected=np.array(rejected), reject_reasons=reasons,
-        series=rec.arrays(kv.capacity_tokens))
+        series=rec.arrays(kv.capacity_tokens), work=rec.work_arrays())

@@ -114,9 +114,11 @@ class ReferenceState:
         sampled = len(running) + sum(1 for i, c in plan.chunks if c == self.reqs[i].remaining)
         ctx = sum(r.prompt + r.gen for r in running)
         dt = step.time(tokens=ptok + len(running), sampled=sampled, decode_n=len(running),
-                       decode_ctx_sum=ctx if running else 0.0, chunks=chunks)
-        return dt + plan.swap_blocks * swap_s_per_block, len(running) + len(chunks), ptok, \
-            len(running)
+                       decode_ctx_sum=ctx, chunks=chunks)
+        scores = sum(c * (p + (c + 1) / 2.0) for c, p in chunks)
+        prior = sum(p for _, p in chunks)
+        return (dt + plan.swap_blocks * swap_s_per_block, len(running) + len(chunks), ptok,
+                len(running), (sampled, ctx, scores, prior))
 
     def finish_iteration(self, *, plan: Plan, t: float) -> list:
         done = []

@@ -95,6 +95,49 @@ class GeoAxis:
 
 
 @dataclass(frozen=True)
+class WorkTables:
+    """Matrix FLOPs and HBM bytes of an iteration's parts, per chip, for utilisation.
+
+    Token-proportional part and sampling tail on the token grid; decode attention of one request by
+    context (times the number of decodes, at their mean context); prefill attention from
+    its query-key scores and the new and prior tokens it reads and writes.
+    """
+
+    tokens: np.ndarray
+    dense_flops: np.ndarray
+    dense_bytes: np.ndarray
+    tail_flops: np.ndarray
+    tail_bytes: np.ndarray
+    ctx: np.ndarray
+    decode_flops: np.ndarray
+    decode_bytes: np.ndarray
+    flops_per_score: float  # per layer-pass, times reps
+    bytes_per_new_token: float
+    bytes_per_prior_token: float
+    reps: int
+    peak_flops: float  # matrix units, per chip, at the compute precision
+    hbm_bytes_per_s: float
+
+    def totals(self, *, tokens, sampled, decode_n, decode_ctx_sum, scores, prior_tokens,
+               new_tokens) -> tuple[float, float]:
+        """Summed FLOPs and bytes over iterations given as arrays."""
+        tokens = np.asarray(tokens, dtype=np.float64)
+        n = np.asarray(decode_n, dtype=np.float64)
+        mean_ctx = np.asarray(decode_ctx_sum, dtype=np.float64) / np.maximum(n, 1)
+        sampled = np.asarray(sampled, dtype=np.float64)
+        flops = (np.interp(tokens, self.tokens, self.dense_flops)
+                 + np.interp(sampled, self.tokens, self.tail_flops) * (sampled > 0)
+                 + n * np.interp(mean_ctx, self.ctx, self.decode_flops)
+                 + np.asarray(scores) * self.flops_per_score * self.reps)
+        hbm = (np.interp(tokens, self.tokens, self.dense_bytes)
+               + np.interp(sampled, self.tokens, self.tail_bytes) * (sampled > 0)
+               + n * np.interp(mean_ctx, self.ctx, self.decode_bytes)
+               + np.asarray(new_tokens) * self.bytes_per_new_token
+               + np.asarray(prior_tokens) * self.bytes_per_prior_token)
+        return float(np.sum(flops)), float(np.sum(hbm))
+
+
+@dataclass(frozen=True)
 class StepModel:
     """Iteration time of a mixed batch on one serving instance (seconds), and its memory."""
 
@@ -123,6 +166,7 @@ class StepModel:
     kv_bytes_per_token_all: float  # whole model, >= 1 KV head per chip (trtllm-bench rule)
     weight_bytes_total: float
     max_context: int
+    work: WorkTables | None = None
 
     def kv_capacity_for(self, *, memory_fraction: float, activation_tokens: int) -> int:
         """KV tokens the instance holds: memory_fraction x (HBM per chip - weights per chip
@@ -143,9 +187,14 @@ class StepModel:
         tokens), ``sampled`` rows through the lm_head, ``decode_n`` decoding requests
         with ``decode_ctx_sum`` context tokens in all, prefill ``chunks`` as (new tokens,
         prior cached tokens)."""
-        t = self.tokens_axis.lookup(self.dense_s, tokens)
+        axis = self.tokens_axis
+        if tokens <= axis.exact:  # integer token counts: an exact table entry
+            t = self.dense_s[tokens - 1]
+        else:
+            t = axis.lookup(self.dense_s, tokens)
         if sampled:
-            t += self.tokens_axis.lookup(self.tail_s, sampled)
+            t += self.tail_s[sampled - 1] if sampled <= axis.exact else axis.lookup(
+                self.tail_s, sampled)
         if decode_n:
             t += self._decode_attention(decode_n, decode_ctx_sum / decode_n)
         if chunks:
@@ -154,7 +203,12 @@ class StepModel:
 
     def _decode_attention(self, n: int, ctx: float) -> float:
         i, wi = self.batch_axis.locate(n)
-        j, wj = _locate_sorted(self.ctx_points, ctx)
+        pts = self.ctx_points
+        j = bisect_right(pts, ctx) - 1
+        if j >= len(pts) - 1:
+            j = len(pts) - 2
+        lo_c = pts[j]
+        wj = (ctx - lo_c) / (pts[j + 1] - lo_c)
         row = self.decode_attn_s[i]
         lo = row[j] + wj * (row[j + 1] - row[j])
         if wi == 0.0:
@@ -215,13 +269,19 @@ def _scale(op: Operator, rows) -> Operator:
                    special_ops=op.special_ops * rows, comm_bytes=op.comm_bytes * rows)
 
 
-def _pass_times(*, d: DesignArrays, ops: list[Operator], rate, scenario: Scenario
-                ) -> dict[str, np.ndarray]:
+def _pass_times(*, d: DesignArrays, ops: list[Operator], rate, scenario: Scenario,
+                work: dict | None = None) -> dict[str, np.ndarray]:
     """Seconds per pass of each operator (repeats included), collectives overlapped with
-    their producing GEMM exactly as in ador's evaluator."""
+    their producing GEMM exactly as in ador's evaluator. ``work``, when given, receives the
+    pass's matrix FLOPs and HBM bytes ("flops", "bytes")."""
     costs = {op.name: op_cost(d=d, op=op, rate=rate, tp=scenario.tp) for op in ops}
     out = {}
     for op in ops:
+        if work is not None:
+            reps = op.repeat * (scenario.pp if op.name not in LAYER_OPS_EXCLUDED else 1)
+            work["flops"] = work.get("flops", 0.0) + np.asarray(op.matrix_flops) * reps
+            work["bytes"] = work.get("bytes", 0.0) + np.asarray(
+                costs[op.name].hbm_bytes)[0] * reps
         t = costs[op.name].time
         if op.name in PRODUCERS and PRODUCERS[op.name] in costs:
             c = costs[op.name]
@@ -253,18 +313,22 @@ def build_step_model(*, hardware: HardwareSpec, model: ModelSpec, tp: int = 1, p
     one = [op for op in prefill_ops(model, scen) if op.op_class is not OpClass.ATTENTION]
     body = [_scale(op, T) for op in one if op.name not in TAIL_NAMES]
     tail = [_scale(op, T) for op in one if op.name in TAIL_NAMES]
-    body_t = _pass_times(d=d, ops=body, rate=rate, scenario=scen)
+    dense_work: dict = {}
+    tail_work: dict = {}
+    body_t = _pass_times(d=d, ops=body, rate=rate, scenario=scen, work=dense_work)
     dense = sum(body_t.values()) + np.zeros_like(T)
     if pp > 1:
         size = T * model.hidden * scen.activation_precision.bytes
         dense = dense + (pp - 1) * np.asarray(p2p_send_time(d=d, size_bytes=size))[0]
-    tail_s = sum(_pass_times(d=d, ops=tail, rate=rate, scenario=scen).values())
+    tail_s = sum(_pass_times(d=d, ops=tail, rate=rate, scenario=scen, work=tail_work).values())
 
     batch_axis = GeoAxis(exact=min(EXACT_BATCH, max_batch), top=max_batch, ratio=BATCH_RATIO)
     ctx = _context_points(2 * max_ctx)
     bb, cc = np.meshgrid(batch_axis.points, ctx, indexing="ij")
     dec = [op for op in decode_ops(model, scen, cc.ravel()) if op.op_class is OpClass.ATTENTION]
-    dec_t = _pass_times(d=d, ops=[_scale(dec[0], bb.ravel())], rate=rate, scenario=scen)
+    dec_work: dict = {}
+    dec_t = _pass_times(d=d, ops=[_scale(dec[0], bb.ravel())], rate=rate, scenario=scen,
+                        work=dec_work)
     decode_attn = dec_t["attention"].reshape(bb.shape)
 
     s = shard(model, scen)
@@ -281,6 +345,13 @@ def build_step_model(*, hardware: HardwareSpec, model: ModelSpec, tp: int = 1, p
         per_layer = t / (op.repeat * pp) - overhead
         logs.append(np.log(np.maximum(per_layer / batch, 1e-30)).reshape(ch.shape))
     reps = s.layers * pp
+    # prefill attention work: FLOPs per query-key score, HBM bytes per new and prior token
+    probe = [prefill_attention(s, batch=1, seq=1.0, prior=float(p)) for p in (0, 1)]
+    probe_work = [{}, {}]
+    for op, w in zip(probe, probe_work):
+        _pass_times(d=d, ops=[op], rate=rate, scenario=scen, work=w)
+    per_prior = float(np.ravel(probe_work[1]["bytes"] - probe_work[0]["bytes"])[0])
+    n_dec = len(ctx)
 
     fp = footprint(model, Scenario.uniform(precision=precision, batch=1,
                                            input_len=activation_tokens, output_len=1,
@@ -304,6 +375,20 @@ def build_step_model(*, hardware: HardwareSpec, model: ModelSpec, tp: int = 1, p
         activation_bytes_per_token=float(fp.activations) / activation_tokens,
         hbm_bytes_per_chip=hbm, chips=tp * pp, kv_bytes_per_token_all=float(kv_all),
         weight_bytes_total=float(weights_total), max_context=max_ctx,
+        work=WorkTables(
+            tokens=T, dense_flops=np.broadcast_to(dense_work["flops"], T.shape) * 1.0,
+            dense_bytes=np.broadcast_to(dense_work["bytes"], T.shape) * 1.0,
+            tail_flops=np.broadcast_to(tail_work["flops"], T.shape) * 1.0,
+            tail_bytes=np.broadcast_to(tail_work["bytes"], T.shape) * 1.0,
+            ctx=ctx, decode_flops=np.asarray(dec_work["flops"]).reshape(bb.shape)[0][:n_dec],
+            decode_bytes=np.asarray(dec_work["bytes"]).reshape(bb.shape)[0][:n_dec],
+            flops_per_score=float(np.ravel(probe_work[0]["flops"])[0]) / (s.layers * pp),
+            bytes_per_new_token=float(np.ravel(probe_work[0]["bytes"])[0]),
+            bytes_per_prior_token=per_prior, reps=reps,
+            peak_flops=float(RATE_VS_FP16[scen.compute_precision] * 2.0 * (
+                d.sa_count * d.sa_rows * d.sa_cols + d.mt_count * d.mt_lanes
+                * d.mt_tree_width)[0] * d.clock_hz[0]),
+            hbm_bytes_per_s=float(d.hbm_bw[0])),
     )
 
 

@@ -100,3 +100,29 @@ def test_goodput_meets_its_definition():
     above = simulate(hardware=hw, model=m, requests=reqs.with_rate(g.rate_per_s * 1.1),
                      step_model=step(), ttft_slo_s=0.5, tpot_slo_s=0.04)
     assert above.summary["slo_attainment"] < 0.9 or g.rate_per_s == max(g.rates_tried)
+
+
+def test_utilisation_is_bounded_and_grows_with_load():
+    hw, m = hardware("a100-sxm-80gb"), model("llama3-8b")
+    util = []
+    for rate in (0.2, 8.0):
+        res = simulate(hardware=hw, model=m, requests=poisson(400, rate, seed=10),
+                       step_model=step())
+        s = res.summary
+        assert 0 < s["compute_utilisation"] <= 1
+        assert 0 < s["hbm_bandwidth_utilisation"] <= 1
+        assert s["busy_fraction"] <= 1 + 1e-9
+        util.append((s["compute_utilisation"], s["hbm_bandwidth_utilisation"]))
+    assert util[1][0] > util[0][0] and util[1][1] > util[0][1]
+
+
+def test_decode_alone_reads_the_weights_every_step():
+    """One request decoding alone: every decode step reads all weights but the embedding
+    table (only its rows are gathered), plus a little KV."""
+    hw, m = hardware("a100-sxm-80gb"), model("llama3-8b")
+    res = simulate(hardware=hw, model=m, requests=RequestSet.fixed(n=1, prompt=16, output=400),
+                   step_model=step())
+    s = res.summary
+    weights = step().weight_bytes_per_chip - m.vocab * m.hidden * 2
+    low = weights * 399 / (hw.chip.hbm.bandwidth_bytes_per_s * s["makespan_s"])
+    assert low * 0.95 <= s["hbm_bandwidth_utilisation"] <= low * 1.1

@@ -3,9 +3,9 @@
 A waiting request is admitted only when the KV cache can reserve its whole input + output
 (so no request is ever evicted), while fewer than ``max_batch_size`` requests are active and
 its prompt fits in what is left of ``max_num_tokens`` this iteration (decodes count one
-token each). Context (prefill) and generation requests share an iteration; a prompt is
-admitted whole when it fits the iteration's token budget, and only a prompt longer than
-``max_num_tokens`` itself is split into chunks (chunked context) over iterations. Unset limits are derived from the KV capacity as ``trtllm-bench build`` does
+token each). Context (prefill) and generation requests share an iteration; a prompt that
+does not fit what is left of the budget is split into chunks over iterations (chunked
+context, as trtllm-bench enables it), so a long prompt never waits for the decodes to end. Unset limits are derived from the KV capacity as ``trtllm-bench build`` does
 (``derive_limits``; public logic, described in ../shared/validation/serving_README.md).
 """
 
@@ -72,7 +72,7 @@ class TrtllmScheduler(Scheduler):
             i = st.waiting[0]
             n = st.prefill_len(i)
             need = self.kv.blocks(st.prompt[i] + st.output[i])
-            if (n > budget and n <= self.max_tokens) or need > st.free_blocks:
+            if need > st.free_blocks:
                 break
             st.admit(i, tokens=n, blocks=need, reserve=True)
             c = min(n, budget)
