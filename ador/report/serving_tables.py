@@ -55,6 +55,9 @@ def throughput_table(run: Mapping[str, Any]) -> Table:
               f"{_n(s.get('completed'), ',.0f')} / {run['rejected']['count']:,}")
     t.add_row("preemptions", _n(s.get("preemptions"), ",.0f"))
     t.add_row("busy share of the run", _n(s.get("busy_fraction"), ".1%"))
+    t.add_row("matrix-unit / HBM-bandwidth utilisation",
+              f"{_n(s.get('compute_utilisation'), '.1%')} / "
+              f"{_n(s.get('hbm_bandwidth_utilisation'), '.1%')}")
     t.add_row("batch size mean / max", f"{_n(s.get('batch_size_mean'))} / "
                                        f"{_n(s.get('batch_size_max'), ',.0f')}")
     t.add_row("KV occupancy mean / max", f"{_n(s.get('kv_occupancy_mean'), '.1%')} / "
