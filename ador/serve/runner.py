@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from ador.errors import SpecError
+from ador.errors import InfeasibleError, SpecError
 from ador.serve.workloads import describe, load_workload, requests_from_spec
 from ador.spec.io import load_hardware, load_model, validate_data
+from ador.spec.scenario import Scenario
 from ador.spec.serving import ServingRunConfig, ServingWorkloadSpec, parse_slo
+from ador.units import format_quantity
 
 Progress = Callable[[str, float], None]  # (task, fraction done)
 
@@ -112,6 +114,9 @@ def serve(*, hardware: str, model: str, workload: str | Path,
         "hardware": str(hardware), "model": str(model), "tp": tp, "pp": pp,
         "precision": precision, "workload": spec.model_dump(), "scheduler": sched.model_dump()},
         file="command line")
+    validate_data(Scenario, {"batch": 1, "input_len": 1, "output_len": 1, "tp": tp, "pp": pp,
+                             "weight_precision": precision, "activation_precision": precision,
+                             "kv_precision": precision}, file="command line")
     hw, mdl = load_hardware(hardware), load_model(model)
     requests = requests_from_spec(spec, base_dir=base_dir)
     step = default_step_model(hardware=hw, model=mdl, tp=tp, pp=pp, precision=precision)
@@ -132,6 +137,13 @@ def serve(*, hardware: str, model: str, workload: str | Path,
                            progress=_task(progress, "rate sweep"), **slo_kw, **common)
     result = simulate(requests=requests, progress=_task(progress, "simulating"), **slo_kw,
                       **common)
+    if result.limits.get("kv_capacity_tokens", 1) <= 0:
+        raise InfeasibleError(
+            f"{mdl.name} leaves no HBM for a KV cache on {hw.name} at tp {tp}, pp {pp} "
+            f"({precision}): weights {format_quantity(step.weight_bytes_total / (tp * pp), 'B')}"
+            f" per chip of {format_quantity(step.hbm_bytes_per_chip, 'B')} (rule: weights + "
+            f"activation reserve < HBM; raise --tp or --pp or lower --precision)",
+            field="memory")
     return ServeOutput(config=config, requests=requests, result=result, slo=slo, goodput=good,
                        rates=rates, elapsed_s=time.perf_counter() - start)
 

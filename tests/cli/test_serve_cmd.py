@@ -78,6 +78,9 @@ def test_table_and_report(cli, tmp_path):
     (["--rate", "2", "--concurrency", "3"], "at most one"),
     (["--scheduler", "fifo"], "scheduler"),
     (["--sweep", "1,0"], "--sweep"),
+    (["--tp", "3"], "power of two"),
+    (["--precision", "fp5"], "precision"),
+    (["--model", "llama3-70b"], "no HBM for a KV cache"),
     (["--concurrency", "4", "--sweep", "1,2"], "closed loop"),
 ])
 def test_bad_options_exit_2_write_nothing(cli, tmp_path, args, words):
