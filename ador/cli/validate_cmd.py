@@ -40,7 +40,8 @@ def validate_cmd(
     for col in ("id", "setup", "load", "metric", "predicted", "measured", "error"):
         # figures never wrap; the setup wraps at spaces in a narrow terminal
         table.add_column(col, justify="left" if col in {"id", "setup", "metric"} else "right",
-                         no_wrap=col != "setup")
+                         no_wrap=col not in {"setup", "error"},
+                         min_width=7 if col == "error" else None)
     for r in data["rows"]:
         pred = "-" if r["predicted"] is None else _figure(r["predicted"])
         err = r["error"] if r["error"] else f"{r['signed_error']:+.1%}"

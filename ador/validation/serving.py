@@ -45,6 +45,8 @@ KV_FRACTION = {"max_load": 0.95, "closed_loop": 0.90}
 # so that the synchronised start (every client's first prompt at t = 0) weighs little.
 DEFAULT_MAX_LOAD = 2000
 CLOSED_LOOP_ROUNDS = 20
+SUMMARY_KEYS = {"output_throughput": "output_throughput_tok_per_s",
+                "mean_ttft": "ttft_mean_s", "mean_itl": "itl_mean_s"}
 PositiveInt = Annotated[int, Field(gt=0)]
 ServingMetric = Literal["output_throughput", "mean_ttft", "mean_itl"]
 
@@ -138,12 +140,14 @@ def simulate_row(row: ServingReferenceRow):
 def serving_metric(result, row: ServingReferenceRow) -> float:
     """The simulated figure for the row's metric, in the row's unit."""
     s = result.summary
-    si = {
-        "output_throughput": s["output_throughput_tok_per_s"],
-        "mean_ttft": s["ttft_mean_s"],
-        "mean_itl": s["itl_mean_s"],
-    }[row.metric]
-    return float(si) / SERVING_METRIC_UNITS[row.metric][row.unit]
+    if result.rejected.count:
+        reasons = ", ".join(f"{n} {why}" for why, n in result.rejected.reasons.items())
+        raise AdorError(f"{result.rejected.count} of {row.requests} requests can never run "
+                        f"({reasons})", field=row.id)
+    key = SUMMARY_KEYS[row.metric]
+    if key not in s:
+        raise AdorError(f"the simulation gives no {key}", field=row.id)
+    return float(s[key]) / SERVING_METRIC_UNITS[row.metric][row.unit]
 
 
 def predict_serving(row: ServingReferenceRow, cache: dict) -> tuple[float | None, str | None]:

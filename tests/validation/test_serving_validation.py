@@ -96,9 +96,13 @@ def test_malformed_serving_row_is_one_clear_error(tmp_path, bad, field, words):
 
 
 def test_rows_the_simulator_cannot_run_are_reported(tmp_path):
-    rows = read_reference(write(tmp_path / "r.csv", [srow(hardware="tpu-v9")]))
+    rows = read_reference(write(tmp_path / "r.csv", [
+        srow(hardware="tpu-v9"), srow(id="long", input_len=9000, num_requests=4)]))
     result = to_json(validate_rows(rows))
-    assert result["errors"][0]["id"] == "s1" and "tpu-v9" in result["errors"][0]["error"]
+    errors = {e["id"]: e["error"] for e in result["errors"]}
+    assert "tpu-v9" in errors["s1"]
+    assert "4 of 4 requests can never run" in errors["long"] and "context" in errors["long"]
+    assert result["n"] == 0
 
 
 @pytest.mark.slow
