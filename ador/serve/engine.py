@@ -11,6 +11,7 @@ step-index ranges it decoded in.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable
@@ -22,6 +23,8 @@ from ador.serve.kv import KvPool
 from ador.serve.requests import RequestSet
 from ador.serve.schedulers.base import Plan, Scheduler
 from ador.serve.steptime import StepModel
+
+MIN_BULK = 8  # fewer decode-only steps than this run one by one (numpy set-up costs more)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class FastState:
         self.D = 0
         self.bucket = [0] * self.B
         self.finish_at: dict = {}
+        self.finish_keys: list = []  # heap of finish_at keys (may hold stale ones)
         self.order: list = []
         self.stint = [0] * n
         self.decoding = [False] * n
@@ -156,6 +160,7 @@ class FastState:
         lst = self.finish_at.get(end)
         if lst is None:
             self.finish_at[end] = [(i, self.stint[i])]
+            heapq.heappush(self.finish_keys, end)
         else:
             lst.append((i, self.stint[i]))
         self.order.append((i, self.stint[i]))
@@ -254,6 +259,56 @@ class FastState:
     def kv_used_tokens(self) -> int:
         return self.used * self.B
 
+    def fast_forward(self, *, t: float, step: StepModel, until_s: float, rec) -> float:
+        """Run, in bulk, the decode-only iterations before the next completion, the next
+        arrival (no iteration starts at or after ``until_s``) and the point where block
+        growth would exceed the free blocks; returns the time after them (``t`` when
+        fewer than two qualify). Only called when nothing else can change meanwhile."""
+        nd = self.nd
+        keys = self.finish_keys
+        while keys and keys[0] <= self.D:
+            heapq.heappop(keys)
+        if not keys or nd > step.tokens_axis.exact:
+            return t
+        k = keys[0] - self.D - 1  # the completing step runs through the normal path
+        if k < MIN_BULK:
+            return t
+        if until_s < np.inf and rec.busy:
+            # decode steps only lengthen as contexts grow: the last step's time bounds
+            # how many can start before the next arrival (cheap test before numpy)
+            room = (until_s - t) / rec.busy[-1]
+            if room < MIN_BULK:
+                return t
+            k = min(k, int(room) + 2)
+        B = self.B
+        bucket, D = self.bucket, self.D
+        pattern = np.array([bucket[(-(D + j)) % B] for j in range(B)], np.int64)
+        growth = np.cumsum(np.resize(pattern, k))
+        k = min(k, int(np.searchsorted(growth, self.free_blocks, side="right")))
+        if k < MIN_BULK:
+            return t
+        dt = step.decode_times(nd, self.ctx_sum, k)
+        ends = np.cumsum(np.concatenate([[t], dt]))
+        m = min(k, int(np.searchsorted(ends[:-1], until_s, side="left")))
+        if m < 1:
+            return t
+        ends = ends[1:m + 1]
+        used0 = self.used
+        self.used += int(growth[m - 1])
+        ctx = self.ctx_sum + np.arange(m, dtype=np.int64) * nd
+        self.D += m
+        self.ctx_sum += m * nd
+        end_list = ends.tolist()
+        self.step_end.extend(end_list)
+        rec.t.extend(end_list)
+        rec.batch.extend([nd] * m)
+        rec.prefill.extend([0] * m)
+        rec.decode.extend([nd] * m)
+        rec.kv.extend(((used0 + growth[:m]) * B).tolist())
+        rec.busy.extend(dt[:m].tolist())
+        rec.work.extend(zip([nd] * m, ctx.tolist(), [0.0] * m, [0.0] * m))
+        return end_list[-1]
+
     def token_times(self, offsets: np.ndarray) -> np.ndarray:
         """Every emitted token's time, per request in order (flat, by ``offsets``).
 
@@ -305,6 +360,7 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: StepModel, kv: KvPo
     finish = [np.nan] * n
     first = [np.nan] * n
     rec = Recorder()
+    fast_forward = getattr(st, "fast_forward", None)
     t = 0.0
     ai = 0
     finished = 0
@@ -324,6 +380,14 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: StepModel, kv: KvPo
                 st.waiting.append(ai)
             ai += 1
         plan = scheduler.plan(st)
+        if (plan.decode and not plan.chunks and not plan.swap_blocks and not plan.preempted
+                and not st.prefilling and not st.swapped and fast_forward is not None
+                and (scheduler.stable_when_blocked or not st.waiting)):
+            t_next = t
+            t = fast_forward(t=t, step=step, rec=rec,
+                             until_s=arrival[ai] if ai < released else np.inf)
+            if t != t_next:
+                continue
         if plan.empty:
             if ai < released:
                 t = max(t, arrival[ai])

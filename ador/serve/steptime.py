@@ -167,6 +167,8 @@ class StepModel:
     weight_bytes_total: float
     max_context: int
     work: WorkTables | None = None
+    ctx_array: np.ndarray | None = None  # ctx_points as an array (bulk decode steps)
+    decode_attn_array: np.ndarray | None = None
 
     def kv_capacity_for(self, *, memory_fraction: float, activation_tokens: int) -> int:
         """KV tokens the instance holds: memory_fraction x (HBM per chip - weights per chip
@@ -215,6 +217,24 @@ class StepModel:
             return lo
         row = self.decode_attn_s[i + 1]
         return lo + wi * (row[j] + wj * (row[j + 1] - row[j]) - lo)
+
+    def decode_times(self, n: int, ctx_sum: int, k: int) -> np.ndarray:
+        """Seconds of ``k`` consecutive decode-only iterations of ``n`` requests whose
+        contexts sum to ``ctx_sum`` at the first (each step adds one token to each): the
+        same arithmetic as ``time``, element by element, so results are bit-identical."""
+        base = self.dense_s[n - 1] + self.tail_s[n - 1]
+        ctx = (ctx_sum + np.arange(k, dtype=np.int64) * n) / n
+        i, wi = self.batch_axis.locate(n)
+        pts = self.ctx_array
+        j = np.minimum(np.searchsorted(pts, ctx, side="right") - 1, len(pts) - 2)
+        lo_c = pts[j]
+        wj = (ctx - lo_c) / (pts[j + 1] - lo_c)
+        row = self.decode_attn_array[i]
+        lo = row[j] + wj * (row[j + 1] - row[j])
+        if wi != 0.0:
+            row = self.decode_attn_array[i + 1]
+            lo = lo + wi * (row[j] + wj * (row[j + 1] - row[j]) - lo)
+        return base + lo
 
     def prefill_attention(self, chunks) -> float:
         full = 0.0
@@ -367,6 +387,7 @@ def build_step_model(*, hardware: HardwareSpec, model: ModelSpec, tp: int = 1, p
         hardware_name=hardware.name, tp=tp, pp=pp, tokens_axis=tokens_axis,
         dense_s=dense.tolist(), tail_s=np.broadcast_to(tail_s, T.shape).tolist(),
         batch_axis=batch_axis, ctx_points=ctx.tolist(), decode_attn_s=decode_attn.tolist(),
+        ctx_array=ctx, decode_attn_array=np.ascontiguousarray(decode_attn),
         chunk_points=np.log(chunk).tolist(), prior_points=np.log1p(prior).tolist(),
         prefill_single_log=logs[1].tolist(), prefill_full_log=logs[0].tolist(),
         attn_overhead_s=overhead * reps, attn_reps=reps,

@@ -44,6 +44,7 @@ class Plan:
     chunks: list = field(default_factory=list)
     decode: bool = False
     swap_blocks: int = 0
+    preempted: int = 0
 
     @property
     def empty(self) -> bool:
@@ -54,6 +55,10 @@ class Scheduler:
     """Base: limits shared by every policy. ``max_tokens`` is the iteration token cap."""
 
     name = "base"
+    # True when a decode-only iteration that admitted nothing stays so until a request
+    # completes or arrives (admission never depends on the per-step block growth): the
+    # engine may then run such iterations in bulk
+    stable_when_blocked = True
 
     def __init__(self, *, config: SchedulerConfig, kv: KvPool, max_tokens: int,
                  max_context: int) -> None:
@@ -79,6 +84,7 @@ class Scheduler:
         moves their KV to host memory)."""
         while st.n_decode and st.decode_new_blocks() > st.free_blocks:
             i, blocks = st.preempt_last()
+            plan.preempted += 1
             if self.config.preemption == "swap":
                 st.swapped.append(i)
                 plan.swap_blocks += blocks

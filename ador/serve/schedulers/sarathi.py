@@ -13,6 +13,7 @@ from ador.serve.schedulers.base import EngineState, Plan, Scheduler
 
 class SarathiScheduler(Scheduler):
     name = "sarathi"
+    stable_when_blocked = False  # admission leaves room for this step's block growth
 
     def plan(self, st: EngineState) -> Plan:
         cfg = self.config
