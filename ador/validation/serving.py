@@ -15,7 +15,14 @@ exactly ``input_len`` prompt and ``output_len`` output tokens. How each row is s
   for max load and :data:`CLOSED_LOOP_ROUNDS` requests per client for a closed loop;
 - metrics: ``output_throughput`` is output tokens per second of the whole instance (all its
   chips), ``mean_ttft`` the mean time to first token, ``mean_itl`` the mean time between
-  consecutive output tokens of a request, averaged over requests.
+  consecutive output tokens of a request, averaged over requests;
+- max load: over the whole run, as ``trtllm-bench`` reports (all output tokens over the time
+  from the first request to the last completion);
+- closed loop: in steady state, as a benchmark client reports means over measurement windows
+  once the load is stable. The first round (every client's first request, all sent at t = 0)
+  and the last round (sent while the load drains) are left out: TTFT and ITL are averaged
+  over the requests in between, and throughput counts the tokens produced between the
+  second round's first request and the last request's sending (:func:`steady_state`).
 """
 
 from __future__ import annotations
@@ -137,9 +144,33 @@ def simulate_row(row: ServingReferenceRow):
                     precision=row.precision.value)
 
 
+def steady_state(result, concurrency: int) -> dict[str, float] | None:
+    """Steady-state figures of a closed loop of ``concurrency`` clients (see the module
+    docstring), keyed as the summary; None when the run is too short (< 3 rounds)."""
+    import numpy as np
+
+    from ador.serve.metrics import per_request
+
+    r = result.requests
+    c, n = int(concurrency), r.n
+    if n < 3 * c:
+        return None
+    t0, t1 = float(r.arrival_s[c]), float(r.arrival_s[n - 1])
+    if not t1 > t0:
+        return None
+    per = per_request(r)
+    mid = slice(c, n - c)
+    tokens = np.count_nonzero((r.token_times_s >= t0) & (r.token_times_s <= t1))
+    return {"ttft_mean_s": float(np.nanmean(per["ttft_s"][mid])),
+            "itl_mean_s": float(np.nanmean(per["tpot_s"][mid])),
+            "output_throughput_tok_per_s": tokens / (t1 - t0)}
+
+
 def serving_metric(result, row: ServingReferenceRow) -> float:
     """The simulated figure for the row's metric, in the row's unit."""
-    s = result.summary
+    s = dict(result.summary)
+    if row.workload == "closed_loop":
+        s.update(steady_state(result, int(row.concurrency or 1)) or {})
     if result.rejected.count:
         reasons = ", ".join(f"{n} {why}" for why, n in result.rejected.reasons.items())
         raise AdorError(f"{result.rejected.count} of {row.requests} requests can never run "

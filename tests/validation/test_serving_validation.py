@@ -12,7 +12,7 @@ from ador.errors import SpecError
 from ador.validation.compare import to_json, validate_rows
 from ador.validation.reference import read_reference
 from ador.validation.serving import (CLOSED_LOOP_ROUNDS, DEFAULT_MAX_LOAD, ServingReferenceRow,
-                                     row_workload, simulate_row)
+                                     row_workload, simulate_row, steady_state)
 from tests.validation.test_validation import row as static_row
 
 HEADER = ["id", "source", "hardware", "model", "precision", "tp", "batch", "workload",
@@ -69,7 +69,7 @@ def test_rows_made_from_the_simulation_validate_with_zero_error(tmp_path):
                  metric="mean_itl", unit="s")]
     rows = read_reference(write(tmp_path / "r.csv", base))
     thr = simulate_row(rows[0]).summary["output_throughput_tok_per_s"]
-    loop = simulate_row(rows[1]).summary
+    loop = steady_state(simulate_row(rows[1]), 2)
     base[0]["value"] = thr
     base[1]["value"] = loop["ttft_mean_s"] * 1e3
     base[2]["value"] = loop["itl_mean_s"]
@@ -78,6 +78,33 @@ def test_rows_made_from_the_simulation_validate_with_zero_error(tmp_path):
     assert result["max_ape"] == pytest.approx(0.0, abs=1e-9)
     assert [r["workload"] for r in result["rows"]] == ["max_load", "closed_loop",
                                                         "closed_loop"]
+
+
+def test_steady_state_of_one_client_is_one_request_after_another(tmp_path):
+    (row,) = read_reference(write(tmp_path / "r.csv", [srow(
+        workload="closed_loop", concurrency=1, num_requests=6, input_len=300,
+        output_len=40, metric="mean_itl", unit="ms")]))
+    result = simulate_row(row)
+    r = result.requests
+    # each request is sent the moment the previous one finishes
+    np.testing.assert_allclose(r.arrival_s[1:], r.finish_s[:-1])
+    steady = steady_state(result, 1)
+    e2e = float(r.finish_s[2] - r.arrival_s[2])
+    assert steady["output_throughput_tok_per_s"] == pytest.approx(40 / e2e, rel=0.03)
+    assert steady["ttft_mean_s"] == pytest.approx(result.summary["ttft_mean_s"], rel=1e-6)
+    # too short a run for a steady state
+    assert steady_state(result, 3) is None
+
+
+def test_closed_loop_steady_state_leaves_out_the_synchronised_start(tmp_path):
+    (row,) = read_reference(write(tmp_path / "r.csv", [srow(
+        workload="closed_loop", concurrency=8, num_requests=80, input_len=2000,
+        output_len=50, metric="mean_ttft", unit="ms")]))
+    result = simulate_row(row)
+    steady = steady_state(result, 8)
+    # at t = 0 eight prompts queue behind each other; later they are spread out
+    assert steady["ttft_mean_s"] < result.summary["ttft_mean_s"]
+    assert steady["output_throughput_tok_per_s"] > 0
 
 
 @pytest.mark.parametrize("bad, field, words", [
