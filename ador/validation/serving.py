@@ -48,8 +48,8 @@ OPTIONAL_COLUMNS = ("concurrency", "num_requests", "notes")
 # KvCacheConfig.free_gpu_memory_fraction of 0.9 (TensorRT-LLM API reference).
 KV_FRACTION = {"max_load": 0.95, "closed_loop": 0.90}
 # Requests when the row does not say: the README gives 1,000-3,000 for the unstated
-# trtllm-bench runs; 2,000 is the middle. A closed loop runs this many requests per client,
-# so that the synchronised start (every client's first prompt at t = 0) weighs little.
+# trtllm-bench runs; 2,000 is the middle. A closed loop runs this many requests per client:
+# 18 rounds measured in steady state between the left-out first and last rounds.
 DEFAULT_MAX_LOAD = 2000
 CLOSED_LOOP_ROUNDS = 20
 SUMMARY_KEYS = {"output_throughput": "output_throughput_tok_per_s",
