@@ -83,6 +83,9 @@ def serve_cmd(
                        ] = Path("results"),
     name: Annotated[str | None, typer.Option(help="run folder name (default "
                                                   "serve-<workload>)")] = None,
+    token_times: Annotated[bool, typer.Option(
+        "--token-times", help="also write every output token's time (token_times.csv)")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Simulate serving a workload: latency percentiles, throughput, SLO attainment, goodput;
@@ -106,6 +109,7 @@ def serve_cmd(
     folder = write_serving_run(
         out_dir, name=name or f"serve-{out.config.workload.name}", config=out.config,
         result=out.result, rates=pd.DataFrame(out.rates) if out.rates else None,
+        token_times=token_times,
         facts=RunFacts(hardware=data["hardware"], model=data["model"],
                        workload=data["workload"], tp=tp, pp=pp, precision=data["precision"],
                        num_requests=data["num_requests"], slo=out.slo, goodput=out.goodput,

@@ -21,6 +21,8 @@ versions add files and columns, never rename or remove them)::
     rates.csv        (with a rate sweep, e.g. ``--goodput``) one row per simulated rate:
                      rate_per_s, slo_attainment, ttft/tpot/e2e mean, p50, p90, p99 in
                      seconds, output_throughput_tok_per_s
+    token_times.csv  (with ``--token-times``) every output token: id (request), token
+                     (0 = first), t_s
 
 Run folders are created once and never overwritten (``ador.search.runfolder``); every
 file is written atomically.
@@ -42,7 +44,8 @@ from ador.spec.io import dump_yaml, write_text_atomic
 
 KIND = "serving"
 FILES = {"config": "config.yaml", "summary": "summary.json", "requests": "requests.csv",
-         "timeseries": "timeseries.csv", "itl": "itl_quantiles.csv", "rates": "rates.csv"}
+         "timeseries": "timeseries.csv", "itl": "itl_quantiles.csv", "rates": "rates.csv",
+         "tokens": "token_times.csv"}
 ITL_QUANTILES = np.linspace(0.0, 1.0, 1001)
 
 
@@ -60,6 +63,15 @@ def request_table(result: Any) -> pd.DataFrame:
         "queueing_s": per["queueing_s"], "ttft_s": per["ttft_s"], "tpot_s": per["tpot_s"],
         "e2e_s": per["e2e_s"], "normalized_latency_s": per["normalized_latency_s"],
     })
+
+
+def token_table(result: Any) -> pd.DataFrame:
+    """Every output token: request id, token index (0 = first token) and time (s)."""
+    r = result.requests
+    counts = np.diff(r.token_offsets)
+    ids = np.repeat(np.arange(r.n), counts)
+    index = np.arange(r.token_times_s.size) - np.repeat(r.token_offsets[:-1], counts)
+    return pd.DataFrame({"id": ids, "token": index, "t_s": r.token_times_s})
 
 
 def timeseries_table(result: Any) -> pd.DataFrame:
@@ -93,8 +105,10 @@ class RunFacts:
 
 
 def write_serving_run(out_dir: Path, *, name: str, config: Any, result: Any, facts: RunFacts,
-                      rates: pd.DataFrame | None = None, now: datetime | None = None) -> Path:
-    """Create ``out_dir/<name>-<timestamp>`` and write every file of the run; returns it."""
+                      rates: pd.DataFrame | None = None, token_times: bool = False,
+                      now: datetime | None = None) -> Path:
+    """Create ``out_dir/<name>-<timestamp>`` and write every file of the run; returns it.
+    ``token_times`` also writes every output token's time (large for long traces)."""
     folder = create_run_folder(out_dir, name, now=now)
     write_text_atomic(folder / FILES["config"], dump_yaml(
         config, header="Serving run: hardware, model, parallelism, workload and scheduler."))
@@ -105,6 +119,9 @@ def write_serving_run(out_dir: Path, *, name: str, config: Any, result: Any, fac
     if rates is not None and not rates.empty:
         write_csv(folder / FILES["rates"], rates)
         files.append(FILES["rates"])
+    if token_times:
+        write_csv(folder / FILES["tokens"], token_table(result))
+        files.append(FILES["tokens"])
     data = result.to_json_dict()
     write_json(folder / FILES["summary"], {
         "kind": KIND, **facts.__dict__, "chips": data["chips"], "scheduler": data["scheduler"],

@@ -49,7 +49,7 @@ def test_folder_round_trip(tmp_path, run_parts):
     config, result, facts = run_parts
     rates = pd.DataFrame({"rate_per_s": [1.0, 2.0], "slo_attainment": [1.0, 0.5]})
     folder = write_serving_run(tmp_path, name="serve-small", config=config, result=result,
-                               facts=facts, rates=rates, now=NOW)
+                               facts=facts, rates=rates, token_times=True, now=NOW)
     assert folder.name == "serve-small-20260102-030405"
     assert is_serving_run(folder)
     run = load_serving_run(folder)
@@ -65,6 +65,12 @@ def test_folder_round_trip(tmp_path, run_parts):
     assert run.itl["itl_s"].iloc[-1] == pytest.approx(gaps.max())
     assert np.all(np.diff(run.itl["itl_s"]) >= 0)
     assert list(run.rates["rate_per_s"]) == [1.0, 2.0]
+    tokens = pd.read_csv(folder / FILES["tokens"])
+    assert len(tokens) == r.output_tokens[~r.rejected].sum()
+    first = tokens[tokens["token"] == 0].set_index("id")["t_s"]
+    np.testing.assert_allclose(first, r.first_token_s[first.index], rtol=1e-12)
+    last = tokens.groupby("id")["t_s"].max()
+    np.testing.assert_allclose(last, r.finish_s[last.index], rtol=1e-12)
     s = run.summary
     assert s["kind"] == "serving" and s["num_requests"] == r.n
     assert s["summary"]["ttft_p99_s"] == pytest.approx(result.summary["ttft_p99_s"])
