@@ -17,6 +17,7 @@ from ador.serve.schedulers import SCHEDULERS, Scheduler, derive_limits
 from ador.serve.steptime import StepModel, build_step_model
 from ador.spec.hardware import HardwareSpec
 from ador.spec.model import ModelSpec
+from ador.spec.precision import Precision
 from ador.spec.scheduler import SchedulerConfig
 
 STATIC_MAX_TOKENS = 32768  # padded prefill tokens of one static batch (HF-style)
@@ -71,9 +72,11 @@ def simulate(*, hardware: HardwareSpec, model: ModelSpec, requests: RequestSet,
              precision: str = "fp16", step_model: StepModel | None = None,
              progress: Callable[[float], None] | None = None,
              ttft_slo_s: float | None = None, tpot_slo_s: float | None = None,
-             reference: bool = False, stop_below_attainment: float | None = None
-             ) -> ServingResult:
-    """Simulate ``requests`` on one TP x PP instance of ``hardware`` running ``model``.
+             reference: bool = False, stop_below_attainment: float | None = None,
+             instances: int = 1) -> ServingResult:
+    """Simulate ``requests`` on ``instances`` TP x PP instances of ``hardware`` running
+    ``model`` (requests dealt to instances in turn: request i to instance i mod k; a
+    closed loop's clients likewise).
 
     ``step_model`` (from ``build_step_model``) can be passed to reuse it across runs;
     ``reference=True`` runs the slow object-per-request engine (for tests);
@@ -81,6 +84,14 @@ def simulate(*, hardware: HardwareSpec, model: ModelSpec, requests: RequestSet,
     out of reach (summary ``stopped_early`` = 1; used by the goodput search).
     """
     config = scheduler or SchedulerConfig()
+    if instances < 1 or instances > requests.n:
+        raise AdorError("instances must be between 1 and the number of requests",
+                        field="instances", value=instances)
+    if step_model is not None and (step_model.tp, step_model.pp, step_model.precision) != (
+            tp, pp, Precision(precision).value):
+        raise AdorError("the step model was built for another tp/pp/precision",
+                        field="step_model",
+                        value=(step_model.tp, step_model.pp, step_model.precision))
     step = step_model or default_step_model(hardware=hardware, model=model, tp=tp, pp=pp,
                                             precision=precision)
     sched, kv, limits = make_scheduler(config=config, step=step, requests=requests,
@@ -89,11 +100,68 @@ def simulate(*, hardware: HardwareSpec, model: ModelSpec, requests: RequestSet,
     stop = None
     if stop_below_attainment is not None and ttft_slo_s is not None:
         stop = (ttft_slo_s, int((1.0 - stop_below_attainment) * requests.n) + 1)
-    raw = run(requests=requests, scheduler=sched, step=step, kv=kv,
-              state_factory=ReferenceState if reference else _fast(),
-              progress=progress, swap_s_per_block=swap_s, stop_ttft_misses=stop)
-    return assemble(raw=raw, requests=requests, chips=tp * pp, scheduler=config.name,
-                    limits=limits, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s, step=step)
+    if instances == 1:
+        raw = run(requests=requests, scheduler=sched, step=step, kv=kv,
+                  state_factory=ReferenceState if reference else _fast(),
+                  progress=progress, swap_s_per_block=swap_s, stop_ttft_misses=stop)
+    else:
+        parts = []
+        for k in range(instances):
+            sub = _dealt(requests, k, instances)
+            sched_k = make_scheduler(config=config, step=step, requests=requests,
+                                     max_context=model.max_context)[0]
+            parts.append(run(requests=sub, scheduler=sched_k, step=step, kv=kv,
+                             state_factory=ReferenceState if reference else _fast(),
+                             swap_s_per_block=swap_s, progress=None if progress is None
+                             else (lambda f, k=k: progress((k + f) / instances))))
+        raw = merge_runs(parts, n=requests.n, instances=instances)
+    limits["instances"] = instances
+    return assemble(raw=raw, requests=requests, chips=tp * pp * instances,
+                    scheduler=config.name, limits=limits, ttft_slo_s=ttft_slo_s,
+                    tpot_slo_s=tpot_slo_s, step=step, instances=instances)
+
+
+def _dealt(requests: RequestSet, k: int, instances: int) -> RequestSet:
+    """Instance k's share: every instances-th request from k (and its share of clients)."""
+    conc = requests.concurrency
+    if conc is not None:
+        conc = max(1, conc // instances + (1 if k < conc % instances else 0))
+    sub = requests.take(slice(k, None, instances))
+    return RequestSet(arrival_s=sub.arrival_s, prompt_tokens=sub.prompt_tokens,
+                      output_tokens=sub.output_tokens, concurrency=conc)
+
+
+def merge_runs(parts: list[RawRun], *, n: int, instances: int) -> RawRun:
+    """One run from the instances' runs: per-request arrays back in request order, time
+    series rows of all instances ordered by time (column ``instance`` says whose)."""
+    def scatter(name: str, dtype=np.float64) -> np.ndarray:
+        out = np.empty(n, dtype=dtype)
+        for k, p in enumerate(parts):
+            out[k::instances] = getattr(p, name)
+        return out
+
+    pieces: list = [None] * n
+    for k, p in enumerate(parts):
+        for j in range(p.token_offsets.shape[0] - 1):
+            pieces[k + j * instances] = p.token_times_s[p.token_offsets[j]:p.token_offsets[j + 1]]
+    lengths = np.array([x.shape[0] for x in pieces], dtype=np.int64)
+    reasons: dict = {}
+    for p in parts:
+        for why, c in p.reject_reasons.items():
+            reasons[why] = reasons.get(why, 0) + c
+    series = {key: np.concatenate([p.series[key] for p in parts]) for key in parts[0].series}
+    series["instance"] = np.concatenate([np.full(p.series["t_s"].shape[0], k, np.int64)
+                                         for k, p in enumerate(parts)])
+    order = np.argsort(series["t_s"], kind="stable")
+    series = {key: v[order] for key, v in series.items()}
+    work = {key: np.concatenate([p.work[key] for p in parts])[order] for key in parts[0].work}
+    return RawRun(arrival_s=scatter("arrival_s"), start_s=scatter("start_s"),
+                  first_token_s=scatter("first_token_s"), finish_s=scatter("finish_s"),
+                  preemptions=scatter("preemptions", np.int64),
+                  token_times_s=np.concatenate(pieces) if n else np.zeros(0),
+                  token_offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+                  rejected=scatter("rejected", bool), reject_reasons=reasons, series=series,
+                  stopped=any(p.stopped for p in parts), work=work)
 
 
 def utilisation(*, step: StepModel, series: dict, work: dict, span_s: float) -> dict:
@@ -117,7 +185,7 @@ def _fast():
 
 def assemble(*, raw: RawRun, requests: RequestSet, chips: int, scheduler: str, limits: dict,
              ttft_slo_s: float | None, tpot_slo_s: float | None,
-             step: StepModel | None = None) -> ServingResult:
+             step: StepModel | None = None, instances: int = 1) -> ServingResult:
     recs = RequestRecords(
         arrival_s=raw.arrival_s, start_s=raw.start_s, first_token_s=raw.first_token_s,
         finish_s=raw.finish_s, prompt_tokens=requests.prompt_tokens,
@@ -125,12 +193,14 @@ def assemble(*, raw: RawRun, requests: RequestSet, chips: int, scheduler: str, l
         rejected=raw.rejected, token_times_s=raw.token_times_s, token_offsets=raw.token_offsets)
     ts = TimeSeries(**raw.series)
     summary = summarize(recs, ts, chips=chips, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s)
+    if "busy_fraction" in summary:
+        summary["busy_fraction"] /= instances
     if raw.stopped:
         summary["stopped_early"] = 1.0
     if step is not None and step.work is not None and raw.work is not None and (
             "makespan_s" in summary):
         summary.update(utilisation(step=step, series=raw.series, work=raw.work,
-                                   span_s=summary["makespan_s"]))
+                                   span_s=summary["makespan_s"] * instances))
     return ServingResult(requests=recs, timeseries=ts, summary=frozen(summary), chips=chips,
                          rejected=Rejected(count=int(raw.rejected.sum()),
                                            reasons=frozen(raw.reject_reasons)),

@@ -74,7 +74,7 @@ def _bisect(*, ok, requests: RequestSet, sim_kwargs: dict, rel_tol: float, max_s
                 hi = mid
                 if lo == 0 and hi < 1e-6:
                     break
-    chips = sim_kwargs.get("tp", 1) * sim_kwargs.get("pp", 1)
+    chips = sim_kwargs.get("tp", 1) * sim_kwargs.get("pp", 1) * sim_kwargs.get("instances", 1)
     return GoodputResult(rate_per_s=lo, per_chip=lo / chips, simulations=sims,
                          rates_tried=tuple(tried), at_rate=results.get(lo))
 

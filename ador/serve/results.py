@@ -1,4 +1,26 @@
-"""Frozen results of a serving simulation."""
+"""Frozen results of a serving simulation, and their JSON form.
+
+``ServingResult.summary`` maps names to floats in SI units (seconds, tokens/s, requests/s,
+fractions); a name is absent when it has no value (e.g. TPOT when every output is one token):
+
+- ``{ttft,tpot,itl,e2e,normalized_latency,queueing}_{mean,p50,p90,p99}_s``: time to first
+  token, time per output token ((last - first token) / (output - 1)), inter-token gaps,
+  end-to-end latency, E2E / output tokens, queueing (first scheduled - arrival);
+- ``makespan_s`` (first arrival to last completion), ``output_throughput_tok_per_s``,
+  ``total_throughput_tok_per_s`` (prompt + output), ``request_throughput_per_s`` and their
+  ``_per_chip`` forms; ``completed``, ``rejected``, ``preemptions``, ``iterations``;
+- ``busy_fraction`` (time an instance is running an iteration), ``compute_utilisation``
+  (matrix FLOPs over peak), ``hbm_bandwidth_utilisation`` (HBM bytes over peak bandwidth),
+  per chip over the makespan; ``kv_occupancy_{mean,max}`` (allocated KV blocks over
+  capacity; mean weighted by iteration time), ``batch_size_{mean,max}``;
+- ``slo_attainment`` (share of all requests meeting both TTFT and TPOT SLOs; rejected ones
+  miss) when SLOs are given; ``stopped_early`` when a goodput search cut the run short.
+
+``to_json_dict()`` gives {"scheduler", "chips", "summary", "limits" (max tokens per
+iteration, KV capacity in tokens and blocks, max running requests, instances),
+"rejected" {"count", "reasons"}} and, with ``per_request=True``, "requests" (per-request
+arrays); non-finite numbers become null.
+"""
 
 from __future__ import annotations
 
@@ -45,6 +67,7 @@ class TimeSeries:
     kv_used_tokens: np.ndarray
     kv_capacity_tokens: np.ndarray
     busy_s: np.ndarray
+    instance: np.ndarray | None = None  # which instance ran the iteration (0 for one)
 
 
 @dataclass(frozen=True)

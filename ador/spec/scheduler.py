@@ -27,7 +27,9 @@ class SchedulerConfig(Spec):
     name: Literal["static", "vllm", "sarathi", "trtllm"] = "vllm"
     # running requests at once (vLLM max_num_seqs default 256; static: the batch size)
     max_num_seqs: PositiveInt = 256
-    # tokens per iteration (vLLM without chunking: max(context, 2048)); None = that default
+    # tokens per iteration: vLLM (None: max(model context, 2048), vLLM's default without
+    # chunked prefill) and static (None: 32768 padded prompt tokens per batch); Sarathi
+    # uses chunk_tokens, TensorRT-LLM max_num_tokens
     max_batched_tokens: PositiveInt | None = None
     # Sarathi-Serve token budget per iteration (decodes included); 512 strict, 2048 relaxed
     chunk_tokens: PositiveInt = 512

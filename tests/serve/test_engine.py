@@ -105,3 +105,41 @@ def test_rejects_requests_that_can_never_run():
     tiny = _run(SchedulerConfig(name="vllm", memory_fraction=0.001),
                 RequestSet.fixed(n=2, prompt=4000, output=100))
     assert tiny.rejected.reasons == {"larger than the whole KV cache": 2}
+
+
+def test_instances_are_independent_shares():
+    reqs = poisson(200, 12.0, seed=13)
+    both = simulate(hardware=hardware("a100-sxm-80gb"), model=model("llama3-8b"),
+                    requests=reqs, step_model=step(), instances=2)
+    one = _run(SchedulerConfig(name="vllm"), reqs.take(slice(1, None, 2)))
+    assert np.array_equal(both.requests.finish_s[1::2], one.requests.finish_s)
+    assert np.array_equal(both.requests.tokens(3), one.requests.tokens(1))
+    assert both.chips == 2
+    assert both.limits["instances"] == 2
+    assert set(both.timeseries.instance.tolist()) == {0, 1}
+    assert np.all(np.diff(both.timeseries.t_s) >= 0)
+    closed = simulate(hardware=hardware("a100-sxm-80gb"), model=model("llama3-8b"),
+                      requests=RequestSet.fixed(n=40, prompt=100, output=20, concurrency=5),
+                      step_model=step(), instances=2)
+    assert closed.summary["completed"] == 40
+
+
+def test_step_model_must_match_the_instance():
+    from ador.errors import AdorError
+
+    with pytest.raises(AdorError) as err:
+        simulate(hardware=hardware("a100-sxm-80gb"), model=model("llama3-8b"),
+                 requests=RequestSet.fixed(n=2, prompt=10, output=10), tp=2,
+                 step_model=step())
+    assert err.value.field == "step_model"
+
+
+@pytest.mark.parametrize("name", ["vllm", "trtllm", "static"])
+def test_fast_equals_reference_at_low_load(name):
+    """Long decode stretches between arrivals: the fast engine runs them in bulk."""
+    reqs = poisson(40, 0.5, seed=14, mean_out=300)
+    cfg = SchedulerConfig(name=name)
+    fast, ref = _run(cfg, reqs), _run(cfg, reqs, reference=True)
+    assert np.array_equal(fast.requests.token_times_s, ref.requests.token_times_s)
+    assert np.array_equal(fast.timeseries.t_s, ref.timeseries.t_s)
+    assert np.array_equal(fast.timeseries.kv_used_tokens, ref.timeseries.kv_used_tokens)

@@ -126,3 +126,17 @@ def test_decode_alone_reads_the_weights_every_step():
     weights = step().weight_bytes_per_chip - m.vocab * m.hidden * 2
     low = weights * 399 / (hw.chip.hbm.bandwidth_bytes_per_s * s["makespan_s"])
     assert low * 0.95 <= s["hbm_bandwidth_utilisation"] <= low * 1.1
+
+
+def test_capacity_meets_its_definition():
+    from ador.serve import find_capacity
+    from ador.serve.metrics import per_request
+
+    reqs = poisson(400, 5.0, seed=15)
+    hw, m = hardware("a100-sxm-80gb"), model("llama3-8b")
+    cap = find_capacity(requests=reqs, tbt_p99_slo_s=0.1, hardware=hw, model=m,
+                        step_model=step(), scheduler=SchedulerConfig(name="sarathi"))
+    assert cap.rate_per_s > 0
+    s = cap.at_rate.summary
+    assert s["itl_p99_s"] <= 0.1
+    assert np.nanmedian(per_request(cap.at_rate.requests)["queueing_s"]) < 2.0
