@@ -65,6 +65,9 @@ def serve_cmd(
         help="share of the HBM left after the weights that the KV cache may use")] = None,
     tp: Annotated[int, typer.Option("--tp", help="tensor-parallel degree", min=1)] = 1,
     pp: Annotated[int, typer.Option("--pp", help="pipeline-parallel degree", min=1)] = 1,
+    instances: Annotated[int, typer.Option(
+        help="serving instances of tp x pp chips (requests dealt to them in turn)",
+        min=1)] = 1,
     precision: Annotated[str, typer.Option("--precision", "-p", help="fp16, bf16, fp8 or int8 "
                                            "for weights, activations and KV cache")] = "fp16",
     goodput: Annotated[bool, typer.Option(
@@ -102,7 +105,7 @@ def serve_cmd(
         out = serve(hardware=hardware, model=model, workload=workload, overrides=overrides,
                     scheduler=sched, tp=tp, pp=pp, precision=precision, ttft_slo=ttft_slo,
                     tpot_slo=tpot_slo, goodput=goodput, attainment=attainment,
-                    sweep=_sweep(sweep), progress=bar)
+                    sweep=_sweep(sweep), instances=instances, progress=bar)
     data = out.to_json_dict()
     import pandas as pd
 

@@ -44,9 +44,11 @@ def latency_cdfs(requests: pd.DataFrame, itl: pd.DataFrame) -> dict[str, pd.Data
 
 
 def timeseries_data(ts: pd.DataFrame, *, max_points: int = MAX_POINTS) -> pd.DataFrame:
-    """Batch size and KV occupancy over time, averaged over equal time bins (weighted by
-    each iteration's duration) when there are more than ``max_points`` iterations.
-    Columns: t_s, batch_size, kv_occupancy (0 to 1), prefill_tokens, decode_tokens."""
+    """Batch size and KV occupancy over time. Iterations are averaged over equal time bins
+    (weighted by their duration) when there are more than ``max_points`` of them or several
+    instances; with several instances the batch sizes and token counts add up and the KV
+    occupancy is the instances' mean. Columns: t_s, batch_size, kv_occupancy (0 to 1),
+    prefill_tokens, decode_tokens."""
     need = {"t_s", "batch_size", "kv_used_tokens", "kv_capacity_tokens"}
     if not need <= set(ts.columns):
         raise AdorError("timeseries.csv lacks columns", field=",".join(sorted(need)),
@@ -58,17 +60,30 @@ def timeseries_data(ts: pd.DataFrame, *, max_points: int = MAX_POINTS) -> pd.Dat
     for c in ("prefill_tokens", "decode_tokens"):
         if c in ts.columns:
             cols[c] = ts[c].to_numpy(np.float64)
-    if t.size <= max_points:
+    inst = (ts["instance"].fillna(0).to_numpy(np.int64) if "instance" in ts.columns
+            else np.zeros(t.size, dtype=np.int64))
+    k = int(inst.max()) + 1 if inst.size else 1
+    if t.size <= max_points and k == 1:
         return pd.DataFrame({"t_s": t, **cols})
     w = ts["busy_s"].to_numpy(np.float64) if "busy_s" in ts.columns else np.ones_like(t)
-    edges = np.linspace(t.min(), t.max(), max_points + 1)
-    idx = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, max_points - 1)
-    wsum = np.bincount(idx, weights=w, minlength=max_points)
-    keep = wsum > 0
-    out = {"t_s": 0.5 * (edges[:-1] + edges[1:])[keep]}
-    for name, v in cols.items():
-        out[name] = (np.bincount(idx, weights=v * w, minlength=max_points)[keep]
-                     / wsum[keep])
+    bins = min(max_points, max(t.size // k, 1))
+    edges = np.linspace(t.min(), t.max(), bins + 1)
+    idx = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, bins - 1)
+    out: dict[str, np.ndarray] = {"t_s": 0.5 * (edges[:-1] + edges[1:])}
+    sums = {name: np.zeros(bins) for name in cols}
+    seen = np.zeros(bins)
+    for i in range(k):
+        mine = inst == i
+        wsum = np.bincount(idx[mine], weights=w[mine], minlength=bins)
+        has = wsum > 0
+        seen += has
+        for name, v in cols.items():
+            mean = np.bincount(idx[mine], weights=(v * w)[mine], minlength=bins)
+            sums[name][has] += mean[has] / wsum[has]
+    keep = seen > 0
+    for name in cols:
+        out[name] = sums[name][keep] / (seen[keep] if name == "kv_occupancy" else 1.0)
+    out["t_s"] = out["t_s"][keep]
     return pd.DataFrame(out)
 
 

@@ -80,8 +80,10 @@ def throughput_table(run: Mapping[str, Any]) -> Table:
 
 def serving_view(run: Mapping[str, Any]) -> Group:
     """Latency percentiles, throughput and the rejected requests of a run's JSON."""
+    inst = run.get("instances", 1)
     title = (f"{run['model']} on {run['hardware']} (tp {run['tp']}, pp {run['pp']}, "
-             f"{run['precision']}), {run['scheduler']} scheduler: {run['num_requests']:,} "
+             f"{run['precision']}{f', {inst} instances' if inst > 1 else ''}), "
+             f"{run['scheduler']} scheduler: {run['num_requests']:,} "
              f"requests, {run['workload_text']}")
     parts: list[Any] = [latency_table(run["summary"], title=title), throughput_table(run)]
     reasons = run["rejected"].get("reasons") or {}

@@ -15,7 +15,8 @@ versions add files and columns, never rename or remove them)::
                      ttft_s, tpot_s, e2e_s, normalized_latency_s (empty where a rejected
                      request has no value)
     timeseries.csv   one row per iteration: t_s (its end), batch_size, prefill_tokens,
-                     decode_tokens, kv_used_tokens, kv_capacity_tokens, busy_s
+                     decode_tokens, kv_used_tokens, kv_capacity_tokens, busy_s,
+                     instance (which serving instance ran it, from 0)
     itl_quantiles.csv  quantile (0 to 1, 1001 points), itl_s: the distribution of the times
                      between consecutive tokens of a request over all requests
     rates.csv        (with a rate sweep, e.g. ``--goodput``) one row per simulated rate:
@@ -76,7 +77,8 @@ def token_table(result: Any) -> pd.DataFrame:
 
 def timeseries_table(result: Any) -> pd.DataFrame:
     ts = result.timeseries
-    return pd.DataFrame({f.name: getattr(ts, f.name) for f in fields(ts)})
+    return pd.DataFrame({f.name: getattr(ts, f.name) for f in fields(ts)
+                         if getattr(ts, f.name) is not None})
 
 
 def itl_table(result: Any) -> pd.DataFrame:

@@ -41,7 +41,8 @@ class ServeOutput:
         data = self.result.to_json_dict()
         return {"hardware": cfg.hardware, "model": cfg.model, "workload": cfg.workload.name,
                 "workload_text": describe(cfg.workload), "tp": cfg.tp, "pp": cfg.pp,
-                "precision": cfg.precision.value, "chips": data["chips"],
+                "precision": cfg.precision.value, "instances": cfg.instances,
+                "chips": data["chips"],
                 "scheduler": data["scheduler"], "num_requests": int(self.requests.n),
                 "summary": data["summary"], "limits": data["limits"],
                 "rejected": data["rejected"], "slo": self.slo, "goodput": self.goodput,
@@ -89,7 +90,7 @@ def serve(*, hardware: str, model: str, workload: str | Path,
           scheduler: Mapping[str, Any] | None = None, tp: int = 1, pp: int = 1,
           precision: str = "fp16", ttft_slo: str | None = None, tpot_slo: str | None = None,
           goodput: bool = False, attainment: float = 0.9,
-          sweep: Sequence[float] | None = None,
+          sweep: Sequence[float] | None = None, instances: int = 1,
           progress: Progress | None = None) -> ServeOutput:
     """Load everything, simulate the workload and, with ``goodput``, search the goodput and
     sweep the rate around it; ``sweep`` (requests per second) gives the sweep's rates."""
@@ -99,6 +100,8 @@ def serve(*, hardware: str, model: str, workload: str | Path,
     from ador.serve.workloads import apply_overrides
 
     start = time.perf_counter()
+    if instances < 1:
+        raise SpecError("instances must be >= 1", field="--instances", value=instances)
     spec, base_dir = load_workload(workload)
     spec = apply_overrides(spec, overrides)
     slo = resolve_slo(spec, ttft=ttft_slo, tpot=tpot_slo)
@@ -112,6 +115,7 @@ def serve(*, hardware: str, model: str, workload: str | Path,
     sched = resolve_scheduler(spec, scheduler or {})
     config = validate_data(ServingRunConfig, {
         "hardware": str(hardware), "model": str(model), "tp": tp, "pp": pp,
+        "instances": instances,
         "precision": precision, "workload": spec.model_dump(), "scheduler": sched.model_dump()},
         file="command line")
     validate_data(Scenario, {"batch": 1, "input_len": 1, "output_len": 1, "tp": tp, "pp": pp,
@@ -121,7 +125,7 @@ def serve(*, hardware: str, model: str, workload: str | Path,
     requests = requests_from_spec(spec, base_dir=base_dir)
     step = default_step_model(hardware=hw, model=mdl, tp=tp, pp=pp, precision=precision)
     common = dict(hardware=hw, model=mdl, scheduler=sched, tp=tp, pp=pp, precision=precision,
-                  step_model=step)
+                  step_model=step, instances=instances)
     slo_kw = {} if slo is None else {"ttft_slo_s": slo["ttft_s"], "tpot_slo_s": slo["tpot_s"]}
     good = rates = None
     if (goodput or sweep) and requests.concurrency is not None:

@@ -235,6 +235,7 @@ class ServingRunConfig(Spec):
     model: Annotated[str, Field(min_length=1)]
     tp: PositiveInt = 1
     pp: PositiveInt = 1
+    instances: PositiveInt = 1  # serving instances of tp x pp chips; requests dealt in turn
     precision: Precision = Precision.FP16
     workload: ServingWorkloadSpec
     scheduler: SchedulerConfig

@@ -10,7 +10,8 @@ import pytest
 from tests.conftest import ROOT
 
 CONV = ROOT.parent / "shared" / "workloads" / "splitwise_conv.csv"
-JSON_KEYS = {"hardware", "model", "workload", "workload_text", "tp", "pp", "precision",
+JSON_KEYS = {"hardware", "model", "workload", "workload_text", "tp", "pp", "instances",
+             "precision",
              "chips", "scheduler", "num_requests", "summary", "limits", "rejected", "slo",
              "goodput", "elapsed_s", "run_folder"}
 
@@ -160,3 +161,17 @@ def test_explicit_rate_sweep(cli, tmp_path):
     assert rates["slo_attainment"].between(0, 1).all()
     # more load never shortens the median queue-plus-prefill wait of the same requests
     assert (rates["ttft_p50_s"].diff().dropna() >= -1e-9).all()
+
+
+def test_two_instances_and_a_closed_loop(cli, tmp_path):
+    out = tmp_path / "results"
+    res = cli("serve", "a100", "-w", small_trace(tmp_path), "--out-dir", out, "--json",
+              "--instances", "2", "--concurrency", "6", "-n", "60")
+    assert res.code == 0, res.stderr
+    data = strict(res.stdout)
+    assert data["instances"] == 2 and data["chips"] == 2
+    # a closed loop never has more requests in flight than clients
+    assert data["summary"]["batch_size_max"] <= 6
+    assert data["summary"]["completed"] == 60
+    rep = cli("report", data["run_folder"], "--no-images")
+    assert rep.code == 0, rep.stderr

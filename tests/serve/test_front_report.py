@@ -75,3 +75,17 @@ def test_figures_have_points():
     fig = figs.latency_cdfs(cdfs)
     assert [len(t.x) for t in fig.data] == [2, 2]
     assert len(figs.timeseries(data.timeseries_data(series(20))).data) == 2
+
+
+def test_several_instances_add_their_batches_and_average_their_kv():
+    a, b = series(400), series(400)
+    b["t_s"] += 0.005  # the second instance's iterations end half a step later
+    b["batch_size"] = 3
+    b["kv_used_tokens"] = 50
+    a["batch_size"] = 2
+    a["kv_used_tokens"] = 10
+    both = pd.concat([a.assign(instance=0), b.assign(instance=1)]).sort_values("t_s")
+    out = data.timeseries_data(both, max_points=100)
+    assert len(out) <= 100
+    np.testing.assert_allclose(out["batch_size"], 5.0)
+    np.testing.assert_allclose(out["kv_occupancy"], 0.3)
