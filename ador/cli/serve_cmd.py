@@ -80,6 +80,10 @@ def serve_cmd(
     sweep: Annotated[str | None, typer.Option(
         help="rates to simulate for latency and attainment versus rate, e.g. '1,2,4,8' "
              "(requests per second; default with --goodput: around the goodput)")] = None,
+    tbt_slo: Annotated[str | None, typer.Option(
+        help="also find Sarathi-Serve's capacity: the highest rate with P99 time between "
+             "tokens within this SLO (with unit, e.g. '100ms') and median queueing < 2 s")
+    ] = None,
     attainment: Annotated[float, typer.Option(help="share of requests that must meet both "
                                                    "SLOs for goodput")] = 0.9,
     out_dir: Annotated[Path, typer.Option("--out-dir", help="folder of run folders")
@@ -105,7 +109,8 @@ def serve_cmd(
         out = serve(hardware=hardware, model=model, workload=workload, overrides=overrides,
                     scheduler=sched, tp=tp, pp=pp, precision=precision, ttft_slo=ttft_slo,
                     tpot_slo=tpot_slo, goodput=goodput, attainment=attainment,
-                    sweep=_sweep(sweep), instances=instances, progress=bar)
+                    sweep=_sweep(sweep), instances=instances, capacity_tbt_slo=tbt_slo,
+                    progress=bar)
     data = out.to_json_dict()
     import pandas as pd
 
@@ -116,6 +121,7 @@ def serve_cmd(
         facts=RunFacts(hardware=data["hardware"], model=data["model"],
                        workload=data["workload"], tp=tp, pp=pp, precision=data["precision"],
                        num_requests=data["num_requests"], slo=out.slo, goodput=out.goodput,
+                       capacity=out.capacity,
                        elapsed_s=out.elapsed_s))
     data["run_folder"] = str(folder)
     if as_json:

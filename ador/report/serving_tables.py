@@ -75,6 +75,11 @@ def throughput_table(run: Mapping[str, Any]) -> Table:
         t.add_row(f"goodput ({g['attainment']:.0%} attainment)",
                   f"{g['rate_per_s']:.3g} req/s ({g['rate_per_s_per_chip']:.3g} per chip, "
                   f"{g['simulations']} simulations)")
+    if run.get("capacity"):
+        c = run["capacity"]
+        t.add_row(f"capacity (P99 TBT <= {_s(c['tbt_p99_slo_s'])}, median queueing < "
+                  f"{_s(c['max_queue_median_s'])})",
+                  f"{c['rate_per_s']:.3g} req/s ({c['rate_per_s_per_chip']:.3g} per chip)")
     return t
 
 

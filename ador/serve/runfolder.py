@@ -9,7 +9,8 @@ versions add files and columns, never rename or remove them)::
                      ``pp``, ``precision``, ``chips``, ``scheduler``, ``num_requests``,
                      ``summary`` (metric -> SI value, as ``ServingResult.summary``),
                      ``limits``, ``rejected`` {count, reasons}, ``slo`` {ttft_s, tpot_s}
-                     when given, ``goodput`` when searched, ``elapsed_s``, ``files``
+                     when given, ``goodput`` and ``capacity`` when searched,
+                     ``elapsed_s``, ``files``
     requests.csv     one row per request: id, arrival_s, start_s, first_token_s, finish_s,
                      prompt_tokens, output_tokens, preemptions, rejected (0/1), queueing_s,
                      ttft_s, tpot_s, e2e_s, normalized_latency_s (empty where a rejected
@@ -103,6 +104,7 @@ class RunFacts:
     num_requests: int
     slo: dict | None = None
     goodput: dict | None = None
+    capacity: dict | None = None
     elapsed_s: float | None = None
 
 

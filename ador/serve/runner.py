@@ -34,6 +34,7 @@ class ServeOutput:
     goodput: dict | None
     rates: dict | None  # columns of the rate sweep
     elapsed_s: float
+    capacity: dict | None = None
 
     def to_json_dict(self) -> dict:
         """The run as strict-JSON data (the ``ador serve --json`` contract)."""
@@ -46,6 +47,7 @@ class ServeOutput:
                 "scheduler": data["scheduler"], "num_requests": int(self.requests.n),
                 "summary": data["summary"], "limits": data["limits"],
                 "rejected": data["rejected"], "slo": self.slo, "goodput": self.goodput,
+                "capacity": self.capacity,
                 "elapsed_s": self.elapsed_s}
 
 
@@ -91,10 +93,13 @@ def serve(*, hardware: str, model: str, workload: str | Path,
           precision: str = "fp16", ttft_slo: str | None = None, tpot_slo: str | None = None,
           goodput: bool = False, attainment: float = 0.9,
           sweep: Sequence[float] | None = None, instances: int = 1,
+          capacity_tbt_slo: str | None = None,
           progress: Progress | None = None) -> ServeOutput:
     """Load everything, simulate the workload and, with ``goodput``, search the goodput and
-    sweep the rate around it; ``sweep`` (requests per second) gives the sweep's rates."""
-    from ador.serve import find_goodput, simulate
+    sweep the rate around it; ``sweep`` (requests per second) gives the sweep's rates;
+    ``capacity_tbt_slo`` (a time with its unit) also searches Sarathi-Serve's capacity."""
+    from ador.serve import find_capacity, find_goodput, simulate
+    from ador.serve.goodput import MAX_QUEUE_MEDIAN_S
     from ador.serve.api import default_step_model
     from ador.serve.ratesweep import rate_sweep, sweep_rates
     from ador.serve.workloads import apply_overrides
@@ -112,6 +117,14 @@ def serve(*, hardware: str, model: str, workload: str | Path,
         raise SpecError("sweep rates must be > 0 requests/s", field="--sweep", value=sweep)
     if not 0 < attainment <= 1:
         raise SpecError("attainment must be in (0, 1]", field="--attainment", value=attainment)
+    tbt_slo_s = None
+    if capacity_tbt_slo is not None:
+        try:
+            tbt_slo_s = parse_slo(capacity_tbt_slo)
+        except SpecError as err:
+            raise SpecError(err.rule, field="--tbt-slo", value=capacity_tbt_slo) from None
+        if tbt_slo_s <= 0:
+            raise SpecError("an SLO must be > 0 s", field="--tbt-slo", value=capacity_tbt_slo)
     sched = resolve_scheduler(spec, scheduler or {})
     config = validate_data(ServingRunConfig, {
         "hardware": str(hardware), "model": str(model), "tp": tp, "pp": pp,
@@ -128,10 +141,16 @@ def serve(*, hardware: str, model: str, workload: str | Path,
                   step_model=step, instances=instances)
     slo_kw = {} if slo is None else {"ttft_slo_s": slo["ttft_s"], "tpot_slo_s": slo["tpot_s"]}
     good = rates = None
-    if (goodput or sweep) and requests.concurrency is not None:
-        raise SpecError("goodput and rate sweeps need open-loop arrivals, not a closed loop",
-                        field="--goodput" if goodput else "--sweep",
-                        value=requests.concurrency)
+    searches = [f for f, on in (("--goodput", goodput), ("--sweep", sweep),
+                                ("--tbt-slo", tbt_slo_s)) if on]
+    if searches and requests.concurrency is not None:
+        raise SpecError("goodput, capacity and rate sweeps need open-loop arrivals, not a "
+                        "closed loop", field=searches[0], value=requests.concurrency)
+    cap = None
+    if tbt_slo_s is not None:
+        found_cap = find_capacity(requests=requests, tbt_p99_slo_s=tbt_slo_s, **common)
+        cap = {**found_cap.to_json_dict(), "tbt_p99_slo_s": tbt_slo_s,
+               "max_queue_median_s": MAX_QUEUE_MEDIAN_S}
     if goodput:
         found = find_goodput(requests=requests, attainment=attainment, **slo_kw, **common)
         good = {**found.to_json_dict(), "attainment": attainment}
@@ -149,7 +168,7 @@ def serve(*, hardware: str, model: str, workload: str | Path,
             f"activation reserve < HBM; raise --tp or --pp or lower --precision)",
             field="memory")
     return ServeOutput(config=config, requests=requests, result=result, slo=slo, goodput=good,
-                       rates=rates, elapsed_s=time.perf_counter() - start)
+                       rates=rates, capacity=cap, elapsed_s=time.perf_counter() - start)
 
 
 def _task(progress: Progress | None, name: str) -> Callable[[float], None] | None:

@@ -13,7 +13,7 @@ CONV = ROOT.parent / "shared" / "workloads" / "splitwise_conv.csv"
 JSON_KEYS = {"hardware", "model", "workload", "workload_text", "tp", "pp", "instances",
              "precision",
              "chips", "scheduler", "num_requests", "summary", "limits", "rejected", "slo",
-             "goodput", "elapsed_s", "run_folder"}
+             "goodput", "capacity", "elapsed_s", "run_folder"}
 
 
 def trace(tmp_path: Path, rows: str, name: str = "t.csv") -> Path:
@@ -83,6 +83,7 @@ def test_table_and_report(cli, tmp_path):
     (["--precision", "fp5"], "precision"),
     (["--model", "llama3-70b"], "no HBM for a KV cache"),
     (["--concurrency", "4", "--sweep", "1,2"], "closed loop"),
+    (["--tbt-slo", "0.1"], "unit"),
 ])
 def test_bad_options_exit_2_write_nothing(cli, tmp_path, args, words):
     out = tmp_path / "results"
@@ -175,3 +176,12 @@ def test_two_instances_and_a_closed_loop(cli, tmp_path):
     assert data["summary"]["completed"] == 60
     rep = cli("report", data["run_folder"], "--no-images")
     assert rep.code == 0, rep.stderr
+
+
+def test_capacity_search(cli, tmp_path):
+    res = cli("serve", "a100", "-w", small_trace(tmp_path), "--out-dir", tmp_path / "r",
+              "--json", "-n", "60", "--tbt-slo", "80ms")
+    assert res.code == 0, res.stderr
+    cap = strict(res.stdout)["capacity"]
+    assert cap["tbt_p99_slo_s"] == pytest.approx(0.08) and cap["rate_per_s"] > 0
+    assert cap["simulations"] >= 2
