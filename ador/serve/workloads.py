@@ -25,7 +25,8 @@ from ador.spec.quantities import PositiveInt
 TIME_COLUMN = "arrived_at"
 PROMPT_COLUMN = "num_prefill_tokens"
 OUTPUT_COLUMN = "num_decode_tokens"
-MAX_TRACE_BYTES = 1 << 30  # refuse larger files: they are not traces of one service
+MAX_TRACE_BYTES = 256 << 20  # refuse larger files (about 10 million requests): bounded memory
+MAX_TOKENS = 100_000_000  # per request; far beyond any model's context
 MAX_REQUESTS = 10_000_000  # bounds the memory of one request set (a few hundred MB)
 _OVERRIDES = ("rate", "concurrency", "max_load", "num_requests", "seed")
 
@@ -51,10 +52,10 @@ def read_trace(path: str | Path) -> Trace:
     if not path.is_file():
         raise SpecError("trace file not found", file=str(path))
     if path.stat().st_size > MAX_TRACE_BYTES:
-        raise SpecError("trace file is larger than 1 GiB", file=str(path),
+        raise SpecError("trace file is larger than 256 MiB", file=str(path),
                         value=path.stat().st_size)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise SpecError(f"not a readable CSV: {str(err).splitlines()[0]}",
                         file=str(path)) from None
@@ -76,24 +77,30 @@ def read_trace(path: str | Path) -> Trace:
 def _numbers(frame, column: str, path: Path) -> np.ndarray:
     import pandas as pd
 
-    raw = frame[column].str.strip()
+    raw = frame[column]
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.argmax(bad))
+        shown = raw.iloc[i]
         raise SpecError("not a finite number", file=f"{path}:{i + 2}", field=column,
-                        value=raw.iloc[i])
+                        value="" if pd.isna(shown) else str(shown).strip())
     return values
+
+
+def _text(value: float) -> str:
+    return f"{value:g}"
 
 
 def _token_column(frame, column: str, path: Path) -> np.ndarray:
     values = _numbers(frame, column, path)
     for bad, rule in ((values != np.round(values), "token counts must be integers"),
-                      (values < 1, "token counts must be at least 1")):
+                      (values < 1, "token counts must be at least 1"),
+                      (values > MAX_TOKENS, f"token counts must be at most {MAX_TOKENS:,}")):
         if bad.any():
             i = int(np.argmax(bad))
             raise SpecError(rule, file=f"{path}:{i + 2}", field=column,
-                            value=frame[column].iloc[i].strip())
+                            value=_text(values[i]))
     return values.astype(np.int64)
 
 
@@ -102,13 +109,12 @@ def _time_column(frame, path: Path) -> np.ndarray:
     if (values < 0).any():
         i = int(np.argmax(values < 0))
         raise SpecError("arrival times must be >= 0 s", file=f"{path}:{i + 2}",
-                        field=TIME_COLUMN, value=frame[TIME_COLUMN].iloc[i].strip())
+                        field=TIME_COLUMN, value=_text(values[i]))
     down = np.diff(values) < 0
     if down.any():
         i = int(np.argmax(down)) + 1
         raise SpecError("arrival times must not decrease (rule: rows sorted by arrived_at)",
-                        file=f"{path}:{i + 2}", field=TIME_COLUMN,
-                        value=frame[TIME_COLUMN].iloc[i].strip())
+                        file=f"{path}:{i + 2}", field=TIME_COLUMN, value=_text(values[i]))
     return values
 
 

@@ -153,6 +153,10 @@ def test_trace_csv_rescaled_to_a_rate(tmp_path):
      "num_decode_tokens", "integers"),
     ("arrived_at,num_prefill_tokens,num_decode_tokens\n0,5,2\n1,4,x\n", ":3",
      "num_decode_tokens", "not a finite number"),
+    ("arrived_at,num_prefill_tokens,num_decode_tokens\n0,5,2\n1,4,\n", ":3",
+     "num_decode_tokens", "not a finite number"),
+    ("arrived_at,num_prefill_tokens,num_decode_tokens\n0,5,2\n1,1e20,3\n", ":3",
+     "num_prefill_tokens", "at most"),
     ("arrived_at,num_prefill_tokens,num_decode_tokens\n0,5,2\n2,4,2\n1,4,2\n", ":4",
      "arrived_at", "must not decrease"),
 ])
