@@ -14,6 +14,7 @@ from ador.serve.reference import ReferenceState
 from ador.serve.requests import RequestSet
 from ador.serve.results import Rejected, RequestRecords, ServingResult, TimeSeries, frozen
 from ador.serve.schedulers import SCHEDULERS, Scheduler, derive_limits
+from ador.serve.schedulers.trtllm import MAX_TOKENS_CAP
 from ador.serve.steptime import StepModel, build_step_model
 from ador.spec.hardware import HardwareSpec
 from ador.spec.model import ModelSpec
@@ -26,9 +27,24 @@ STEP_MAX_BATCH = 4096
 
 
 def default_step_model(*, hardware: HardwareSpec, model: ModelSpec, tp: int = 1, pp: int = 1,
-                       precision: str = "fp16") -> StepModel:
+                       precision: str = "fp16", scheduler: SchedulerConfig | None = None
+                       ) -> StepModel:
+    """The step model ``simulate`` builds when none is given: tables up to
+    ``STEP_MAX_TOKENS`` batched tokens (more when the scheduler's limits need it) and
+    ``STEP_MAX_BATCH`` decoding requests."""
+    need = tokens_needed(scheduler, model.max_context) if scheduler is not None else 0
     return build_step_model(hardware=hardware, model=model, tp=tp, pp=pp, precision=precision,
-                            max_tokens=STEP_MAX_TOKENS, max_batch=STEP_MAX_BATCH)
+                            max_tokens=max(STEP_MAX_TOKENS, need + STEP_MAX_BATCH),
+                            max_batch=STEP_MAX_BATCH)
+
+
+def tokens_needed(config: SchedulerConfig, max_context: int) -> int:
+    """Most batched tokens an iteration of ``config`` can take (before trtllm derivation,
+    which never exceeds its 32768 cap)."""
+    return {"trtllm": config.max_num_tokens or MAX_TOKENS_CAP,
+            "sarathi": config.chunk_tokens,
+            "static": config.max_batched_tokens or STATIC_MAX_TOKENS,
+            "vllm": config.max_batched_tokens or max(max_context, 2048)}[config.name]
 
 
 def make_scheduler(*, config: SchedulerConfig, step: StepModel, requests: RequestSet,
@@ -45,12 +61,8 @@ def make_scheduler(*, config: SchedulerConfig, step: StepModel, requests: Reques
             osl=float(np.mean(requests.output_tokens)), pp=step.pp)
         max_tokens = config.max_num_tokens or t
         extra["max_batch_size"] = config.max_batch_size or b
-    elif name == "sarathi":
-        max_tokens = config.chunk_tokens
-    elif name == "static":
-        max_tokens = config.max_batched_tokens or STATIC_MAX_TOKENS
     else:
-        max_tokens = config.max_batched_tokens or max(max_context, 2048)
+        max_tokens = tokens_needed(config, max_context)
     if max_tokens + STEP_MAX_BATCH > step.max_tokens:
         raise AdorError(f"the step model covers at most {step.max_tokens:.0f} tokens per "
                         "iteration", field="scheduler.max_batched_tokens", value=max_tokens)
@@ -93,7 +105,7 @@ def simulate(*, hardware: HardwareSpec, model: ModelSpec, requests: RequestSet,
                         field="step_model",
                         value=(step_model.tp, step_model.pp, step_model.precision))
     step = step_model or default_step_model(hardware=hardware, model=model, tp=tp, pp=pp,
-                                            precision=precision)
+                                            precision=precision, scheduler=config)
     sched, kv, limits = make_scheduler(config=config, step=step, requests=requests,
                                        max_context=model.max_context)
     swap_s = kv.block_tokens * step.kv_bytes_per_token / config.swap_bandwidth_bytes_per_s

@@ -21,6 +21,13 @@ layers repeat ``pp`` times per iteration as in ador's static-batch evaluator (no
 micro-batch pipelining). Heterogeneous decode contexts are represented by their mean:
 exact for the KV bytes read (linear in the summed context), approximate only for the
 tile quantisation of the attention matrix products.
+
+Measured error against direct operator-by-operator evaluation (``direct_step_time``) and
+ador's static-batch evaluator (``scripts/check_step_model.py``, llama3-8b, all templates):
+mixed iterations mean 0.01-0.2 %, max 1.9 %; pure prefill max 0.8 %; pure decode max
+2.5 % (H100/H200: the wave quantisation of decode attention over the SMs is a staircase in
+batch and context that the grid interpolates across; mean 0.4 %). Tests bound it at 2 %
+on their cases.
 """
 
 from __future__ import annotations
@@ -47,7 +54,9 @@ EXACT_TOKENS = 8192
 EXACT_BATCH = 64
 GRID_RATIO = 1.004  # geometric spacing above the exact token range (0.4 %)
 BATCH_RATIO = 1.03  # decode batch above EXACT_BATCH
-CTX_STEP = 64  # decode context grid: both sides of every multiple of this
+CTX_STEP = 64  # decode context grid: both sides of every multiple of this ...
+CTX_ALIGNED = 16384  # ... up to this context, then geometric
+CTX_RATIO = 1.01
 CHUNK_RATIO = 1.1  # prefill chunk tokens
 PRIOR_RATIO = 1.06  # prefill prior context
 FULL_BATCH = 64
@@ -56,11 +65,17 @@ TAIL_NAMES = ("final_norm", "lm_head")
 
 def _context_points(top: int) -> np.ndarray:
     """Decode contexts: every integer to ``CTX_STEP``, then both sides of every multiple of
-    ``CTX_STEP`` (k x step and k x step + 1), where the tile quantisation of the
-    attention products (ceil(context / tile), tiles dividing the step) jumps, so that linear
-    interpolation between points never crosses a jump."""
-    k = np.arange(1, -(-top // CTX_STEP) + 1) * CTX_STEP
-    return np.unique(np.concatenate([np.arange(1, CTX_STEP + 1), k, k + 1])).astype(np.float64)
+    ``CTX_STEP`` (k x step and k x step + 1) up to ``CTX_ALIGNED``, where the tile
+    quantisation of the attention products (ceil(context / tile), tiles dividing the step)
+    jumps, so that linear interpolation never crosses a jump; beyond, a geometric grid
+    (``CTX_RATIO``), where one tile is a small share of the context."""
+    aligned = min(top, CTX_ALIGNED)
+    k = np.arange(1, -(-aligned // CTX_STEP) + 1) * CTX_STEP
+    pts = [np.arange(1, CTX_STEP + 1), k, k + 1]
+    if top > aligned:
+        n = math.ceil(math.log(top / aligned) / math.log(CTX_RATIO)) + 1
+        pts.append(np.round(aligned * CTX_RATIO ** np.arange(1, n + 1)))
+    return np.unique(np.concatenate(pts)).astype(np.float64)
 
 
 def _scale(op: Operator, rows) -> Operator:

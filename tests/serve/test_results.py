@@ -70,3 +70,15 @@ def test_pipeline_and_fp8_instances_run():
     assert out[(4, 1, "fp8")]["tpot_p50_s"] < out[(4, 1, "fp16")]["tpot_p50_s"]
     # without micro-batch pipelining a pass crosses both stages: slower than TP4
     assert out[(2, 2, "fp16")]["tpot_p50_s"] > out[(4, 1, "fp16")]["tpot_p50_s"]
+
+
+def test_long_context_models_get_tables_that_cover_them():
+    m = model("llama3-8b").model_copy(update={"max_context": 32768})
+    reqs = RequestSet(arrival_s=np.array([0.0, 1.0]), prompt_tokens=np.array([20000, 30000]),
+                      output_tokens=np.array([50, 50]))
+    res = simulate(hardware=hardware("h200-sxm-141gb"), model=m, requests=reqs)
+    assert res.summary["completed"] == 2
+    assert res.limits["max_tokens_per_iteration"] == 32768
+    # a 30000-token prompt alone takes longer than a 20000-token one
+    per = per_request(res.requests)
+    assert per["ttft_s"][1] > per["ttft_s"][0]
