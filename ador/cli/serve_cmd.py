@@ -97,11 +97,12 @@ def serve_cmd(
 ) -> None:
     """Simulate serving a workload: latency percentiles, throughput, SLO attainment, goodput;
     writes a run folder that 'ador report' draws."""
+    overrides = {"rate": _rate(rate), "concurrency": concurrency, "max_load": max_load,
+                 "num_requests": num_requests, "seed": seed}
+    rates_given = _sweep(sweep)
     from ador.serve.runfolder import RunFacts, write_serving_run
     from ador.serve.runner import serve
 
-    overrides = {"rate": _rate(rate), "concurrency": concurrency, "max_load": max_load,
-                 "num_requests": num_requests, "seed": seed}
     sched = {"name": scheduler, "max_num_seqs": max_num_seqs,
              "max_batched_tokens": max_batched_tokens, "chunk_tokens": chunk_tokens,
              "memory_fraction": memory_fraction}
@@ -109,7 +110,7 @@ def serve_cmd(
         out = serve(hardware=hardware, model=model, workload=workload, overrides=overrides,
                     scheduler=sched, tp=tp, pp=pp, precision=precision, ttft_slo=ttft_slo,
                     tpot_slo=tpot_slo, goodput=goodput, attainment=attainment,
-                    sweep=_sweep(sweep), instances=instances, capacity_tbt_slo=tbt_slo,
+                    sweep=rates_given, instances=instances, capacity_tbt_slo=tbt_slo,
                     progress=bar)
     data = out.to_json_dict()
     import pandas as pd
