@@ -7,21 +7,21 @@ from typing import Callable
 import numpy as np
 
 from ador.errors import AdorError
+from ador.serve.aggregate import FastState
 from ador.serve.engine import RawRun, run
 from ador.serve.kv import KvPool
 from ador.serve.metrics import summarize
 from ador.serve.reference import ReferenceState
 from ador.serve.requests import RequestSet
 from ador.serve.results import Rejected, RequestRecords, ServingResult, TimeSeries, frozen
-from ador.serve.schedulers import SCHEDULERS, Scheduler, derive_limits
-from ador.serve.schedulers.trtllm import MAX_TOKENS_CAP
+from ador.serve.schedulers import SCHEDULERS, Scheduler
+from ador.serve.schedulers.static import STATIC_MAX_TOKENS  # noqa: F401  (re-exported)
 from ador.serve.steptime import StepModel, build_step_model
 from ador.spec.hardware import HardwareSpec
 from ador.spec.model import ModelSpec
 from ador.spec.precision import Precision
 from ador.spec.scheduler import SchedulerConfig
 
-STATIC_MAX_TOKENS = 32768  # padded prefill tokens of one static batch (HF-style)
 STEP_MAX_TOKENS = 65536
 STEP_MAX_BATCH = 4096
 
@@ -39,43 +39,29 @@ def default_step_model(*, hardware: HardwareSpec, model: ModelSpec, tp: int = 1,
 
 
 def tokens_needed(config: SchedulerConfig, max_context: int) -> int:
-    """Most batched tokens an iteration of ``config`` can take (before trtllm derivation,
-    which never exceeds its 32768 cap)."""
-    return {"trtllm": config.max_num_tokens or MAX_TOKENS_CAP,
-            "sarathi": config.chunk_tokens,
-            "static": config.max_batched_tokens or STATIC_MAX_TOKENS,
-            "vllm": config.max_batched_tokens or max(max_context, 2048)}[config.name]
+    """Most batched tokens an iteration of ``config`` can take (trtllm's derived limit never
+    exceeds its 32768 cap)."""
+    return SCHEDULERS[config.name].default_tokens(config, max_context)
 
 
 def make_scheduler(*, config: SchedulerConfig, step: StepModel, requests: RequestSet,
                    max_context: int) -> tuple[Scheduler, KvPool, dict]:
     """The scheduler object with its limits resolved, its KV pool and the limits used."""
-    name = config.name
-    extra = {}
-    if name == "trtllm":
-        b, t = derive_limits(
-            memory_bytes_total=step.hbm_bytes_per_chip * step.chips,
-            weight_bytes_total=step.weight_bytes_total,
-            kv_bytes_per_token=step.kv_bytes_per_token_all,
-            isl=float(np.mean(requests.prompt_tokens)),
-            osl=float(np.mean(requests.output_tokens)), pp=step.pp)
-        max_tokens = config.max_num_tokens or t
-        extra["max_batch_size"] = config.max_batch_size or b
-    else:
-        max_tokens = tokens_needed(config, max_context)
+    cls = SCHEDULERS[config.name]
+    kwargs = cls.resolve_limits(config=config, max_context=max_context, step=step,
+                                requests=requests)
+    max_tokens = kwargs["max_tokens"]
     if max_tokens + STEP_MAX_BATCH > step.max_tokens:
         raise AdorError(f"the step model covers at most {step.max_tokens:.0f} tokens per "
                         "iteration", field="scheduler.max_batched_tokens", value=max_tokens)
     capacity = step.kv_capacity_for(memory_fraction=config.kv_memory_fraction,
                                     activation_tokens=max_tokens)
     kv = KvPool(capacity_tokens=capacity, block_tokens=config.block_tokens,
-                watermark_fraction=config.watermark_fraction if name in ("vllm", "sarathi")
-                else 0.0)
-    sched = SCHEDULERS[name](config=config, kv=kv, max_tokens=max_tokens,
-                             max_context=max_context, **extra)
+                watermark_fraction=config.watermark_fraction if cls.uses_watermark else 0.0)
+    sched = cls(config=config, kv=kv, max_context=max_context, **kwargs)
     limits = {"max_tokens_per_iteration": max_tokens, "kv_capacity_tokens": capacity,
               "kv_capacity_blocks": kv.capacity_blocks,
-              "max_running": extra.get("max_batch_size", config.max_num_seqs)}
+              "max_running": kwargs.get("max_batch_size", config.max_num_seqs)}
     return sched, kv, limits
 
 
@@ -114,7 +100,7 @@ def simulate(*, hardware: HardwareSpec, model: ModelSpec, requests: RequestSet,
         stop = (ttft_slo_s, int((1.0 - stop_below_attainment) * requests.n) + 1)
     if instances == 1:
         raw = run(requests=requests, scheduler=sched, step=step, kv=kv,
-                  state_factory=ReferenceState if reference else _fast(),
+                  state_factory=ReferenceState if reference else FastState,
                   progress=progress, swap_s_per_block=swap_s, stop_ttft_misses=stop)
     else:
         parts = []
@@ -123,7 +109,7 @@ def simulate(*, hardware: HardwareSpec, model: ModelSpec, requests: RequestSet,
             sched_k = make_scheduler(config=config, step=step, requests=requests,
                                      max_context=model.max_context)[0]
             parts.append(run(requests=sub, scheduler=sched_k, step=step, kv=kv,
-                             state_factory=ReferenceState if reference else _fast(),
+                             state_factory=ReferenceState if reference else FastState,
                              swap_s_per_block=swap_s, progress=None if progress is None
                              else (lambda f, k=k: progress((k + f) / instances))))
         raw = merge_runs(parts, n=requests.n, instances=instances)
@@ -187,12 +173,6 @@ def utilisation(*, step: StepModel, series: dict, work: dict, span_s: float) -> 
                           new_tokens=series["prefill_tokens"])
     return {"compute_utilisation": flops / step.pp / (w.peak_flops * span_s),
             "hbm_bandwidth_utilisation": hbm / step.pp / (w.hbm_bytes_per_s * span_s)}
-
-
-def _fast():
-    from ador.serve.engine import FastState
-
-    return FastState
 
 
 def assemble(*, raw: RawRun, requests: RequestSet, chips: int, scheduler: str, limits: dict,

@@ -25,7 +25,6 @@ from ador.serve.schedulers.base import Scheduler
 from ador.serve.stepmodel import StepModel
 
 
-
 @dataclass(frozen=True)
 class RawRun:
     """What an engine produced, before metrics (arrays indexed by request)."""

@@ -39,7 +39,7 @@ class EngineState(Protocol):
 @dataclass
 class Plan:
     """One iteration: prefill chunks (request, new tokens), whether running decodes step,
-    and KV bytes per chip moved over the host link (swap)."""
+    KV blocks moved over the host link (swap out or in) and requests preempted."""
 
     chunks: list = field(default_factory=list)
     decode: bool = False
@@ -59,6 +59,19 @@ class Scheduler:
     # completes or arrives (admission never depends on the per-step block growth): the
     # engine may then run such iterations in bulk
     stable_when_blocked = True
+    uses_watermark = False  # vLLM-style admission keeps a share of the blocks free
+
+    @classmethod
+    def resolve_limits(cls, *, config: SchedulerConfig, max_context: int, step=None,
+                       requests=None) -> dict:
+        """The iteration token cap (``max_tokens``) and any other limit the policy's
+        constructor takes, with unset ones given their defaults."""
+        return {"max_tokens": cls.default_tokens(config, max_context)}
+
+    @staticmethod
+    def default_tokens(config: SchedulerConfig, max_context: int) -> int:
+        """Most batched tokens per iteration (before any derivation from the cache)."""
+        raise NotImplementedError
 
     def __init__(self, *, config: SchedulerConfig, kv: KvPool, max_tokens: int,
                  max_context: int) -> None:

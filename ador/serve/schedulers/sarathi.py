@@ -9,11 +9,17 @@ requests (admission order), then admits new requests, until ``chunk_tokens`` tok
 from __future__ import annotations
 
 from ador.serve.schedulers.base import EngineState, Plan, Scheduler
+from ador.spec.scheduler import SchedulerConfig
 
 
 class SarathiScheduler(Scheduler):
     name = "sarathi"
     stable_when_blocked = False  # admission leaves room for this step's block growth
+    uses_watermark = True
+
+    @staticmethod
+    def default_tokens(config: SchedulerConfig, max_context: int) -> int:
+        return config.chunk_tokens
 
     def plan(self, st: EngineState) -> Plan:
         cfg = self.config

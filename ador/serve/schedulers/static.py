@@ -9,10 +9,17 @@ all members complete when the batch ends. Nothing joins a running batch.
 from __future__ import annotations
 
 from ador.serve.schedulers.base import EngineState, Plan, Scheduler
+from ador.spec.scheduler import SchedulerConfig
+
+STATIC_MAX_TOKENS = 32768  # padded prompt tokens of one batch when not set
 
 
 class StaticScheduler(Scheduler):
     name = "static"
+
+    @staticmethod
+    def default_tokens(config: SchedulerConfig, max_context: int) -> int:
+        return config.max_batched_tokens or STATIC_MAX_TOKENS
 
     def plan(self, st: EngineState) -> Plan:
         plan = Plan()

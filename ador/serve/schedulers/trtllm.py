@@ -1,19 +1,23 @@
 """TensorRT-LLM in-flight batching with the "guaranteed no evict" capacity policy.
 
 A waiting request is admitted only when the KV cache can reserve its whole input + output
-(so no request is ever evicted), while fewer than ``max_batch_size`` requests are active and
-its prompt fits in what is left of ``max_num_tokens`` this iteration (decodes count one
-token each). Context (prefill) and generation requests share an iteration; a prompt that
-does not fit what is left of the budget is split into chunks over iterations (chunked
-context, as trtllm-bench enables it), so a long prompt never waits for the decodes to end. Unset limits are derived from the KV capacity as ``trtllm-bench build`` does
-(``derive_limits``; public logic, described in ../shared/validation/serving_README.md).
+(so no request is ever evicted) and fewer than ``max_batch_size`` requests are active.
+Context (prefill) and generation requests share an iteration of at most ``max_num_tokens``
+tokens (each decode counts one): decodes first, then the chunks of admitted prompts, then
+new prompts; a prompt that does not fit what is left of the budget is split over
+iterations (chunked context), so a long prompt never waits for the decodes to end. Unset
+limits are derived from the KV capacity as ``trtllm-bench build`` does (``derive_limits``;
+public logic, described in ../shared/validation/serving_README.md).
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ador.serve.schedulers.base import EngineState, Plan, Scheduler
+from ador.spec.scheduler import SchedulerConfig
 
 BENCH_MEMORY_FRACTION = 0.95  # trtllm-bench: KV gets 95 % of the memory left after weights
 MAX_REQUESTS = 4096
@@ -53,6 +57,24 @@ def derive_limits(*, memory_bytes_total: float, weight_bytes_total: float,
 
 class TrtllmScheduler(Scheduler):
     name = "trtllm"
+
+    @staticmethod
+    def default_tokens(config: SchedulerConfig, max_context: int) -> int:
+        return config.max_num_tokens or MAX_TOKENS_CAP
+
+    @classmethod
+    def resolve_limits(cls, *, config: SchedulerConfig, max_context: int, step=None,
+                       requests=None) -> dict:
+        """Unset max batch size and max tokens derived from the instance's memory and the
+        request set's mean input and output lengths, as trtllm-bench does."""
+        b, t = derive_limits(
+            memory_bytes_total=step.hbm_bytes_per_chip * step.chips,
+            weight_bytes_total=step.weight_bytes_total,
+            kv_bytes_per_token=step.kv_bytes_per_token_all,
+            isl=float(np.mean(requests.prompt_tokens)),
+            osl=float(np.mean(requests.output_tokens)), pp=step.pp)
+        return {"max_tokens": config.max_num_tokens or t,
+                "max_batch_size": config.max_batch_size or b}
 
     def __init__(self, *, max_batch_size: int, **kwargs) -> None:
         super().__init__(**kwargs)

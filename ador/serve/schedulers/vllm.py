@@ -11,10 +11,17 @@ any new prefill is admitted.
 from __future__ import annotations
 
 from ador.serve.schedulers.base import EngineState, Plan, Scheduler
+from ador.spec.scheduler import SchedulerConfig
 
 
 class VllmScheduler(Scheduler):
     name = "vllm"
+    uses_watermark = True
+
+    @staticmethod
+    def default_tokens(config: SchedulerConfig, max_context: int) -> int:
+        # vLLM's default without chunked prefill: max(max_model_len, 2048)
+        return config.max_batched_tokens or max(max_context, 2048)
 
     def reject_reason(self, prompt: int, output: int) -> str | None:
         reason = super().reject_reason(prompt, output)
