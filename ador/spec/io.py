@@ -141,6 +141,19 @@ def load_scenario_file(name_or_path: str | Path) -> ScenarioFile:
     return load_spec(ScenarioFile, _resolve(str(name_or_path), scenarios_dir(), "scenario", {}))
 
 
+def serving_workloads_dir() -> Path:
+    return project_root() / "workloads" / "serving"
+
+
+def load_serving_workload(name_or_path: str | Path):
+    """Load a serving workload (ServingWorkloadSpec) from a YAML path or a name in
+    workloads/serving (``conv-trace``)."""
+    from ador.spec.serving import ServingWorkloadSpec
+
+    return load_spec(ServingWorkloadSpec,
+                     _resolve(str(name_or_path), serving_workloads_dir(), "serving workload", {}))
+
+
 def spaces_dir() -> Path:
     return templates_dir() / "spaces"
 
@@ -181,6 +194,10 @@ def detect_kind(data: Any) -> type[BaseModel] | None:
         return ModelSpec
     if "scenario" in data and "model" in data:
         return ScenarioFile
+    if "lengths" in data and "arrivals" in data:
+        from ador.spec.serving import ServingWorkloadSpec
+
+        return ServingWorkloadSpec
     return None
 
 
@@ -190,7 +207,8 @@ def validate_file(path: Path) -> BaseModel:
     cls = detect_kind(data)
     if cls is None:
         raise SpecError("cannot tell the spec kind: expected a hardware spec (key 'chip'), "
-                        "a model spec (keys 'layers', 'hidden') or a scenario ('scenario')",
+                        "a model spec (keys 'layers', 'hidden'), a scenario ('scenario') or a "
+                        "serving workload ('lengths', 'arrivals')",
                         file=str(path))
     return validate_data(cls, data, file=str(path))
 
