@@ -62,6 +62,14 @@ def test_workload_yaml_loads(path):
     elif path.parent.name == "serving":
         assert isinstance(spec, ServingWorkloadSpec)
         assert spec.name == path.stem
+    elif path.parent.name == "clusters":
+        from ador.spec.cluster import ClusterSpec
+        from ador.spec.io import load_hardware
+
+        assert isinstance(spec, ClusterSpec)
+        for pool in (spec.pool, spec.prefill, spec.decode):
+            if pool is not None:
+                load_hardware(pool.hardware)  # the cluster names hardware that exists
     else:
         assert isinstance(spec, (HardwareSpec, ModelSpec, ScenarioFile))
 

@@ -9,6 +9,7 @@ import typer
 from ador.cli.area_cmd import area_cmd
 from ador.cli.common import err_console
 from ador.cli.calibrate_cmd import calibrate_cmd
+from ador.cli.cluster_cmd import cluster_cmd
 from ador.cli.compare_cmd import compare_cmd
 from ador.cli.evaluate_cmd import evaluate_cmd
 from ador.cli.explore_cmd import explore_cmd, sweep_cmd
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 app.command("evaluate")(evaluate_cmd)
 app.command("serve")(serve_cmd)
+app.command("cluster")(cluster_cmd)
 app.command("explore")(explore_cmd)
 app.command("sweep")(sweep_cmd)
 app.add_typer(spec_app, name="spec")

@@ -154,6 +154,18 @@ def load_serving_workload(name_or_path: str | Path):
                      _resolve(str(name_or_path), serving_workloads_dir(), "serving workload", {}))
 
 
+def clusters_dir() -> Path:
+    return project_root() / "workloads" / "clusters"
+
+
+def load_cluster(name_or_path: str | Path):
+    """Load a serving cluster and policy (ClusterSpec) from a YAML path or a name in
+    workloads/clusters (``pd-2p1d``)."""
+    from ador.spec.cluster import ClusterSpec
+
+    return load_spec(ClusterSpec, _resolve(str(name_or_path), clusters_dir(), "cluster", {}))
+
+
 def spaces_dir() -> Path:
     return templates_dir() / "spaces"
 
@@ -198,6 +210,10 @@ def detect_kind(data: Any) -> type[BaseModel] | None:
         from ador.spec.serving import ServingWorkloadSpec
 
         return ServingWorkloadSpec
+    if "policy" in data and ("pool" in data or "prefill" in data):
+        from ador.spec.cluster import ClusterSpec
+
+        return ClusterSpec
     return None
 
 
@@ -207,8 +223,9 @@ def validate_file(path: Path) -> BaseModel:
     cls = detect_kind(data)
     if cls is None:
         raise SpecError("cannot tell the spec kind: expected a hardware spec (key 'chip'), "
-                        "a model spec (keys 'layers', 'hidden'), a scenario ('scenario') or a "
-                        "serving workload ('lengths', 'arrivals')",
+                        "a model spec (keys 'layers', 'hidden'), a scenario ('scenario'), a "
+                        "serving workload ('lengths', 'arrivals') or a cluster ('policy', "
+                        "'pool' or 'prefill')",
                         file=str(path))
     return validate_data(cls, data, file=str(path))
 

@@ -27,6 +27,7 @@ from ador.errors import UnitError
 from ador.spec.base import Spec
 from ador.spec.precision import Precision
 from ador.spec.quantities import PositiveInt
+from ador.spec.cluster import ClusterSpec
 from ador.spec.scheduler import SchedulerConfig
 from ador.units import parse_quantity
 
@@ -219,6 +220,7 @@ class ServingWorkloadSpec(Spec):
     seed: Annotated[int, Field(ge=0, strict=True)] = 0
     scheduler: SchedulerConfig | None = None
     slo: Slo | None = None
+    cluster: ClusterSpec | None = None  # pools and serving policy (``ador cluster``)
     description: str = ""
 
     @model_validator(mode="after")
