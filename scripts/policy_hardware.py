@@ -8,7 +8,7 @@ trees on one chip) and, for the two-pool policies, ador-systolic prefill + ador-
 decode. ``--html FILE`` also writes the figures comparing policies (goodput per chip,
 attainment versus rate, TTFT/TPOT percentiles, pool utilisation, KV occupancy).
 
-    python scripts/policy_hardware.py [--requests 800] [--html policies.html]
+    python scripts/policy_hardware.py [--requests 2000] [--html policies.html]
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def requests(n: int) -> RequestSet | None:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--requests", type=int, default=800)
+    ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--html", type=Path, default=None)
     args = ap.parse_args()
     t0 = time.perf_counter()

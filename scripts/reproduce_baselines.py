@@ -11,7 +11,7 @@
    with 2048) follow the paper's strict/relaxed pattern; their exact values are not
    confirmed from the paper text available here.
 
-    python scripts/reproduce_baselines.py [--requests 400]
+    python scripts/reproduce_baselines.py [--requests 2000]
 """
 
 from __future__ import annotations
@@ -36,6 +36,34 @@ def poisson_fixed(n: int, prompt: int, output: int, seed: int = 0) -> RequestSet
     arr = np.cumsum(np.random.default_rng(seed).exponential(1.0, n))
     return RequestSet(arrival_s=arr - arr[0], prompt_tokens=np.full(n, prompt),
                       output_tokens=np.full(n, output))
+
+
+NOTES = """
+Where ador differs and why:
+- Absolute rates are 2-3x the paper's on both sides: ador's A100 step model (operator-level
+  calibration) gives llama2-13b a {prefill:.0f} ms 512-token prefill and {d1:.0f} ms / {d32:.0f} ms
+  decode steps at batch 1 / 32, close to the HBM roofline (26 GB of weights / 2.04 TB/s =
+  12.7 ms); DistServe's 2023 prototype ran slower kernels. The per-GPU gain is the figure to
+  compare.
+- The gain (about 1.7x against 2.1x) is smaller: with ador's fast decode steps a 66 ms
+  prefill interrupting decodes leaves more room under the 40 ms TPOT average than the
+  prototype's slower steps did, so the colocated baseline is relatively stronger; the
+  direction (2P1D better per GPU) is reproduced.
+- Sarathi-Serve: with the strict SLO the gain exceeds the paper's "up to 2.6x": every
+  arXiv prefill (2,588 tokens mean) stalls vLLM's decodes for longer than 0.1 s, so vLLM's
+  P99 TBT fails at low load in ador; with the relaxed SLO the stalls fit in 0.5 s and the
+  gain shrinks. The direction is reproduced in both.
+"""
+
+
+def step_times() -> dict:
+    from ador.serve.api import default_step_model
+    st = default_step_model(hardware=load_hardware("a100-sxm-80gb"),
+                            model=load_model("llama2-13b"))
+    return {"prefill": 1e3 * st.time(tokens=512, sampled=1, chunks=[(512, 0)]),
+            "d1": 1e3 * st.time(tokens=1, sampled=1, decode_n=1, decode_ctx_sum=540),
+            "d32": 1e3 * st.time(tokens=32, sampled=32, decode_n=32,
+                                 decode_ctx_sum=32 * 540)}
 
 
 def distserve(n: int) -> list:
@@ -92,11 +120,12 @@ def sarathi(n: int) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--requests", type=int, default=400)
+    ap.add_argument("--requests", type=int, default=2000)
     args = ap.parse_args()
     t0 = time.perf_counter()
     distserve(args.requests)
     sarathi(args.requests)
+    print(NOTES.format(**step_times()))
     print(f"\n({time.perf_counter() - t0:.0f} s)")
     return 0
 
