@@ -24,8 +24,13 @@ import pandas as pd
 from ador.serve import RequestSet
 from ador.serve.goodput import goodput_of
 from ador.serve.policies import simulate_cluster
-from ador.spec.cluster import (AccellmSpec, AdrenalineSpec, ClusterSpec, PoolSpec,
-                               SemiPdSpec)
+from ador.spec.cluster import (
+    AccellmSpec,
+    AdrenalineSpec,
+    ClusterSpec,
+    PoolSpec,
+    SemiPdSpec,
+)
 from ador.spec.io import load_model
 from ador.spec.scheduler import SchedulerConfig
 

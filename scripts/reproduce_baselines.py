@@ -69,7 +69,7 @@ def step_times() -> dict:
 def distserve(n: int) -> list:
     m = load_model("llama2-13b")
     rq = poisson_fixed(n, 512, 64)
-    slo = dict(ttft_slo_s=0.4, tpot_slo_s=0.04)
+    slo = {"ttft_slo_s": 0.4, "tpot_slo_s": 0.04}
     rows = []
     specs = {
         "colocated 1 GPU (vLLM)": ClusterSpec(pool=PoolSpec()),

@@ -104,8 +104,8 @@ def main() -> int:
         for level, (ttft, tpot) in slos.items():
             rates = {}
             for name, spec in systems().items():
-                g = goodput_of(lambda r, s=spec: simulate_cluster(
-                    cluster=s, model=m, requests=r, ttft_slo_s=ttft, tpot_slo_s=tpot),
+                g = goodput_of(lambda r, s=spec, a=ttft, b=tpot: simulate_cluster(
+                    cluster=s, model=m, requests=r, ttft_slo_s=a, tpot_slo_s=b),
                     requests=rq, ttft_slo_s=ttft, tpot_slo_s=tpot)
                 rates[name] = g.per_chip
             print(f"\n{wname}, {level} SLO (TTFT {ttft} s, TPOT {tpot} s): req/s per GPU")

@@ -38,7 +38,7 @@ def rate_panels(runs: pd.DataFrame, hardware: str) -> go.Figure:
         busy_p = last.get("prefill_busy_fraction", last.get("busy_fraction"))
         kv = last.get("decode_kv_peak_fraction", last.get("kv_occupancy_max"))
         for col, val in ((1, busy_p), (2, last.get("decode_busy_fraction")), (3, kv)):
-            if val is not None and val == val:
+            if val is not None and pd.notna(val):
                 fig.add_bar(x=[policy], y=[val], name=policy, legendgroup=policy,
                             showlegend=False, row=2, col=col)
     fig.update_layout(template=TEMPLATE, font=FONT, height=760,

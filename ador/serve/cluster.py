@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ador.errors import AdorError
-from ador.serve.api import assemble, make_scheduler
 from ador.serve.aggregate import FastState
+from ador.serve.api import assemble, make_scheduler
 from ador.serve.engine import RawRun, run
 from ador.serve.reference import ReferenceState
 from ador.serve.requests import RequestSet

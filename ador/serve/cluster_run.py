@@ -4,8 +4,9 @@ command-line overrides of the policy's parameters, optionally its goodput per ch
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ador.errors import SpecError
 from ador.serve.goodput import goodput_of

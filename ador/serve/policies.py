@@ -18,25 +18,45 @@ a ``ClusterSpec`` and runs them through the cluster layer (one event loop for al
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from ador.serve.api import default_step_model
-from ador.serve.cluster import (Disaggregated, Instance, network_link, node_link,
-                                run_stage, simulate_colocated, simulate_disaggregated)
+from ador.serve.cluster import (
+    Disaggregated,
+    Instance,
+    network_link,
+    node_link,
+    run_stage,
+    simulate_colocated,
+    simulate_disaggregated,
+)
 from ador.serve.requests import RequestSet
 from ador.serve.results import ServingResult
-from ador.serve.stepviews import (KvLoadStep, OffloadStep, ShareStep, TimeShareStep,
-                                  bandwidth_share)
+from ador.serve.stepviews import (
+    KvLoadStep,
+    OffloadStep,
+    ShareStep,
+    TimeShareStep,
+    bandwidth_share,
+)
 from ador.spec.cluster import ClusterSpec, PoolSpec
 from ador.spec.io import load_hardware
 from ador.spec.model import ModelSpec
+from ador.spec.scheduler import SchedulerConfig
 
 # Adrenaline's controller tries executor shares on this grid (fractions of the SMs)
 EXECUTOR_SHARES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 STEPS: dict = {}  # step models by (hardware, model, tp): building one takes ~0.1-1 s
+
+
+def decode_scheduler(config: SchedulerConfig) -> SchedulerConfig:
+    """A decode-side worker preempts by swapping KV to host memory (charged over the host
+    link): it cannot recompute a prompt whose prefill ran elsewhere, and the step views
+    charge a loaded prompt no compute."""
+    return config.model_copy(update={"preemption": "swap"})
 
 
 def pool_step(pool: PoolSpec, model: ModelSpec):
@@ -80,7 +100,8 @@ def _two_pools(ctx: RunContext, prefill_step, decode_step, *, name: str) -> Disa
     setup = Disaggregated(
         prefill=[Instance(prefill_step, s.prefill.scheduler, s.prefill.tp, "prefill")]
         * s.prefill.count,
-        decode=[Instance(decode_step, s.decode.scheduler, s.decode.tp, "decode")]
+        decode=[Instance(decode_step, decode_scheduler(s.decode.scheduler), s.decode.tp,
+                         "decode")]
         * s.decode.count,
         link=_link(ctx), kv_bytes_per_token=base.kv_bytes_per_token_all,
         layers=ctx.model.layers)
@@ -124,7 +145,8 @@ def run_semi_pd(ctx: RunContext, requests: RequestSet) -> ServingResult:
     base = pool_step(p, ctx.model)
     setup = Disaggregated(
         prefill=[Instance(ShareStep(base, share=x), p.scheduler, p.tp, "prefill")] * p.count,
-        decode=[Instance(ShareStep(base, share=y, kv_load=True), p.scheduler, p.tp, "decode")]
+        decode=[Instance(ShareStep(base, share=y, kv_load=True), decode_scheduler(p.scheduler),
+                         p.tp, "decode")]
         * p.count,
         link=None, kv_bytes_per_token=base.kv_bytes_per_token_all, layers=ctx.model.layers,
         chips=p.tp * p.count, same_instance=True)
@@ -336,7 +358,8 @@ def run_accellm(ctx: RunContext, requests: RequestSet) -> ServingResult:
     setup = Disaggregated(
         prefill=[Instance(base, p.scheduler, p.tp, "prefill")] * (p.count // 2),
         decode=[Instance(TimeShareStep(base, share=1.0 - f, kv_load=True,
-                                       kv_tokens_factor=kv_factor), p.scheduler, p.tp,
+                                       kv_tokens_factor=kv_factor),
+                         decode_scheduler(p.scheduler), p.tp,
                          "decode")] * p.count,
         link=link, kv_bytes_per_token=base.kv_bytes_per_token_all, layers=ctx.model.layers,
         chips=p.tp * p.count, plan=accellm_plan(ac.redundancy))

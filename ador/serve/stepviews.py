@@ -131,7 +131,7 @@ class OffloadStep(StepView):
 
     def attention_split(self, n: int, ctx: float) -> tuple[float, float]:
         """(local, remote + transfer) seconds of one step's decode attention."""
-        remote_n = int(round(self.ratio * n))
+        remote_n = round(self.ratio * n)
         local_n = n - remote_n
         local = self.base._decode_attention(local_n, ctx) if local_n else 0.0
         if not remote_n:

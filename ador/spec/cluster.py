@@ -95,7 +95,7 @@ class ClusterSpec(Spec):
     accellm: AccellmSpec = AccellmSpec()
 
     @model_validator(mode="after")
-    def _pools(self) -> "ClusterSpec":
+    def _pools(self) -> ClusterSpec:
         two = self.policy in ("disaggregated", "adrenaline")
         if two and (self.prefill is None or self.decode is None):
             raise ValueError(f"policy {self.policy} needs prefill and decode pools")

@@ -11,7 +11,13 @@ from ador.serve.cluster import Link, transfer_flows
 from ador.serve.policies import simulate_cluster
 from ador.serve.routers import ROUTERS, RouteTarget
 from ador.serve.stepviews import bandwidth_share
-from ador.spec.cluster import AccellmSpec, AdrenalineSpec, ClusterSpec, PoolSpec, SemiPdSpec
+from ador.spec.cluster import (
+    AccellmSpec,
+    AdrenalineSpec,
+    ClusterSpec,
+    PoolSpec,
+    SemiPdSpec,
+)
 from tests.conftest import hardware, model
 from tests.serve.conftest import poisson, step
 
@@ -240,3 +246,30 @@ def test_policy_figures_have_points():
     fig = rate_panels(runs, "A100")
     assert sum(len(t.x) for t in fig.data) == 3 * 2 + 2  # three curves, two bars
     assert "<html>" in policy_report(g, runs)
+
+
+@pytest.mark.parametrize("spec", [
+    ClusterSpec(policy="semi_pd", pool=PoolSpec()),
+    ClusterSpec(policy="adrenaline", prefill=PoolSpec(), decode=PoolSpec()),
+    ClusterSpec(policy="accellm", pool=PoolSpec(count=2), accellm=AccellmSpec(redundancy=0.5)),
+], ids=["semi_pd", "adrenaline", "accellm"])
+def test_policies_fast_engine_equals_reference(spec):
+    rq = poisson(60, 20.0, mean_in=400, mean_out=200, max_in=2000, max_out=800)
+    a = simulate_cluster(cluster=spec, model=model(M), requests=rq)
+    b = simulate_cluster(cluster=spec, model=model(M), requests=rq, reference=True)
+    np.testing.assert_allclose(a.requests.token_times_s, b.requests.token_times_s, rtol=1e-9)
+    np.testing.assert_array_equal(a.requests.preemptions, b.requests.preemptions)
+
+
+def test_decode_pool_preempts_by_swap_and_loses_nothing():
+    # a decode instance with a small KV cache must preempt; swapped requests come back
+    rq = poisson(120, 50.0, mean_in=1500, mean_out=1500, max_in=3000, max_out=3000)
+    spec = PD.model_copy(update={"prefill": PoolSpec(), "decode": PoolSpec(
+        scheduler=PD.decode.scheduler.model_copy(update={"memory_fraction": 0.05}))})
+    res = simulate_cluster(cluster=spec, model=model("llama2-7b"), requests=rq)
+    r = res.requests
+    ok = ~r.rejected
+    assert res.summary["preemptions"] > 0
+    np.testing.assert_array_equal(np.diff(r.token_offsets)[ok], rq.output_tokens[ok])
+    ts = res.timeseries
+    assert np.all(ts.kv_used_tokens <= ts.kv_capacity_tokens)
