@@ -85,9 +85,9 @@ def _link(ctx: RunContext):
 
 
 def run_colocated(ctx: RunContext, requests: RequestSet) -> ServingResult:
-    p = ctx.spec.pool
-    step = pool_step(p, ctx.model)
-    inst = [Instance(step, p.scheduler, p.tp)] * p.count
+    inst = []
+    for p in [ctx.spec.pool, *ctx.spec.more_pools]:
+        inst += [Instance(pool_step(p, ctx.model), p.scheduler, p.tp)] * p.count
     return simulate_colocated(instances=inst, requests=requests,
                               max_context=ctx.model.max_context, router=ctx.spec.router,
                               ttft_slo_s=ctx.ttft_slo_s, tpot_slo_s=ctx.tpot_slo_s,

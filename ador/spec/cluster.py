@@ -87,6 +87,8 @@ class ClusterSpec(Spec):
                     "accellm"] = "colocated"
     router: Literal["round_robin", "least_work", "kv_aware"] = "round_robin"
     pool: PoolSpec | None = None
+    # colocated only: further pools of other hardware or TP behind the same router
+    more_pools: list[PoolSpec] = []
     prefill: PoolSpec | None = None
     decode: PoolSpec | None = None
     link: LinkSpec = LinkSpec()
@@ -101,6 +103,8 @@ class ClusterSpec(Spec):
             raise ValueError(f"policy {self.policy} needs prefill and decode pools")
         if not two and self.pool is None:
             raise ValueError(f"policy {self.policy} needs a pool")
+        if self.more_pools and self.policy != "colocated":
+            raise ValueError("more_pools is for policy colocated (a heterogeneous pool)")
         if self.policy == "accellm" and self.pool.count % 2:
             raise ValueError("policy accellm needs an even pool count (pairs)")
         return self

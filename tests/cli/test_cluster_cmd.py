@@ -14,7 +14,7 @@ def strict(text: str) -> dict:
     return json.loads(text, parse_constant=refuse)
 
 
-@pytest.mark.parametrize("cluster", ["colocated-2", "pd-2p1d", "pd-hetero", "semi-pd",
+@pytest.mark.parametrize("cluster", ["colocated-2", "hetero-colocated", "pd-2p1d", "pd-hetero", "semi-pd",
                                      "adrenaline-1p1d", "accellm-pair"])
 def test_every_example_cluster_runs(cli, cluster):
     res = cli("cluster", "-w", "fixed-512-512", "-c", cluster, "-n", "60", "--rate", "4",

@@ -273,3 +273,18 @@ def test_decode_pool_preempts_by_swap_and_loses_nothing():
     np.testing.assert_array_equal(np.diff(r.token_offsets)[ok], rq.output_tokens[ok])
     ts = res.timeseries
     assert np.all(ts.kv_used_tokens <= ts.kv_capacity_tokens)
+
+
+def test_heterogeneous_pool_router_favours_the_faster_chip():
+    rq = reqs(300, 20.0)
+    spec = ClusterSpec(router="least_work", pool=PoolSpec(hardware="h100-sxm-80gb"),
+                       more_pools=[PoolSpec(hardware="a100-sxm-80gb")])
+    res = simulate_cluster(cluster=spec, model=model(M), requests=rq)
+    assert res.chips == 2
+    np.testing.assert_array_equal(np.diff(res.requests.token_offsets), rq.output_tokens)
+    ts = res.timeseries
+    tokens = [(ts.prefill_tokens + ts.decode_tokens)[ts.instance == k].sum() for k in (0, 1)]
+    assert tokens[0] > tokens[1]  # the H100 (instance 0) serves more tokens
+    rr = simulate_cluster(cluster=spec.model_copy(update={"router": "round_robin"}),
+                          model=model(M), requests=rq)
+    assert res.summary["e2e_mean_s"] <= rr.summary["e2e_mean_s"]
