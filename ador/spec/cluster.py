@@ -88,7 +88,7 @@ class ClusterSpec(Spec):
     router: Literal["round_robin", "least_work", "kv_aware"] = "round_robin"
     pool: PoolSpec | None = None
     # colocated only: further pools of other hardware or TP behind the same router
-    more_pools: list[PoolSpec] = []
+    more_pools: tuple[PoolSpec, ...] = ()
     prefill: PoolSpec | None = None
     decode: PoolSpec | None = None
     link: LinkSpec = LinkSpec()
