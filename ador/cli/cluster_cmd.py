@@ -34,6 +34,10 @@ def cluster_cmd(
                                                             "compute share")] = None,
     controller: Annotated[bool | None, typer.Option(
         "--controller/--no-controller", help="semi-PD: SLO-aware share controller")] = None,
+    window_requests: Annotated[int | None, typer.Option(
+        help="semi-PD: controller decides every N requests (online)")] = None,
+    switch_delay: Annotated[str | None, typer.Option(
+        help="semi-PD: delay before new shares take effect, with unit, e.g. '100ms'")] = None,
     redundancy: Annotated[float | None, typer.Option(help="AcceLLM: share of requests with "
                                                           "a KV copy")] = None,
     layerwise: Annotated[bool | None, typer.Option(
@@ -66,6 +70,7 @@ def cluster_cmd(
     options = {"policy": policy, "router": router, "offload_ratio": offload_ratio,
                "executor_share": executor_share, "prefill_share": prefill_share,
                "decode_share": decode_share, "controller": controller,
+               "window_requests": window_requests, "switch_delay": switch_delay,
                "redundancy": redundancy, "layerwise": layerwise}
     out = run_cluster(cluster=cluster, workload=workload, model=model, options=options,
                       overrides={"rate": r, "num_requests": num_requests, "seed": seed},

@@ -20,7 +20,9 @@ OPTIONS = {
     "offload_ratio": ("adrenaline", "offload_ratio"),
     "executor_share": ("adrenaline", "executor_share"),
     "prefill_share": ("semi_pd", "prefill_share"), "decode_share": ("semi_pd", "decode_share"),
-    "controller": ("semi_pd", "controller"), "redundancy": ("accellm", "redundancy"),
+    "controller": ("semi_pd", "controller"),
+    "window_requests": ("semi_pd", "window_requests"),
+    "switch_delay": ("semi_pd", "switch_delay_s"), "redundancy": ("accellm", "redundancy"),
     "layerwise": ("link", "layerwise"), "placement": ("link", "placement"),
 }
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -133,7 +134,10 @@ def semi_pd_shares(*, prefill_share: float, decode_share: float, contention: boo
     return prefill_share, decode_share
 
 
-def run_semi_pd(ctx: RunContext, requests: RequestSet) -> ServingResult:
+def run_semi_pd(ctx: RunContext, requests: RequestSet, schedule: tuple = ()
+                ) -> ServingResult:
+    """semi-PD with the spec's shares, or with ``schedule``: (from time s, prefill share,
+    decode share) triples."""
     s = ctx.spec
     p, sp = s.pool, s.semi_pd
     if sp.decode_share <= 0:
@@ -143,10 +147,13 @@ def run_semi_pd(ctx: RunContext, requests: RequestSet) -> ServingResult:
     x, y = semi_pd_shares(prefill_share=sp.prefill_share, decode_share=sp.decode_share,
                           contention=sp.contention)
     base = pool_step(p, ctx.model)
+    eff = [(t, *semi_pd_shares(prefill_share=a, decode_share=b, contention=sp.contention))
+           for t, a, b in schedule]
+    pview = ShareStep(base, share=x, schedule=tuple((t, a) for t, a, _ in eff))
+    dview = ShareStep(base, share=y, kv_load=True, schedule=tuple((t, b) for t, _, b in eff))
     setup = Disaggregated(
-        prefill=[Instance(ShareStep(base, share=x), p.scheduler, p.tp, "prefill")] * p.count,
-        decode=[Instance(ShareStep(base, share=y, kv_load=True), decode_scheduler(p.scheduler),
-                         p.tp, "decode")]
+        prefill=[Instance(pview, p.scheduler, p.tp, "prefill")] * p.count,
+        decode=[Instance(dview, decode_scheduler(p.scheduler), p.tp, "decode")]
         * p.count,
         link=None, kv_bytes_per_token=base.kv_bytes_per_token_all, layers=ctx.model.layers,
         chips=p.tp * p.count, same_instance=True)
@@ -161,6 +168,77 @@ def run_semi_pd(ctx: RunContext, requests: RequestSet) -> ServingResult:
                                        "decode_share": sp.decode_share}))
 
 
+SEMI_PD_PASSES = 4  # replays of the online controller until its decisions settle
+
+
+def _algorithm1(*, x: float, y: float, ttft_q: float, tpot_q: float, ttft_slo: float,
+                tpot_slo: float, step: float, max_steps: int, contention: bool
+                ) -> tuple[float, float]:
+    """One decision of semi-PD's Algorithm 1 with its latency model refitted on the window
+    (processing time proportional to 1 / share: TTFT to 1 / prefill compute share, TPOT to
+    1 / the decode share's bandwidth): move ``step`` at a time until the model predicts the
+    missing SLO met, at most ``max_steps`` steps; nothing when both or neither miss."""
+    ttft_miss, tpot_miss = ttft_q > ttft_slo, tpot_q > tpot_slo
+    if ttft_miss == tpot_miss:
+        return x, y
+    x0, y0 = semi_pd_shares(prefill_share=x, decode_share=y, contention=contention)
+    for _ in range(max_steps):
+        if ttft_miss:
+            if x < 1.0 - DECODE_COMPUTE_FRACTION * y - 1e-9 or not contention:
+                x = min(1.0, x + step)
+            else:
+                y = max(step, y - step)
+        else:
+            y = min(1.0, y + step)
+        xe, ye = semi_pd_shares(prefill_share=x, decode_share=y, contention=contention)
+        if ttft_miss and ttft_q * x0 / xe <= ttft_slo:
+            break
+        if tpot_miss and tpot_q * bandwidth_share(y0) / bandwidth_share(ye) <= tpot_slo:
+            break
+    return x, y
+
+
+def run_semi_pd_windowed(ctx: RunContext, requests: RequestSet) -> ServingResult:
+    """semi-PD's SLO-aware partitioning online: every ``window_requests`` requests (by
+    arrival) Algorithm 1 decides from that window's TTFT and TPOT at the SLO percentile;
+    the new shares start ``switch_delay_s`` after the window's last first token. The two
+    workers' loops run one after the other, so the run is replayed with the decided
+    schedule until the decisions stop changing (at most ``SEMI_PD_PASSES`` runs)."""
+    from ador.serve.metrics import per_request
+    sp = ctx.spec.semi_pd
+    n, w = requests.n, sp.window_requests
+    windows = [slice(k, min(k + w, n)) for k in range(0, n, w)]
+    shares = [(sp.prefill_share, sp.decode_share)] * len(windows)
+    times = [0.0] * len(windows)
+    q = 100.0 * sp.attainment
+    res = run_semi_pd(ctx, requests)
+    for _ in range(SEMI_PD_PASSES):
+        per = per_request(res.requests)
+        new, new_t = [shares[0]], [0.0]
+        for k, win in enumerate(windows[:-1]):
+            ttft = per["ttft_s"][win]
+            tpot = np.nan_to_num(per["tpot_s"][win])
+            x, y = _algorithm1(x=new[-1][0], y=new[-1][1],
+                               ttft_q=float(np.nanpercentile(ttft, q)),
+                               tpot_q=float(np.percentile(tpot, q)), ttft_slo=ctx.ttft_slo_s,
+                               tpot_slo=ctx.tpot_slo_s, step=sp.step_share,
+                               max_steps=sp.max_steps, contention=sp.contention)
+            new.append((x, y))
+            new_t.append(float(np.nanmax(res.requests.first_token_s[win])) + sp.switch_delay_s)
+        if new == shares and new_t == times:
+            break
+        shares, times = new, list(np.maximum.accumulate(new_t))
+        res = run_semi_pd(ctx, requests, schedule=tuple(
+            (t, a, b) for t, (a, b) in zip(times, shares)))
+    from dataclasses import replace
+
+    from ador.serve.results import frozen
+    return replace(res, limits=frozen({**res.limits, "prefill_share": shares[-1][0],
+                                       "decode_share": shares[-1][1],
+                                       "share_switches": float(sum(
+                                           a != b for a, b in pairwise(shares)))}))
+
+
 def run_semi_pd_controlled(ctx: RunContext, requests: RequestSet) -> ServingResult:
     """semi-PD's SLO-aware partitioning (Algorithm 1) applied between runs of the workload:
     when the TTFT attainment misses, raise the prefill share by ``step_share`` (or, once
@@ -170,9 +248,11 @@ def run_semi_pd_controlled(ctx: RunContext, requests: RequestSet) -> ServingResu
     between windows, so its delay is not charged)."""
     sp = ctx.spec.semi_pd
     spec = ctx.spec
-    res = run_semi_pd(ctx, requests)
     if ctx.ttft_slo_s is None or ctx.tpot_slo_s is None:
-        return res
+        return run_semi_pd(ctx, requests)
+    if sp.window_requests is not None:
+        return run_semi_pd_windowed(ctx, requests)
+    res = run_semi_pd(ctx, requests)
     from ador.serve.metrics import per_request
     for _ in range(sp.max_steps):
         per = per_request(res.requests)

@@ -22,6 +22,7 @@ point, through (0, 0) and (1, 1).
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 
 import numpy as np
 
@@ -74,14 +75,29 @@ class ShareStep(StepView):
     prefill chunks cost nothing (as ``KvLoadStep``)."""
 
     def __init__(self, base: StepModel, *, share: float, prefill_exponent: float = 1.0,
-                 kv_load: bool = False) -> None:
+                 kv_load: bool = False, schedule: tuple = ()) -> None:
         super().__init__(base)
+        self.prefill_exponent = prefill_exponent
+        self.kv_load = kv_load
+        self._set(share)
+        # (from time s, share) pairs in time order: the share changes at those times
+        self.schedule_t = [t for t, _ in schedule]
+        self.schedule_share = [s for _, s in schedule]
+
+    def _set(self, share: float) -> None:
         if not 0.0 < share <= 1.0:
             raise ValueError(f"share {share} outside (0, 1]")
         self.share = share
-        self.prefill_factor = 1.0 / share ** prefill_exponent
+        self.prefill_factor = 1.0 / share ** self.prefill_exponent
         self.decode_factor = 1.0 / bandwidth_share(share)
-        self.kv_load = kv_load
+
+    def at(self, t: float) -> None:
+        """Take the scheduled share in force at time ``t`` (no schedule: unchanged)."""
+        if self.schedule_t:
+            k = bisect_right(self.schedule_t, t) - 1
+            share = self.schedule_share[max(k, 0)]
+            if share != self.share:
+                self._set(share)
 
     def time(self, *, tokens: int, sampled: int, decode_n: int = 0,
              decode_ctx_sum: float = 0.0, chunks=()) -> float:

@@ -49,6 +49,11 @@ class SemiPdSpec(Spec):
     step_share: Fraction = 0.1
     max_steps: PositiveInt = 6
     attainment: Fraction = 0.9
+    # online form: decide every window_requests requests (by arrival) from that window's
+    # latencies, the new shares taking effect switch_delay_s after the window's last first
+    # token; None: the controller moves shares between whole runs (steady state)
+    window_requests: PositiveInt | None = None
+    switch_delay_s: Seconds = 0.0  # semi-PD reports the (asynchronous) switch as negligible
 
 
 class AdrenalineSpec(Spec):

@@ -288,3 +288,42 @@ def test_heterogeneous_pool_router_favours_the_faster_chip():
     rr = simulate_cluster(cluster=spec.model_copy(update={"router": "round_robin"}),
                           model=model(M), requests=rq)
     assert res.summary["e2e_mean_s"] <= rr.summary["e2e_mean_s"]
+
+
+def test_algorithm1_decisions_by_hand():
+    from ador.serve.policies import _algorithm1
+    kw = {"ttft_slo": 0.3, "tpot_slo": 0.1, "step": 0.1, "contention": False}
+    # TTFT 0.6 s at x = 0.5: the 1/x model needs x = 1.0 (five steps)
+    assert _algorithm1(x=0.5, y=0.5, ttft_q=0.6, tpot_q=0.05, max_steps=6, **kw) == (
+        pytest.approx(1.0), 0.5)
+    assert _algorithm1(x=0.5, y=0.5, ttft_q=0.6, tpot_q=0.05, max_steps=2, **kw) == (
+        pytest.approx(0.7), 0.5)
+    # both miss or both meet: no move
+    assert _algorithm1(x=0.5, y=0.5, ttft_q=0.6, tpot_q=0.2, max_steps=6, **kw) == (0.5, 0.5)
+    assert _algorithm1(x=0.5, y=0.5, ttft_q=0.1, tpot_q=0.05, max_steps=6, **kw) == (0.5, 0.5)
+    # TPOT misses: the decode share grows until bandwidth_share predicts it met
+    x, y = _algorithm1(x=0.5, y=0.1, ttft_q=0.1, tpot_q=0.2, max_steps=6, **kw)
+    assert x == 0.5 and 0.1 < y and 0.2 * bandwidth_share(0.1) / bandwidth_share(y) <= 0.1
+
+
+def test_share_schedule_constant_equals_fixed_and_windowed_controller_keeps_requests():
+    from ador.serve.policies import RunContext, run_semi_pd
+    rq = reqs(200, 12.0)
+    spec = ClusterSpec(policy="semi_pd", pool=PoolSpec(),
+                       semi_pd=SemiPdSpec(prefill_share=0.6, decode_share=0.5))
+    ctx = RunContext(spec=spec, model=model(M), ttft_slo_s=None, tpot_slo_s=None)
+    a = run_semi_pd(ctx, rq)
+    b = run_semi_pd(ctx, rq, schedule=((0.0, 0.6, 0.5), (5.0, 0.6, 0.5)))
+    np.testing.assert_array_equal(a.requests.token_times_s, b.requests.token_times_s)
+    c = run_semi_pd(ctx, rq, schedule=((0.0, 0.6, 0.5), (5.0, 1.0, 1.0)))
+    late = rq.arrival_s > 6.0  # faster workers after the switch
+    def ttft(r):
+        return (r.requests.first_token_s - rq.arrival_s)[late].mean()
+
+    assert ttft(c) < ttft(a)
+    win = spec.model_copy(update={"semi_pd": spec.semi_pd.model_copy(update={
+        "controller": True, "window_requests": 50, "switch_delay_s": 0.2})})
+    d = simulate_cluster(cluster=win, model=model(M), requests=rq, ttft_slo_s=0.1,
+                         tpot_slo_s=0.05)
+    np.testing.assert_array_equal(np.diff(d.requests.token_offsets), rq.output_tokens)
+    assert "share_switches" in d.limits
