@@ -77,7 +77,7 @@ def workloads(n: int) -> dict:
     return out
 
 
-def systems() -> dict:
+def systems(window: int | None) -> dict:
     pool = PoolSpec()
     return {
         "vLLM-S": ClusterSpec(pool=PoolSpec(scheduler=SchedulerConfig(
@@ -87,13 +87,16 @@ def systems() -> dict:
         "semi-PD (100,100)": ClusterSpec(policy="semi_pd", pool=pool, semi_pd=SemiPdSpec(
             prefill_share=1.0, decode_share=1.0)),
         "semi-PD": ClusterSpec(policy="semi_pd", pool=pool, semi_pd=SemiPdSpec(
-            controller=True)),
+            controller=True, window_requests=window)),
     }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--window", type=int, default=None,
+                    help="run the share controller online, deciding every N requests "
+                         "(default: between runs, steady state)")
     args = ap.parse_args()
     t0 = time.perf_counter()
     m = load_model("llama3-8b")
@@ -103,7 +106,7 @@ def main() -> int:
     for wname, (rq, slos) in workloads(args.requests).items():
         for level, (ttft, tpot) in slos.items():
             rates = {}
-            for name, spec in systems().items():
+            for name, spec in systems(args.window).items():
                 g = goodput_of(lambda r, s=spec, a=ttft, b=tpot: simulate_cluster(
                     cluster=s, model=m, requests=r, ttft_slo_s=a, tpot_slo_s=b),
                     requests=rq, ttft_slo_s=ttft, tpot_slo_s=tpot)
