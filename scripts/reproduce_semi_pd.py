@@ -14,7 +14,7 @@ at the released defaults (80, 100) with the SLO-aware controller on.
 Paper: semi-PD sustains on average 1.55x / 1.72x / 1.62x / 1.11x the rate of vLLM-S /
 vLLM-D / DistServe / fixed (100, 100).
 
-    python scripts/reproduce_semi_pd.py [--requests 400]
+    python scripts/reproduce_semi_pd.py [--requests 2000] [--window 200]
 """
 
 from __future__ import annotations
@@ -44,8 +44,10 @@ How ador models semi-PD and where it may differ:
   bandwidth_share(y) (Adrenaline's 20% SMs -> 60% HBM bandwidth); with x + y > 1 the
   prefill gets min(x, 1 - 0.26 y) (decode keeps under 26% of an A100's compute busy).
   Both workers are charged as always busy, which is conservative when one idles.
-- The controller moves shares between runs at one rate (Algorithm 1's window = the run),
-  so the switch delay is not charged; ador's fixed (100,100) and the controlled semi-PD
+- By default the controller moves shares between runs at one rate (steady state, no switch
+  delay); ``--window N`` runs it online, every N requests, with the run replayed until its
+  decisions settle (slightly lower gains: early windows run on the start shares). ador's
+  fixed (100,100) and the controlled semi-PD
   start from shares that contention makes equal, and the controller's gain comes from
   moving compute from the decode worker (which needs little) to the prefill worker.
 - The ShareGPT stand-in (conversation trace, prompts scaled to 251 tokens) has longer
