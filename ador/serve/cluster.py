@@ -335,6 +335,9 @@ def simulate_colocated(*, instances: list[Instance], requests: RequestSet, max_c
                        ) -> ServingResult:
     """One pool of (possibly different) instances behind ``router``."""
     _check_router(router)
+    if requests.concurrency is not None:
+        raise AdorError("a cluster needs an open-loop request set (a closed loop's clients "
+                        "are not routed)", field="concurrency", value=requests.concurrency)
     n = requests.n
     out = run_stage(instances=instances, ids=np.arange(n), arrival_s=requests.arrival_s,
                     prompt=requests.prompt_tokens, output=requests.output_tokens, n=n,

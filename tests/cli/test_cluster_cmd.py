@@ -54,3 +54,8 @@ def test_bad_input_one_line_exit_2(cli, args, field):
     assert res.code == 2
     assert res.stderr.count("\n") == 1 and field in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_closed_loop_workload_refused(cli):
+    res = cli("cluster", "-w", "closed-loop-16", "-c", "colocated-2")
+    assert res.code == 2 and "concurrency" in res.stderr
