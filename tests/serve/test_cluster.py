@@ -327,3 +327,26 @@ def test_share_schedule_constant_equals_fixed_and_windowed_controller_keeps_requ
                          tpot_slo_s=0.05)
     np.testing.assert_array_equal(np.diff(d.requests.token_offsets), rq.output_tokens)
     assert "share_switches" in d.limits
+
+
+def test_offload_bound_by_hand_and_too_high_a_ratio_slows_decode():
+    from ador.serve.policies import offload_bound
+    st = step()
+    local = st.kv_capacity_for(memory_fraction=0.9, activation_tokens=4096)
+    # plenty of spare KV: the bandwidth bound (0.6 of one chip against one chip) decides
+    r = offload_bound(prefill_step=st, decode_step=st, executor_share=0.2, prefill_count=1,
+                      decode_count=1, prefill_kv_spare_tokens=10 * local)
+    assert r == pytest.approx(0.6 / 1.6)
+    # little spare KV: the memory bound decides
+    r = offload_bound(prefill_step=st, decode_step=st, executor_share=0.2, prefill_count=1,
+                      decode_count=1, prefill_kv_spare_tokens=local // 4)
+    assert r == pytest.approx(0.25 / 1.25, rel=1e-3)
+    rq = poisson(200, 30.0, mean_in=300, mean_out=600, max_in=1000, max_out=2000)
+    tpot = []
+    for ratio in (0.3, 0.9):
+        spec = ClusterSpec(policy="adrenaline", prefill=PoolSpec(), decode=PoolSpec(),
+                           adrenaline=AdrenalineSpec(offload_ratio=ratio, executor_share=0.2,
+                                                     apply_offload_bound=False))
+        tpot.append(simulate_cluster(cluster=spec, model=model("llama2-7b"), requests=rq)
+                    .summary["tpot_p50_s"])
+    assert tpot[1] > tpot[0]
