@@ -50,7 +50,7 @@ from ador.spec.scheduler import SchedulerConfig
 
 # Adrenaline's controller tries executor shares on this grid (fractions of the SMs)
 EXECUTOR_SHARES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
-STEPS: dict = {}  # step models by (hardware, model, tp): building one takes ~0.1-1 s
+STEPS: dict = {}  # step models by (hardware, model, tp, tokens): building one takes ~0.1-1 s
 
 
 def decode_scheduler(config: SchedulerConfig) -> SchedulerConfig:
@@ -61,7 +61,8 @@ def decode_scheduler(config: SchedulerConfig) -> SchedulerConfig:
 
 
 def pool_step(pool: PoolSpec, model: ModelSpec):
-    key = (pool.hardware, model.name, pool.tp, model.layers, model.hidden)
+    from ador.serve.api import tokens_needed
+    key = (pool.hardware, model, pool.tp, tokens_needed(pool.scheduler, model.max_context))
     if key not in STEPS:
         STEPS[key] = default_step_model(hardware=load_hardware(pool.hardware), model=model,
                                         tp=pool.tp, scheduler=pool.scheduler)
