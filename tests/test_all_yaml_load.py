@@ -19,6 +19,7 @@ from ador.spec.hardware import HardwareSpec
 from ador.spec.io import list_models, list_templates, load_model, read_yaml, validate_file
 from ador.spec.model import ModelSpec
 from ador.spec.scenario import Scenario, ScenarioFile
+from ador.spec.serving import ServingWorkloadSpec
 from tests.conftest import (ROOT, SPACES, TEMPLATES, WORKLOADS, hardware_yaml_files,
                             workload_yaml_files)
 
@@ -58,6 +59,17 @@ def test_workload_yaml_loads(path):
         assert isinstance(spec, ScenarioFile)
         assert spec.name == path.stem
         load_model(spec.model)  # the scenario names a model that exists
+    elif path.parent.name == "serving":
+        assert isinstance(spec, ServingWorkloadSpec)
+        assert spec.name == path.stem
+    elif path.parent.name == "clusters":
+        from ador.spec.cluster import ClusterSpec
+        from ador.spec.io import load_hardware
+
+        assert isinstance(spec, ClusterSpec)
+        for pool in (spec.pool, spec.prefill, spec.decode):
+            if pool is not None:
+                load_hardware(pool.hardware)  # the cluster names hardware that exists
     else:
         assert isinstance(spec, (HardwareSpec, ModelSpec, ScenarioFile))
 

@@ -9,24 +9,28 @@ from rich.markup import escape
 
 from ador.cli.area_cmd import area_cmd
 from ador.cli.calibrate_cmd import calibrate_cmd
+from ador.cli.cluster_cmd import cluster_cmd
 from ador.cli.common import err_console
 from ador.cli.compare_cmd import compare_cmd
 from ador.cli.evaluate_cmd import evaluate_cmd
 from ador.cli.explore_cmd import explore_cmd, sweep_cmd
 from ador.cli.list_cmd import list_cmd
 from ador.cli.report_cmd import plot_app, report_cmd
+from ador.cli.serve_cmd import serve_cmd
 from ador.cli.spec_cmd import spec_app
 from ador.cli.validate_cmd import validate_cmd
 from ador.errors import AdorError, short_repr
 
 app = typer.Typer(
     name="ador",
-    help="Design LLM-serving accelerators: evaluate, validate, compare and search designs.",
+    help="Design LLM-serving accelerators: evaluate, serve, validate, compare and search designs.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 app.command("evaluate")(evaluate_cmd)
+app.command("serve")(serve_cmd)
+app.command("cluster")(cluster_cmd)
 app.command("explore")(explore_cmd)
 app.command("sweep")(sweep_cmd)
 app.add_typer(spec_app, name="spec")

@@ -41,7 +41,8 @@ def _validation(path: Path | None) -> Any:
 
 
 def report_cmd(
-    run_dir: Annotated[Path, typer.Argument(help="run folder written by 'ador explore'")],
+    run_dir: Annotated[Path, typer.Argument(help="run folder written by 'ador explore' "
+                                                 "or 'ador serve'")],
     fmt: Annotated[str, typer.Option("--format", "-f",
                                      help="image format of each figure: svg or png")] = "svg",
     images: Annotated[bool, typer.Option(help="also write each figure as an image "
@@ -52,7 +53,10 @@ def report_cmd(
     area: Annotated[Path | None, typer.Option(
         help="JSON of 'ador area HW --json' to add an area and power figure")] = None,
 ) -> None:
-    """Write RUN_DIR/report.html (self-contained, offline) and RUN_DIR/figures/*.svg|png."""
+    """Write RUN_DIR/report.html (self-contained, offline) and RUN_DIR/figures/*.svg|png.
+
+    A serving run folder ('ador serve') gets its latency CDFs, batch size and KV occupancy
+    over time, and latency and attainment versus rate (with --goodput)."""
     from ador.report.browser import BrowserError
     from ador.report.export import FORMATS, export_images
     from ador.report.html import build_report, render_html
@@ -62,11 +66,24 @@ def report_cmd(
     if fmt not in FORMATS:
         raise AdorError(f"image format must be one of {', '.join(FORMATS)}", field="--format",
                         value=fmt)
-    run = load_run(run_dir)
-    report = build_report(run, validation=_validation(validation),
-                          area=_read_json(area, "--area"))
+    from ador.serve.runfolder import is_serving_run
+
+    if is_serving_run(run_dir):
+        from ador.report.serving_report import build_serving_report, render_serving_html
+        from ador.serve.runfolder import load_serving_run
+
+        if validation is not None or area is not None:
+            raise AdorError("--validation and --area apply to search run folders, not to a "
+                            "serving run", field="--validation" if validation else "--area")
+        report = build_serving_report(load_serving_run(run_dir))
+        html_text = render_serving_html(report)
+    else:
+        report = build_report(load_run(run_dir), validation=_validation(validation),
+                              area=_read_json(area, "--area"))
+        html_text = render_html(report)
+    run = report.run
     out = run.path / "report.html"
-    write_text_atomic(out, render_html(report))
+    write_text_atomic(out, html_text)
     console.print(f"wrote {out} ({len(report.sections)} figures)")
     for note in report.notes:
         console.print(f"[yellow]note:[/yellow] {note}", highlight=False)

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
+from rich.console import Console
 from rich.table import Table
 
 from ador.cli.common import console, print_json
@@ -20,8 +22,11 @@ def validate_cmd(
     html: Annotated[Path | None, typer.Option("--html", help="write a predicted-vs-measured "
                                                              "plot (HTML)")] = None,
 ) -> None:
-    """Compare the model's predictions with measured ttft, tpot, e2e and throughput
-    (or, for an energy CSV, power, energy per token and throughput under serving load)."""
+    """Compare the model's predictions with measured ttft, tpot, e2e and throughput.
+
+    Serving rows (a ``workload`` column: max_load or closed_loop) are simulated with
+    'ador serve''s engine; static rows are evaluated as one batch; an energy CSV (power,
+    energy per token and throughput under serving load) goes to the power model."""
     from ador.validation.energy import is_energy_csv
 
     if is_energy_csv(reference):
@@ -37,27 +42,55 @@ def validate_cmd(
     if as_json:
         print_json(data)
         return
-    table = Table(title=f"validation against {reference}")
-    for col in ("id", "hardware", "model", "prec", "tp", "batch", "in", "out", "metric",
-                "predicted", "measured", "error"):
-        table.add_column(col, justify="right" if col in {"tp", "batch", "in", "out",
-                                                         "predicted", "measured",
-                                                         "error"} else "left")
+    table = Table(title=f"validation against {reference}", box=box.SIMPLE_HEAD,
+                  padding=(0, 1), pad_edge=False)
+    for col in ("id", "setup", "load", "metric", "predicted", "measured", "error"):
+        # figures never wrap; the setup wraps at spaces in a narrow terminal
+        table.add_column(col, justify="left" if col in {"id", "setup", "metric"} else "right",
+                         no_wrap=col not in {"setup", "error"},
+                         min_width=7 if col == "error" else None)
     for r in data["rows"]:
-        pred = "-" if r["predicted"] is None else f"{r['predicted']:.4g}"
+        pred = "-" if r["predicted"] is None else _figure(r["predicted"])
         err = r["error"] if r["error"] else f"{r['signed_error']:+.1%}"
-        table.add_row(r["id"], r["hardware"], r["model"], r["precision"], str(r["tp"]),
-                      str(r["batch"]), str(r["input_len"]), str(r["output_len"]),
-                      f"{r['metric']} [{r['unit']}]", pred, f"{r['measured']:.4g}", err)
-    console.print(table)
+        table.add_row(r["id"], f"{_short(r['hardware'])} {r['model']} {r['precision']} "
+                               f"tp{r['tp']} in {r['input_len']} out {r['output_len']}",
+                      _batch(r), f"{METRIC_LABELS.get(r['metric'], r['metric'])} {r['unit']}",
+                      pred, _figure(r["measured"]), err)
+    wide = Console(width=max(console.width, WIDE))
+    wide.print(table)
     groups = Table(title="error by source, hardware and metric")
     for col in ("source", "hardware", "metric", "n", "MAPE", "median", "max"):
         groups.add_column(col)
     for g in data["groups"]:
         groups.add_row(g["source"][:48], g["hardware"], g["metric"], str(g["n"]),
                        f"{g['mape']:.1%}", f"{g['median_ape']:.1%}", f"{g['max_ape']:.1%}")
-    console.print(groups)
+    wide.print(groups)
     console.print(f"MAPE {data['mape']:.1%}, median {data['median_ape']:.1%}, "
                   f"max {data['max_ape']:.1%} over {data['n']} rows"
                   + (f"; {len(data['errors'])} row(s) could not be predicted"
                      if data["errors"] else ""))
+
+
+WIDE = 112  # the per-row table needs this many columns; a narrower terminal wraps it
+METRIC_LABELS = {"ttft": "TTFT", "tpot": "TPOT", "e2e_latency": "E2E",
+                 "static_throughput_per_gpu": "per GPU", "output_throughput": "out",
+                 "mean_ttft": "mean TTFT", "mean_itl": "mean ITL"}
+
+
+def _batch(row: dict) -> str:
+    """The static batch (``b16``), or the serving load (``max`` load, ``N users``)."""
+    if row.get("workload") == "closed_loop":
+        return f"{row['concurrency']} users"
+    if row.get("workload"):
+        return "max" if row["workload"] == "max_load" else row["workload"]
+    return f"b{row['batch']}"
+
+
+def _short(hardware: str) -> str:
+    """Template names without the memory suffix (``a100-sxm-80gb`` -> ``a100-sxm``)."""
+    head, _, tail = hardware.rpartition("-")
+    return head if head and tail.endswith("gb") else hardware
+
+
+def _figure(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"

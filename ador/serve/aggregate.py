@@ -225,7 +225,7 @@ class FastState:
         k = keys[0] - self.D - 1  # the completing step runs through the normal path
         if k < MIN_BULK:
             return t
-        if until_s < np.inf and rec.busy:
+        if until_s < np.inf and rec.busy and rec.busy[-1] > 0:
             # decode steps only lengthen as contexts grow: the last step's time bounds
             # how many can start before the next arrival (cheap test before numpy)
             room = (until_s - t) / rec.busy[-1]

@@ -6,7 +6,9 @@ iteration the scheduler plans (admissions, prefill chunks, decodes, preemptions)
 model gives its time, and the engine state applies it. The state is either the fast one
 with aggregate decode state (``ador.serve.aggregate.FastState``) or the object-per-request
 reference (``ador.serve.reference.ReferenceState``); both give identical results.
-KV swapping (swap preemption) is a transfer over the host link whose time is added to the
+A step model (or view) with an ``at(t)`` method is told the time before each iteration
+(semi-PD's share schedule); a bulk run of decode-only iterations keeps the speed at its
+start. KV swapping (swap preemption) is a transfer over the host link whose time is added to the
 iteration that starts it (the GPU waits for the copy, as vLLM's swap does).
 """
 
@@ -108,6 +110,7 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: StepModel, kv: KvPo
     misses = 0
     ttft_slo, miss_cap = stop_ttft_misses if stop_ttft_misses else (np.inf, n + 1)
     stopped = False
+    clock = getattr(step, "at", None)  # a step view whose speed changes over time
     while True:
         while ai < released and arrival[ai] <= t:
             if rejected[ai]:
@@ -119,6 +122,8 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: StepModel, kv: KvPo
             else:
                 st.waiting.append(ai)
             ai += 1
+        if clock is not None:
+            clock(t)
         plan = scheduler.plan(st)
         if (plan.decode and not plan.chunks and not plan.swap_blocks and not plan.preempted
                 and not st.prefilling and not st.swapped and fast_forward is not None

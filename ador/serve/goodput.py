@@ -115,3 +115,44 @@ def find_capacity(*, requests: RequestSet, tbt_p99_slo_s: float,
 
     return _bisect(ok=ok, requests=requests, sim_kwargs=sim_kwargs, rel_tol=rel_tol,
                    max_sims=max_sims)
+
+
+def goodput_of(run, *, requests: RequestSet, ttft_slo_s: float, tpot_slo_s: float,
+               attainment: float = 0.9, rel_tol: float = 0.03, max_sims: int = 14,
+               hi_per_s: float | None = None) -> GoodputResult:
+    """DistServe goodput of any simulator: ``run(requests)`` returns a ``ServingResult``
+    carrying both SLOs' attainment (a cluster, a policy). The upper bracket is 1.2x the
+    max-load request throughput (or ``hi_per_s``), doubled while it passes (up to 4
+    times); ``per_chip`` divides by the result's chips."""
+    if requests.concurrency is not None:
+        raise AdorError("goodput needs an open-loop request set (rates), not a closed loop",
+                        field="concurrency", value=requests.concurrency)
+    results: dict = {}
+
+    def ok(rate: float) -> bool:
+        res = run(requests.with_rate(rate))
+        results[rate] = res
+        return res.summary.get("slo_attainment", 0.0) >= attainment
+
+    if hi_per_s is None:
+        sub = requests.take(slice(0, min(requests.n, BRACKET_REQUESTS)))
+        top = run(RequestSet(arrival_s=np.arange(sub.n) * 1e-6,
+                             prompt_tokens=sub.prompt_tokens, output_tokens=sub.output_tokens))
+        hi_per_s = 1.2 * top.summary.get("request_throughput_per_s", 1.0)
+    hi, lo, sims = hi_per_s, 0.0, 0
+    for _ in range(4):  # a bracket that passes is no bracket: widen it
+        if not ok(hi):
+            break
+        lo, hi = hi, 2.0 * hi
+    else:
+        lo = hi
+    while sims < max_sims and lo < hi and (hi - lo) > rel_tol * hi:
+        mid = 0.5 * (lo + hi)
+        sims += 1
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid
+    chips = next(iter(results.values())).chips if results else 1
+    return GoodputResult(rate_per_s=lo, per_chip=lo / chips, simulations=len(results),
+                         rates_tried=tuple(results), at_rate=results.get(lo))

@@ -394,6 +394,31 @@ def load_scenario_file(name_or_path: str | Path) -> ScenarioFile:
     return load_spec(ScenarioFile, _resolve(str(name_or_path), scenarios_dir(), "scenario", {}))
 
 
+def serving_workloads_dir() -> Path:
+    return project_root() / "workloads" / "serving"
+
+
+def load_serving_workload(name_or_path: str | Path):
+    """Load a serving workload (ServingWorkloadSpec) from a YAML path or a name in
+    workloads/serving (``conv-trace``)."""
+    from ador.spec.serving import ServingWorkloadSpec
+
+    return load_spec(ServingWorkloadSpec,
+                     _resolve(str(name_or_path), serving_workloads_dir(), "serving workload", {}))
+
+
+def clusters_dir() -> Path:
+    return project_root() / "workloads" / "clusters"
+
+
+def load_cluster(name_or_path: str | Path):
+    """Load a serving cluster and policy (ClusterSpec) from a YAML path or a name in
+    workloads/clusters (``pd-2p1d``)."""
+    from ador.spec.cluster import ClusterSpec
+
+    return load_spec(ClusterSpec, _resolve(str(name_or_path), clusters_dir(), "cluster", {}))
+
+
 def spaces_dir() -> Path:
     return templates_dir() / "spaces"
 
@@ -482,6 +507,14 @@ def detect_kind(data: Any) -> type[BaseModel] | None:
         return SpaceSpec
     if PROBLEM_KEYS & {k for k in data if isinstance(k, str)}:
         return ProblemSpec
+    if "lengths" in data and "arrivals" in data:
+        from ador.spec.serving import ServingWorkloadSpec
+
+        return ServingWorkloadSpec
+    if "policy" in data and ("pool" in data or "prefill" in data):
+        from ador.spec.cluster import ClusterSpec
+
+        return ClusterSpec
     return None
 
 
@@ -495,7 +528,9 @@ def validate_file(path: Path) -> BaseModel:
     if cls is None:
         raise SpecError("cannot tell the spec kind: expected a hardware spec (key 'chip'), "
                         "a model spec (keys 'layers', 'hidden'), a scenario ('scenario'), "
-                        "a design space ('knobs') or a problem ('scenarios', 'slo', ...)",
+                        "a design space ('knobs'), a problem ('scenarios', 'slo', ...), a "
+                        "serving workload ('lengths', 'arrivals') or a cluster ('policy', "
+                        "'pool' or 'prefill')",
                         file=str(path))
     spec = validate_data(cls, data, file=str(path))
     if isinstance(spec, ProblemSpec):

@@ -17,11 +17,12 @@ from ador.metrics import BY_NAME, FITS_MEMORY
 from ador.spec.io import load_hardware, load_model
 from ador.spec.scenario import Scenario
 from ador.validation.reference import MEASURES, METRIC_UNITS, ReferenceRow
+from ador.validation.serving import ServingReferenceRow, predict_serving
 
 
 @dataclass(frozen=True)
 class RowResult:
-    row: ReferenceRow
+    row: ReferenceRow | ServingReferenceRow
     predicted: float | None  # in the row's unit
     error: str | None = None
     fits_memory: bool | None = None
@@ -65,7 +66,10 @@ def metric_value(b: Breakdown, row: ReferenceRow) -> float:
     return si / METRIC_UNITS[row.metric][row.unit]
 
 
-def predict_row(row: ReferenceRow, cache: dict) -> RowResult:
+def predict_row(row: ReferenceRow | ServingReferenceRow, cache: dict) -> RowResult:
+    if isinstance(row, ServingReferenceRow):
+        predicted, error = predict_serving(row, cache)
+        return RowResult(row=row, predicted=predicted, error=error)
     key = (row.hardware, row.model, row.precision, row.tp, row.batch, row.input_len,
            row.output_len)
     try:
@@ -89,7 +93,7 @@ def summarise(apes: list[float]) -> ErrorSummary:
                         max_ape=float(a.max()))
 
 
-def validate_rows(rows: list[ReferenceRow]) -> Validation:
+def validate_rows(rows: list[ReferenceRow | ServingReferenceRow]) -> Validation:
     cache: dict = {}
     results = tuple(predict_row(r, cache) for r in rows)
     ok = [r for r in results if r.ape is not None]
@@ -113,6 +117,9 @@ def to_json(v: Validation) -> dict:
             "metric": r.row.metric, "unit": r.row.unit, "predicted": r.predicted,
             "measured": r.measured, "signed_error": r.signed_error, "ape": r.ape,
             FITS_MEMORY.column: r.fits_memory, "error": r.error,
+            "workload": getattr(r.row, "workload", None),
+            "concurrency": getattr(r.row, "concurrency", None),
+            "num_requests": getattr(r.row, "requests", None),
         } for r in v.rows],
         **summary(v.overall),
         "groups": [{"source": k[0], "hardware": k[1], "metric": k[2], **summary(s)}

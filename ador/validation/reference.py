@@ -1,8 +1,10 @@
 """Reading of reference measurements (CSV): one row per measured figure.
 
 Format (documented with the validation data): id, source, hardware, model, precision, tp,
-batch, input_len, output_len, metric, value, unit, notes. A malformed row is an error that
-names the file, the line, the column, the rule and the value.
+batch, input_len, output_len, metric, value, unit, notes. A file with a ``workload`` column
+may also hold serving rows (a non-empty ``workload``: ``max_load`` or ``closed_loop``; see
+``ador.validation.serving``); rows with an empty ``workload`` are static rows as above. A
+malformed row is an error that names the file, the line, the column, the rule and the value.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ador.errors import SpecError
 from ador.spec.base import Spec
 from ador.spec.io import spec_error_from
 from ador.spec.precision import Precision
+from ador.validation.serving import SERVING_COLUMNS, ServingReferenceRow, serving_row_data
 
 REQUIRED_COLUMNS = ("id", "source", "hardware", "model", "precision", "tp", "batch",
                     "input_len", "output_len", "metric", "value", "unit")
@@ -57,7 +60,7 @@ class ReferenceRow(Spec):
         return self
 
 
-def read_reference(path: Path) -> list[ReferenceRow]:
+def read_reference(path: Path) -> list[ReferenceRow | ServingReferenceRow]:
     path = Path(path)
     try:
         handle = path.open(newline="", encoding="utf-8")
@@ -65,17 +68,24 @@ def read_reference(path: Path) -> list[ReferenceRow]:
         raise SpecError("reference file not found", file=str(path)) from None
     with handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        header = reader.fieldnames or []
+        serving = "workload" in header
+        required = SERVING_COLUMNS if serving else REQUIRED_COLUMNS
+        missing = [c for c in required if c not in header]
         if missing:
             raise SpecError(f"missing column(s): {', '.join(missing)}", file=str(path),
                             field="header", value=",".join(reader.fieldnames or []))
         rows, seen = [], set()
         for line, raw in enumerate(reader, start=2):
-            data = {k: (v.strip() if isinstance(v, str) else v) for k, v in raw.items()
-                    if k in REQUIRED_COLUMNS or k == "notes"}
-            data["notes"] = data.get("notes") or ""
+            raw = {k: (v.strip() if isinstance(v, str) else v) for k, v in raw.items()}
+            cls: type[ReferenceRow] | type[ServingReferenceRow] = ReferenceRow
+            if serving and raw.get("workload"):
+                cls, data = ServingReferenceRow, serving_row_data(raw)
+            else:
+                data = {k: v for k, v in raw.items() if k in REQUIRED_COLUMNS or k == "notes"}
+                data["notes"] = data.get("notes") or ""
             try:
-                row = ReferenceRow.model_validate(data)
+                row = cls.model_validate(data)
             except ValidationError as err:
                 error = spec_error_from(err, file=f"{path}:{line}")
                 raise SpecError(error.rule, file=error.file,

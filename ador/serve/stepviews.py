@@ -1,0 +1,199 @@
+"""Views of a step model that the cluster policies run instances with.
+
+The event loop (``ador.serve.engine.run``) asks a step model for ``time`` and
+``decode_times`` only; a view answers those for a changed situation and passes every other
+attribute through to the step model it wraps:
+
+- ``KvLoadStep``: a decode instance whose requests arrive with their prompt's KV (PD
+  disaggregation): admitting a request costs no prefill compute (the KV came over a link).
+- ``ShareStep``: a worker holding a share of the chip's compute units (semi-PD, Adrenaline's
+  prefill instance): prefill-bearing iterations are compute-bound and take time / share;
+  decode-only iterations are bandwidth-bound and take time / bandwidth_share(share).
+- ``OffloadStep``: a decode instance whose decode attention runs for a fraction of its
+  requests on an executor elsewhere (Adrenaline): per step, the local attention and the
+  remote attention plus its q/k/v/output transfers overlap.
+
+Bandwidth reached by a share of the compute units: Adrenaline (arXiv 2503.20552) reports
+that about 20% of an A100's SMs reach about 60% of its HBM bandwidth on decode attention;
+``bandwidth_share(s) = 1 - (1 - s)^k`` with k = ln(0.4)/ln(0.8) = 4.1 passes through that
+point, through (0, 0) and (1, 1).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+
+import numpy as np
+
+from ador.serve.stepmodel import StepModel
+
+# Adrenaline: 20% of the SMs give 60% of the HBM bandwidth on decode attention
+BANDWIDTH_SHARE_EXPONENT = math.log(0.4) / math.log(0.8)
+
+
+def bandwidth_share(share: float) -> float:
+    """Share of the HBM bandwidth a share of the compute units reaches (see the module)."""
+    if share <= 0.0:
+        return 0.0
+    return 1.0 - (1.0 - min(share, 1.0)) ** BANDWIDTH_SHARE_EXPONENT
+
+
+class StepView:
+    """Passes every attribute but the overridden ones through to ``base``."""
+
+    def __init__(self, base: StepModel) -> None:
+        self.base = base
+
+    def __getattr__(self, name: str):
+        return getattr(self.base, name)
+
+    def decode_times(self, n: int, ctx_sum: int, k: int) -> np.ndarray:
+        return np.array([self.time(tokens=n, sampled=n, decode_n=n,
+                                   decode_ctx_sum=ctx_sum + j * n) for j in range(k)])
+
+
+class KvLoadStep(StepView):
+    """Decode instance of PD disaggregation: prefill chunks cost nothing (the prompt's KV
+    arrived by transfer); the chunk's token is the one the prefill instance emitted."""
+
+    def time(self, *, tokens: int, sampled: int, decode_n: int = 0,
+             decode_ctx_sum: float = 0.0, chunks=()) -> float:
+        if not decode_n:
+            return 0.0
+        return self.base.time(tokens=decode_n, sampled=decode_n, decode_n=decode_n,
+                              decode_ctx_sum=decode_ctx_sum)
+
+    def decode_times(self, n: int, ctx_sum: int, k: int) -> np.ndarray:
+        return self.base.decode_times(n, ctx_sum, k)
+
+
+class ShareStep(StepView):
+    """A worker with ``share`` of the compute units (0 < share <= 1): iterations that
+    prefill take time / share**prefill_exponent (compute-bound; an exponent below 1 models
+    a sub-linear slowdown), decode-only ones time / bandwidth_share(share). ``kv_load``:
+    prefill chunks cost nothing (as ``KvLoadStep``)."""
+
+    def __init__(self, base: StepModel, *, share: float, prefill_exponent: float = 1.0,
+                 kv_load: bool = False, schedule: tuple = ()) -> None:
+        super().__init__(base)
+        self.prefill_exponent = prefill_exponent
+        self.kv_load = kv_load
+        self._set(share)
+        # (from time s, share) pairs in time order: the share changes at those times
+        self.schedule_t = [t for t, _ in schedule]
+        self.schedule_share = [s for _, s in schedule]
+
+    def _set(self, share: float) -> None:
+        if not 0.0 < share <= 1.0:
+            raise ValueError(f"share {share} outside (0, 1]")
+        self.share = share
+        self.prefill_factor = 1.0 / share ** self.prefill_exponent
+        self.decode_factor = 1.0 / bandwidth_share(share)
+
+    def at(self, t: float) -> None:
+        """Take the scheduled share in force at time ``t`` (no schedule: unchanged)."""
+        if self.schedule_t:
+            k = bisect_right(self.schedule_t, t) - 1
+            share = self.schedule_share[max(k, 0)]
+            if share != self.share:
+                self._set(share)
+
+    def time(self, *, tokens: int, sampled: int, decode_n: int = 0,
+             decode_ctx_sum: float = 0.0, chunks=()) -> float:
+        if self.kv_load:
+            if not decode_n:
+                return 0.0
+            return self.decode_factor * self.base.time(
+                tokens=decode_n, sampled=decode_n, decode_n=decode_n,
+                decode_ctx_sum=decode_ctx_sum)
+        t = self.base.time(tokens=tokens, sampled=sampled, decode_n=decode_n,
+                           decode_ctx_sum=decode_ctx_sum, chunks=chunks)
+        return t * (self.prefill_factor if chunks else self.decode_factor)
+
+    def decode_times(self, n: int, ctx_sum: int, k: int) -> np.ndarray:
+        return self.decode_factor * self.base.decode_times(n, ctx_sum, k)
+
+
+class OffloadStep(StepView):
+    """Adrenaline's decode instance: a fraction ``ratio`` of its decoding requests has its
+    KV and attention on an executor with ``executor_bandwidth_share`` of the HBM bandwidth
+    of the chip ``executor`` (a step model of the prefill instance). Per step: dense layers
+    for the whole batch, then max(local attention, remote attention + transfers), where a
+    transfer per layer is q/k/v out and the attention output back (``transfer_bytes`` per
+    offloaded request and layer pass, over ``link_bytes_per_s`` with ``link_latency_s``
+    each way); ``extra_kv_tokens`` is the KV room the offloaded requests get on the
+    prefill instances. Prefill chunks cost nothing (KV arrived by transfer)."""
+
+    def __init__(self, base: StepModel, *, ratio: float, executor: StepModel,
+                 executor_bandwidth_share: float, transfer_bytes: float, layers: int,
+                 link_bytes_per_s: float, link_latency_s: float,
+                 extra_kv_tokens: int = 0) -> None:
+        super().__init__(base)
+        self.extra_kv_tokens = extra_kv_tokens
+        self.ratio = ratio
+        self.executor = executor
+        self.exec_factor = 1.0 / max(executor_bandwidth_share, 1e-9)
+        self.transfer_bytes = transfer_bytes
+        self.layers = layers
+        self.link_bytes_per_s = link_bytes_per_s
+        self.link_latency_s = link_latency_s
+
+    def kv_capacity_for(self, *, memory_fraction: float, activation_tokens: int) -> int:
+        """Local KV tokens plus those the offloaded requests hold on prefill instances."""
+        return self.base.kv_capacity_for(memory_fraction=memory_fraction,
+                                         activation_tokens=activation_tokens
+                                         ) + self.extra_kv_tokens
+
+    def attention_split(self, n: int, ctx: float) -> tuple[float, float]:
+        """(local, remote + transfer) seconds of one step's decode attention."""
+        remote_n = round(self.ratio * n)
+        local_n = n - remote_n
+        local = self.base._decode_attention(local_n, ctx) if local_n else 0.0
+        if not remote_n:
+            return local, 0.0
+        remote = self.executor._decode_attention(remote_n, ctx) * self.exec_factor
+        transfer = self.layers * (2 * self.link_latency_s + remote_n * self.transfer_bytes
+                                  / self.link_bytes_per_s)
+        return local, remote + transfer
+
+    def time(self, *, tokens: int, sampled: int, decode_n: int = 0,
+             decode_ctx_sum: float = 0.0, chunks=()) -> float:
+        if not decode_n:
+            return 0.0
+        t = self.base.time(tokens=decode_n, sampled=decode_n)
+        local, remote = self.attention_split(decode_n, decode_ctx_sum / decode_n)
+        return t + max(local, remote)
+
+
+class TimeShareStep(StepView):
+    """An instance that spends ``share`` of its time in this role (AcceLLM's alternating
+    roles, as a fluid average): every iteration takes time / share; ``kv_load`` as
+    ``KvLoadStep``; ``kv_tokens_factor`` scales the KV capacity (room taken by copies)."""
+
+    def __init__(self, base: StepModel, *, share: float, kv_load: bool = False,
+                 kv_tokens_factor: float = 1.0) -> None:
+        super().__init__(base)
+        if not 0.0 < share <= 1.0:
+            raise ValueError(f"share {share} outside (0, 1]")
+        self.factor = 1.0 / share
+        self.kv_load = kv_load
+        self.kv_tokens_factor = kv_tokens_factor
+
+    def kv_capacity_for(self, *, memory_fraction: float, activation_tokens: int) -> int:
+        return int(self.kv_tokens_factor * self.base.kv_capacity_for(
+            memory_fraction=memory_fraction, activation_tokens=activation_tokens))
+
+    def time(self, *, tokens: int, sampled: int, decode_n: int = 0,
+             decode_ctx_sum: float = 0.0, chunks=()) -> float:
+        if self.kv_load:
+            if not decode_n:
+                return 0.0
+            return self.factor * self.base.time(tokens=decode_n, sampled=decode_n,
+                                                decode_n=decode_n,
+                                                decode_ctx_sum=decode_ctx_sum)
+        return self.factor * self.base.time(tokens=tokens, sampled=sampled, decode_n=decode_n,
+                                            decode_ctx_sum=decode_ctx_sum, chunks=chunks)
+
+    def decode_times(self, n: int, ctx_sum: int, k: int) -> np.ndarray:
+        return self.factor * self.base.decode_times(n, ctx_sum, k)
