@@ -48,7 +48,12 @@ from pydantic import Field, ValidationError
 
 from ador.errors import AdorError, SpecError
 from ador.evaluate.engine import evaluate_population
-from ador.model.board_power import BoardPowerConstants, clocked_designs, throttle_clock
+from ador.model.board_power import (
+    BoardPowerConstants,
+    clocked_designs,
+    throttle_clock,
+    work_clock_fraction,
+)
 from ador.model.design import DesignArrays
 from ador.model.memory import footprint
 from ador.model.power import PowerConstants
@@ -237,7 +242,8 @@ def steady_state(*, hardware: HardwareSpec, model: ModelSpec, precision: Precisi
     base = DesignArrays.from_specs([hardware])
 
     def run(s: float) -> tuple[float, object]:
-        step = float(_step(d=clocked_designs(base, np.array([s])), model=model, precision=precision,
+        work = work_clock_fraction(np.array([s]), base.matrix_eff)
+        step = float(_step(d=clocked_designs(base, work), model=model, precision=precision,
                            tp=tp, batch=batch, isl=isl, osl=osl, prefill_tokens=prefill)[0])
         series = {"t_s": np.array([0.0]), "prefill_tokens": np.array([prefill]),
                   "decode_tokens": np.array([float(batch)]),
