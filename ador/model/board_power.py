@@ -179,8 +179,8 @@ def work_clock_fraction(clock_fraction: np.ndarray | float,
 
 def limit_array(limits_w: list[float | None] | np.ndarray) -> np.ndarray:
     """Board limits as an array, +inf where a chip has none."""
-    return np.asarray([np.inf if x is None else float(x) for x in np.ravel(limits_w)],
-                      dtype=np.float64)
+    items = np.asarray(limits_w, dtype=object).ravel()
+    return np.asarray([np.inf if x is None else float(x) for x in items], dtype=np.float64)
 
 
 def throttle_clock(*, power_at: Callable[[np.ndarray], np.ndarray], limit_w: np.ndarray,
