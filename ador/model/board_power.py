@@ -18,9 +18,10 @@ A chip draws, per second:
   so their supply, and energy per switched transistor, at the operating point is no
   lower; the clock networks and latches that make most of this power are also wire
   capacitance, which does not shrink with the node (PowerConstants.wire_pj_per_bit_mm).
-  With the node scale, a busy A100 (7 nm) would draw 0.84x a busy H100's core power,
-  against 0.57x in their board limits (400 W / 700 W) and in measured decode power
-  (ador.calibration.power_fit);
+  With the node scale, a busy A100 (7 nm) would draw 0.84x a busy H100's core power;
+  without it 0.51x (177 W against 349 W), against 0.57x in their board limits (400 W /
+  700 W); with it, the A100's measured GEMM ceiling cannot fit its limit for constants
+  that explain the H100's serving power (ador.calibration.power_fit);
 * **dynamic energy** per event (MAC, byte of global buffer, bit of HBM, bit over a link;
   ador.model.power.energies), with the arithmetic part of a MAC scaled by a fitted
   factor for what a real datapath spends beyond the bare multiplier and adder of the
