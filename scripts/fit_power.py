@@ -5,8 +5,9 @@ Usage: python scripts/fit_power.py [energy CSV] [kernel ceilings CSV]
 (defaults: ../shared/validation/energy_public.csv and
 ../shared/validation/operators/kernel_ceilings.csv)
 
-Simulates every avg_power_per_gpu row's load at full clock, splits the power into its
-parts, fits busy_w_per_mtr_ghz and mac_energy_scale (ador.calibration.power_fit) under
+Simulates every avg_power_per_gpu row's load at full clock (twice: at the current
+constants and with a MAC energy scale of 0), splits the power into its parts, fits
+busy_w_per_mtr_ghz and mac_energy_scale (ador.calibration.power_fit) under
 the ceiling constraints and prints the constants, per-row errors and every ceiling's
 power. Copy the constants into BoardPowerConstants.
 """
@@ -36,9 +37,13 @@ def main() -> None:
     ceilings = Path(sys.argv[2]) if len(sys.argv) > 2 else (
         SHARED / "operators" / "kernel_ceilings.csv")
     rows = read_energy_reference(energy)
+    base = BoardPowerConstants()
+    zero = full_clock_components(rows, board_constants=replace(base, mac_energy_scale=0.0))
     obs = [observation(row_id=r.id, measured_w=r.value,
                        limit_w=load_hardware(r.hardware).chip.board_power_limit_w,
-                       components_w=c) for r, c in full_clock_components(rows)]
+                       components_w=c, matrix_at_zero_scale_w=z["matrix"])
+           for (r, c), (_, z) in zip(full_clock_components(rows, board_constants=base), zero,
+                                     strict=True)]
     cons = [ceiling_constraint(hardware=load_hardware(name), flops_per_s=f, precision=p)
             for name, p, f in read_gemm_ceilings(ceilings)]
     fit = fit_power(obs, cons)
@@ -49,7 +54,7 @@ def main() -> None:
         print(f"{o.row_id}: measured {o.measured_w:.1f} W, fitted {p:.1f} W ({e:+.1%}); "
               f"parts at the current constants: fixed {o.fixed_w:.1f}, busy {o.busy_w:.1f}, "
               f"matrix {o.matrix_w:.1f}")
-    fitted = replace(BoardPowerConstants(), busy_w_per_mtr_ghz=fit.busy_w_per_mtr_ghz,
+    fitted = replace(base, busy_w_per_mtr_ghz=fit.busy_w_per_mtr_ghz,
                      mac_energy_scale=fit.mac_energy_scale)
     for k in cons:
         hw = load_hardware(k.hardware)

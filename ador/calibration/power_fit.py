@@ -12,11 +12,12 @@ Data: the ``avg_power_per_gpu`` rows of an energy reference CSV
 (``../shared/validation/energy_public.csv``: ML.ENERGY v3, H100 SXM, Llama-3.1-8B at caps
 16, 128 and 512 on one GPU, Llama-3.3-70B at cap 64 on four). Each row's load is simulated
 once at full clock (ador.validation.energy); its average power per chip splits into parts
-that do not depend on the two constants (idle, global buffer, HBM, links) and two that are
-proportional to them (busy, matrix). The prediction of a row for constants (a, b) is
-``min(limit, fixed + busy * a / a0 + matrix * b / b0)``: at the limit the chip lowers its
-clock until it fits, so the power is the limit whatever the constants, as long as they
-put it there.
+that do not depend on the two constants (idle, global buffer, HBM, links, operand
+traffic of the MACs) and two that are proportional to them (busy; the arithmetic of the
+MACs, found by simulating the row again with a MAC energy scale of 0). The prediction of
+a row for constants (a, b) is ``min(limit, fixed + busy * a / a0 + matrix * b / b0)``: at
+the limit the chip lowers its clock until it fits, so the power is the limit whatever the
+constants, as long as they put it there.
 
 Operator-level constraint: real GPUs reach their measured GEMM ceilings
 (``../shared/validation/operators/kernel_ceilings.csv``, mamf-finder, BF16: 792.1 TFLOP/s
@@ -37,24 +38,24 @@ Result on the public rows (``scripts/fit_power.py`` prints it; the values are th
 defaults of BoardPowerConstants), with a mean input length of 384 tokens
 (ador.validation.energy.ASSUMED_MEAN_INPUT_TOKENS):
 
-    busy_w_per_mtr_ghz = 2.2e-3 W per MTr GHz, mac_energy_scale = 2.55, rms log error 0.042
-    en-pub-002 (8B, cap 16)   measured 513.3 W, fitted 538.3 W (+4.9 %)
-    en-pub-005 (8B, cap 128)  measured 669.2 W, fitted 629.5 W (-5.9 %)
-    en-pub-008 (8B, cap 512)  measured 688.3 W, fitted 670.8 W (-2.5 %)
-    en-pub-011 (70B TP4, 64)  measured 500.4 W, fitted 512.0 W (+2.3 %)
-    A100 SXM GEMM at 267.9 TFLOP/s: 398 W at clock 0.859 (limit 400 W; 525 W at nominal)
-    H100 SXM GEMM at 792.1 TFLOP/s: 574 W at clock 0.801 (limit 700 W; 884 W at nominal)
+    busy_w_per_mtr_ghz = 2.15e-3 W per MTr GHz, mac_energy_scale = 2.6, rms log error 0.041
+    en-pub-002 (8B, cap 16)   measured 513.3 W, fitted 531.5 W (+3.6 %)
+    en-pub-005 (8B, cap 128)  measured 669.2 W, fitted 626.4 W (-6.4 %)
+    en-pub-008 (8B, cap 512)  measured 688.3 W, fitted 669.8 W (-2.7 %)
+    en-pub-011 (70B TP4, 64)  measured 500.4 W, fitted 508.8 W (+1.7 %)
+    A100 SXM GEMM at 267.9 TFLOP/s: 399 W at clock 0.859 (limit 400 W; 525 W at nominal)
+    H100 SXM GEMM at 792.1 TFLOP/s: 575 W at clock 0.801 (limit 700 W; 884 W at nominal)
 
 Without the constraint the optimum (3.2e-3, 3.8; rms log error 0.026) puts those GEMMs at
 1,030 W (H100) and 715 W (A100) at nominal clock, and the A100 still above its limit at
-its lowest admissible clock. The constrained fit trades 1.6 points of rms log error for
+its lowest admissible clock. The constrained fit trades 1.5 points of rms log error for
 constants consistent with the operator measurements. A GEMM at nominal clock still
 exceeds the limit: the GPUs reach their ceilings at a lowered clock, which their
 calibrated kernel efficiencies already hold (ador.model.board_power.work_clock_fraction).
 
-On the H100 (533 mm² clocked at 146.5 MTr/mm², 1.83 GHz) the busy power is 349 W; on the
-A100, 177 W. A BF16 MAC on the H100 costs 2.55 x 0.354 pJ of arithmetic + 0.05 pJ of
-operands = 0.95 pJ, about 0.48 pJ per FLOP.
+On the H100 (533 mm² clocked at 146.5 MTr/mm², 1.83 GHz) the busy power is 342 W; on the
+A100, 173 W. A BF16 MAC on the H100 costs 2.6 x 0.354 pJ of arithmetic + 0.05 pJ of
+operands = 0.97 pJ, about 0.48 pJ per FLOP.
 
 Two constants on four rows of one GPU, one row near the limit, and two inequalities: the
 fit is well determined for this GPU and these loads only; the held-out rows (other caps,
@@ -131,13 +132,18 @@ class PowerFit:
 
 
 def observation(*, row_id: str, measured_w: float, limit_w: float | None,
-                components_w: dict[str, float]) -> PowerObservation:
+                components_w: dict[str, float],
+                matrix_at_zero_scale_w: float = 0.0) -> PowerObservation:
+    """One row from its power parts at full clock. ``matrix_at_zero_scale_w``: the matrix
+    part with ``mac_energy_scale`` = 0 (the operand traffic of the MACs, which the scale
+    does not multiply); it moves to the fixed part so that the prediction is exact."""
     c = components_w
     return PowerObservation(
         row_id=row_id, measured_w=measured_w,
         limit_w=np.inf if limit_w is None else float(limit_w),
-        fixed_w=c["idle"] + c["global_buffer"] + c["hbm"] + c["links"],
-        busy_w=c["busy"], matrix_w=c["matrix"])
+        fixed_w=c["idle"] + c["global_buffer"] + c["hbm"] + c["links"]
+        + matrix_at_zero_scale_w,
+        busy_w=c["busy"], matrix_w=c["matrix"] - matrix_at_zero_scale_w)
 
 
 def predict(obs: list[PowerObservation], *, busy_w_per_mtr_ghz: np.ndarray | float,

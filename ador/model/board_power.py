@@ -19,7 +19,7 @@ A chip draws, per second:
   lower; the clock networks and latches that make most of this power are also wire
   capacitance, which does not shrink with the node (PowerConstants.wire_pj_per_bit_mm).
   With the node scale, a busy A100 (7 nm) would draw 0.84x a busy H100's core power;
-  without it 0.51x (177 W against 349 W), against 0.57x in their board limits (400 W /
+  without it 0.51x (173 W against 342 W), against 0.57x in their board limits (400 W /
   700 W); with it, the A100's measured GEMM ceiling cannot fit its limit for constants
   that explain the H100's serving power (ador.calibration.power_fit);
 * **dynamic energy** per event (MAC, byte of global buffer, bit of HBM, bit over a link;
@@ -76,10 +76,10 @@ class BoardPowerConstants:
     # measured BF16 GEMM ceilings of H100 SXM and A100 SXM
     # (../shared/validation/operators/kernel_ceilings.csv) fitting their board limits, by
     # ador.calibration.power_fit (scripts/fit_power.py; result in its module docstring).
-    busy_w_per_mtr_ghz: float = 2.2e-3
+    busy_w_per_mtr_ghz: float = 2.15e-3
     # Factor on the arithmetic energy of a MAC (PowerConstants.mac_pj; operand traffic to
     # local buffers is counted apart). Fitted with the busy power (see above).
-    mac_energy_scale: float = 2.55
+    mac_energy_scale: float = 2.6
     # Alpha-power law (Sakurai and Newton 1990): velocity-saturation index and threshold
     # voltage as a fraction of the nominal supply (see the module docstring).
     alpha: float = 1.3
