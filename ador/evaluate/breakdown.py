@@ -7,7 +7,7 @@ versions add keys, never rename or remove them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from ador.evaluate.efficiency import Efficiency, efficiency
 from ador.evaluate.engine import check_supported, evaluate_population
 from ador.evaluate.results import BOUND_NAMES, PopulationResult
 from ador.metrics import METRICS
-from ador.model.board_power import clocked_designs, throttle_clock
+from ador.model.board_power import clocked_designs, throttle_clock, work_clock_fraction
 from ador.model.design import DesignArrays
 from ador.spec.hardware import HardwareSpec
 from ador.spec.model import ModelSpec
@@ -91,18 +91,24 @@ def evaluate(*, hardware: HardwareSpec, model: ModelSpec, scenario: Scenario) ->
 
 def limited_evaluation(*, designs: DesignArrays, model: ModelSpec, scenario: Scenario,
                        limit_w: float | None) -> tuple[PopulationResult, Efficiency]:
-    """Evaluation at the highest clock whose average power fits the board limit."""
+    """Evaluation at the highest clock whose average power fits the board limit; the work
+    is timed at ador.model.board_power.work_clock_fraction of that clock."""
     def at(s: np.ndarray) -> tuple[PopulationResult, Efficiency]:
-        d = clocked_designs(designs, s)
+        d = clocked_designs(designs, work_clock_fraction(s, designs.matrix_eff))
         pop = evaluate_population(designs=d, model=model, scenario=scenario)
         return pop, efficiency(designs=designs, result=pop, scenario=scenario,
                                clock_fraction=s)
 
     s = np.ones(designs.n)
-    if limit_w is not None:
-        s = throttle_clock(power_at=lambda x: at(x)[1].power_w,
-                           limit_w=np.full(designs.n, float(limit_w)))
-    return at(s)
+    if limit_w is None:
+        return at(s)
+    s = throttle_clock(power_at=lambda x: at(x)[1].power_w,
+                       limit_w=np.full(designs.n, float(limit_w)))
+    pop, eff = at(s)
+    # A chip with a limit never draws more: its peak power, and the heat flux its cooling
+    # must remove, are the limit's when its unlimited peak lies above it.
+    peak = np.minimum(eff.peak_power_w, float(limit_w))
+    return pop, replace(eff, peak_power_w=peak, power_density_w_per_mm2=peak / eff.area_mm2)
 
 
 def breakdown_of(pop: PopulationResult, i: int, *, hardware: str, model: str,

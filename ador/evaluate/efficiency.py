@@ -155,7 +155,9 @@ def efficiency(*, designs: DesignArrays, result: PopulationResult,
 
     ``scenario`` gives the compute precision and the tensor-parallel degree; without it,
     FP16 and tp = chips (no pipeline parallelism) are assumed. ``clock_fraction`` is the
-    core clock ``result`` was evaluated at, over each design's nominal clock.
+    core clock the board limit sets, over each design's nominal clock: core energies
+    follow its voltage; ``result`` was timed at
+    ador.model.board_power.work_clock_fraction of it.
     """
     d = designs
     chip = chip_breakdown(designs=d, area_constants=area_constants,

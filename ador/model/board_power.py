@@ -10,9 +10,18 @@ A chip draws, per second:
   at the core clock as soon as the cores are active. Switched capacitance grows with the
   transistors clocked, so busy power is ``busy_w_per_mtr_ghz`` x clocked transistors
   (clocked on-die area: cores, global buffer and network on chip, without PHYs, the host
-  interface and fused-off spares, times the node's logic density) x the node's energy
-  scale (PowerConstants.energy_scale, 1 at 7 nm) x clock in GHz; the constant is fitted
-  (ador.calibration.power_fit);
+  interface and fused-off spares, times the node's logic density) x clock in GHz; the
+  constant is fitted (ador.calibration.power_fit). It carries no node energy scale: the
+  node's iso-speed energy gain (PowerConstants.energy_scale) holds at the older node's
+  clock, and products spend it on clock instead (H100 on 4 nm runs 1.30x the clock of
+  A100 on 7 nm, beyond the ~1.2x iso-power speed gain of N4 over N7 that TSMC claims),
+  so their supply, and energy per switched transistor, at the operating point is no
+  lower; the clock networks and latches that make most of this power are also wire
+  capacitance, which does not shrink with the node (PowerConstants.wire_pj_per_bit_mm).
+  With the node scale, a busy A100 (7 nm) would draw 0.84x a busy H100's core power;
+  without it 0.51x (173 W against 342 W), against 0.57x in their board limits (400 W /
+  700 W); with it, the A100's measured GEMM ceiling cannot fit its limit for constants
+  that explain the H100's serving power (ador.calibration.power_fit);
 * **dynamic energy** per event (MAC, byte of global buffer, bit of HBM, bit over a link;
   ador.model.power.energies), with the arithmetic part of a MAC scaled by a fitted
   factor for what a real datapath spends beyond the bare multiplier and adder of the
@@ -26,7 +35,10 @@ fraction ``s`` and the voltage fraction ``v`` follow the alpha-power law of MOSF
 ``f ∝ (V - Vt)^alpha / V``, with alpha = 1.3 for short-channel devices and a threshold of
 0.35 of the nominal supply (about 0.25-0.30 V threshold against 0.75-0.85 V supply on
 5-4 nm processes). Busy power goes as ``s v²`` and event energies as ``v²``; work that is
-compute-bound slows as ``1/s``, memory-bound work does not.
+compute-bound slows as ``1/s``, memory-bound work does not, except that a design's
+calibrated matrix efficiency ``e`` (measured kernels on a real GPU, under its limit)
+already holds any clock reduction down to ``e``: work is timed at ``min(1, s / e)``
+(:func:`work_clock_fraction`), so a GPU template is not slowed twice.
 
 Every constant is in :class:`BoardPowerConstants` with its source. Pure, vectorized
 functions over designs (arrays of shape (n,)).
@@ -57,15 +69,17 @@ class BoardPowerConstants:
     # HBM standby this gives an H100 SXM idle power of about 75 W; nvidia-smi reports
     # 60-90 W on idle H100 SXM boards (public DGX H100 reports).
     board_w: float = 15.0
-    # Busy power of running cores, W per million clocked transistors per GHz at 7 nm
-    # energy (see the module docstring). Fitted with mac_energy_scale on the four
-    # avg_power_per_gpu rows of ../shared/validation/energy_public.csv (ML.ENERGY v3, H100
-    # SXM, vLLM; Llama-3.1-8B at caps 16/128/512, Llama-3.3-70B TP4 at cap 64) by
+    # Busy power of running cores, W per million clocked transistors per GHz (see the
+    # module docstring). Fitted with mac_energy_scale on the four avg_power_per_gpu rows
+    # of ../shared/validation/energy_public.csv (ML.ENERGY v3, H100 SXM, vLLM;
+    # Llama-3.1-8B at caps 16/128/512, Llama-3.3-70B TP4 at cap 64), subject to the
+    # measured BF16 GEMM ceilings of H100 SXM and A100 SXM
+    # (../shared/validation/operators/kernel_ceilings.csv) fitting their board limits, by
     # ador.calibration.power_fit (scripts/fit_power.py; result in its module docstring).
-    busy_w_per_mtr_ghz: float = 3.2e-3
+    busy_w_per_mtr_ghz: float = 2.15e-3
     # Factor on the arithmetic energy of a MAC (PowerConstants.mac_pj; operand traffic to
     # local buffers is counted apart). Fitted with the busy power (see above).
-    mac_energy_scale: float = 3.8
+    mac_energy_scale: float = 2.6
     # Alpha-power law (Sakurai and Newton 1990): velocity-saturation index and threshold
     # voltage as a fraction of the nominal supply (see the module docstring).
     alpha: float = 1.3
@@ -97,8 +111,7 @@ def busy_power_w(*, designs: DesignArrays, areas: AreaBreakdown,
     d = designs
     mtr = clocked_area_mm2(areas) * node_value(node_nm=d.node_nm,
                                                table=area_constants.logic_mtr_per_mm2)
-    energy = node_value(node_nm=d.node_nm, table=power_constants.energy_scale)
-    return (c.busy_w_per_mtr_ghz * mtr * energy * d.clock_hz / 1e9
+    return (c.busy_w_per_mtr_ghz * mtr * d.clock_hz / 1e9
             / power_constants.regulator_efficiency)
 
 
@@ -149,10 +162,26 @@ def clocked_designs(designs: DesignArrays, clock_fraction: np.ndarray | float) -
     return replace(designs, clock_hz=designs.clock_hz * s, sram_bw=designs.sram_bw * s)
 
 
+def work_clock_fraction(clock_fraction: np.ndarray | float,
+                        matrix_efficiency: np.ndarray | float) -> np.ndarray:
+    """Clock fraction at which work is timed when the board limit sets ``clock_fraction``.
+
+    A design's calibrated matrix efficiency ``e`` (below 1 for the GPU templates) says its
+    measured compute-bound kernels ran at ``e`` of the nominal peak rate. Those kernels
+    ran under the GPU's board limit, so any clock reduction down to ``e`` of nominal may
+    already be inside that figure (a fully used datapath at clock ``e`` delivers it); the
+    model slows the work only by what the limit asks beyond it: ``min(1, s / e)``. A
+    design with ``e = 1`` (ador's own, modelled rather than measured) slows by ``s``.
+    """
+    s = np.asarray(clock_fraction, dtype=np.float64)
+    e = np.asarray(matrix_efficiency, dtype=np.float64)
+    return np.minimum(1.0, s / np.where(e > 0, e, 1.0))
+
+
 def limit_array(limits_w: list[float | None] | np.ndarray) -> np.ndarray:
     """Board limits as an array, +inf where a chip has none."""
-    return np.asarray([np.inf if x is None else float(x) for x in np.ravel(limits_w)],
-                      dtype=np.float64)
+    items = np.asarray(limits_w, dtype=object).ravel()
+    return np.asarray([np.inf if x is None else float(x) for x in items], dtype=np.float64)
 
 
 def throttle_clock(*, power_at: Callable[[np.ndarray], np.ndarray], limit_w: np.ndarray,

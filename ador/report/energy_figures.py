@@ -14,14 +14,14 @@ from plotly.subplots import make_subplots
 
 from ador.report.figures import FONT, TEMPLATE
 
-PANELS = (("avg_power_per_gpu", "power_w", "power per GPU (W)"),
+PANELS = (("avg_power_per_gpu", "avg_power_w", "power per GPU (W)"),
           ("energy_per_output_token", "energy_per_output_token_j",
            "energy per output token (J)"))
 COLORS = ("#1c7ed6", "#e8590c", "#2b8a3e", "#ae3ec9", "#f59f00")
 
 
 def energy_vs_batch_data(curves: list[dict], validation_rows: list[dict]) -> dict:
-    """``curve``: one row per (series, cap) with power_w, energy_per_output_token_j,
+    """``curve``: one row per (series, cap) with avg_power_w, energy_per_output_token_j,
     limit_w, idle_w; ``points``: measured and simulated values per (series, cap, metric)."""
     curve = pd.DataFrame(curves)
     if not curve.empty:

@@ -1,8 +1,10 @@
 """A served run under the chip's board power limit, and its power over a window.
 
 The board limit is met by lowering the core clock (ador.model.board_power): a clock
-fraction ``s`` gives a copy of the hardware spec with the core clock and the global
-buffer bandwidth (same clock domain) times ``s``; the run is simulated on that copy, so
+fraction ``s`` sets the power of the cores (ador.model.board_power) and gives a copy of
+the hardware spec with the core clock and the global buffer bandwidth (same clock
+domain) times the work clock ``min(1, s / e)`` (e: the calibrated matrix efficiency;
+ador.model.board_power.work_clock_fraction); the run is simulated on that copy, so
 compute-bound iterations slow down and memory-bound ones barely do. The clock of a design
 under one load is the highest ``s`` whose average power over the measured window fits the
 limit, found by bisection over simulated runs (a fixed point of clock -> step times ->
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ador.model.board_power import BoardPowerConstants, throttle_clock
+from ador.model.board_power import BoardPowerConstants, throttle_clock, work_clock_fraction
 from ador.model.power import PowerConstants
 from ador.serve.api import simulate
 from ador.serve.energy import ServingPower, serving_power
@@ -111,7 +113,8 @@ def powered_run(*, hardware: HardwareSpec, model: ModelSpec, requests: RequestSe
 
     def run(s: float) -> PoweredRun:
         if s not in runs:
-            result = simulate(hardware=clocked(hardware, s), model=model, requests=requests,
+            work = float(work_clock_fraction(s, hardware.chip.calibration.matrix_efficiency))
+            result = simulate(hardware=clocked(hardware, work), model=model, requests=requests,
                               scheduler=scheduler, tp=tp, pp=pp, precision=precision)
             window = None if steady else (-np.inf, np.inf)
             sp, tokens, span = window_power(

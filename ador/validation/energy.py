@@ -48,11 +48,16 @@ from pydantic import Field, ValidationError
 
 from ador.errors import AdorError, SpecError
 from ador.evaluate.engine import evaluate_population
-from ador.model.board_power import BoardPowerConstants, clocked_designs, throttle_clock
+from ador.model.board_power import (
+    BoardPowerConstants,
+    clocked_designs,
+    throttle_clock,
+    work_clock_fraction,
+)
 from ador.model.design import DesignArrays
 from ador.model.memory import footprint
 from ador.model.power import PowerConstants
-from ador.serve.energy import serving_power
+from ador.serve.energy import ServingPower, serving_power
 from ador.serve.power_limit import powered_run
 from ador.serve.requests import RequestSet
 from ador.spec.base import Spec
@@ -204,7 +209,7 @@ def simulated_state(*, hardware: HardwareSpec, model: ModelSpec, precision: Prec
     lo, hi = run.window_s
     sel = (ts.t_s > lo) & (ts.t_s <= hi)
     return SteadyState(
-        batch=int(round(float(np.mean(ts.batch_size[sel])))) if np.any(sel) else 0,
+        batch=round(float(np.mean(ts.batch_size[sel]))) if np.any(sel) else 0,
         input_tokens=input_tokens, output_tokens=output_tokens,
         prefill_tokens=float(np.mean(ts.prefill_tokens[sel])) if np.any(sel) else 0.0,
         step_s=float(np.mean(ts.busy_s[sel])) if np.any(sel) else 0.0,
@@ -236,8 +241,9 @@ def steady_state(*, hardware: HardwareSpec, model: ModelSpec, precision: Precisi
     prefill = min(batch * isl / osl, max(MAX_BATCHED_TOKENS - batch, 0))
     base = DesignArrays.from_specs([hardware])
 
-    def run(s: float) -> tuple[float, object]:
-        step = float(_step(d=clocked_designs(base, np.array([s])), model=model, precision=precision,
+    def run(s: float) -> tuple[float, ServingPower]:
+        work = work_clock_fraction(np.array([s]), base.matrix_eff)
+        step = float(_step(d=clocked_designs(base, work), model=model, precision=precision,
                            tp=tp, batch=batch, isl=isl, osl=osl, prefill_tokens=prefill)[0])
         series = {"t_s": np.array([0.0]), "prefill_tokens": np.array([prefill]),
                   "decode_tokens": np.array([float(batch)]),
@@ -324,11 +330,11 @@ def predict_energy_rows(rows: list[EnergyRow], *, method: str = "simulate",
 
 def validate_energy_rows(rows: list[EnergyRow], **options) -> EnergyValidation:
     results = predict_energy_rows(rows, **options)
-    ok = [r for r in results if r.ape is not None]
+    ok = [(r, r.ape) for r in results if r.ape is not None]
     groups: dict[tuple[str, str, str], list[float]] = {}
-    for r in ok:
-        groups.setdefault((r.row.source, r.row.hardware, r.row.metric), []).append(r.ape)
-    return EnergyValidation(rows=results, overall=summarise([r.ape for r in ok]),
+    for r, ape in ok:
+        groups.setdefault((r.row.source, r.row.hardware, r.row.metric), []).append(ape)
+    return EnergyValidation(rows=results, overall=summarise([ape for _, ape in ok]),
                             groups=tuple((k, summarise(v)) for k, v in sorted(groups.items())))
 
 
@@ -401,7 +407,7 @@ def energy_curves(rows: list[EnergyRow], caps: tuple[int, ...] = CURVE_CAPS,
                              max_num_seqs=cap, input_tokens=isl, output_tokens=osl)
             out.append({"hardware": hw_name, "model": model_name, "tp": tp,
                         "precision": precision.value, "max_num_seqs": cap,
-                        "batch": s.batch, "power_w": s.power_w, "idle_w": s.idle_w,
+                        "batch": s.batch, "avg_power_w": s.power_w, "idle_w": s.idle_w,
                         "energy_per_output_token_j": s.energy_per_output_token_j,
                         "clock_fraction": s.clock_fraction,
                         "limit_w": hw.chip.board_power_limit_w})

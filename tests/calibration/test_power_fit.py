@@ -58,3 +58,56 @@ def test_gemm_power_is_idle_plus_busy_at_zero_rate_and_grows_with_rate():
     assert gemm_power_w(hardware=h, flops_per_s=0.0) == pytest.approx(floor)
     assert floor < gemm_power_w(hardware=h, flops_per_s=4e14) < gemm_power_w(
         hardware=h, flops_per_s=8e14)
+
+
+# Measured BF16 GEMM ceilings (../shared/validation/operators/kernel_ceilings.csv:
+# stas00/ml-engineering, mamf-finder, best shape of a brute-force search).
+CEILINGS_TFLOPS = {"h100-sxm-80gb": 792.1, "a100-sxm-80gb": 267.9}
+
+
+@pytest.mark.parametrize(("name", "tflops"), sorted(CEILINGS_TFLOPS.items()))
+def test_measured_gemm_ceiling_fits_the_board_limit_with_the_fitted_constants(name, tflops):
+    """Real GPUs reach these ceilings within their limit, at a clock no lower than
+    ceiling / peak (a fully used datapath); the fitted constants must allow that."""
+    from ador.calibration.power_fit import gemm_power_w, peak_matrix_flops
+    from tests.conftest import hardware
+
+    h = hardware(name)
+    s = tflops * 1e12 / peak_matrix_flops(h)
+    assert 0.5 < s < 1.0
+    p = gemm_power_w(hardware=h, flops_per_s=tflops * 1e12, clock_fraction=s)
+    assert p <= h.chip.board_power_limit_w
+    # and the ceiling is a heavy load: well above the idle + busy floor of memory-bound work
+    assert p > 0.6 * h.chip.board_power_limit_w
+
+
+def test_constrained_fit_keeps_every_ceiling_within_its_limit():
+    from ador.calibration.power_fit import CeilingConstraint, ceiling_power
+
+    obs = synthetic(4e-3, 5.0)
+    free = fit_power(obs)
+    # a ceiling that the unconstrained optimum would push 20 % over its limit
+    k = CeilingConstraint(hardware="x", flops_per_s=1e15, limit_w=1.0, min_clock_fraction=0.8,
+                          idle_w=80.0, operand_w=40.0, busy_w=200.0, matrix_w=150.0)
+    over = float(ceiling_power([k], busy_w_per_mtr_ghz=free.busy_w_per_mtr_ghz,
+                               mac_energy_scale=free.mac_energy_scale)[0])
+    k = CeilingConstraint(**{**vars(k), "limit_w": over / 1.2})
+    fit = fit_power(obs, [k])
+    assert fit.ceiling_power_w[0] <= k.limit_w
+    assert fit.rms_log_error > free.rms_log_error
+    with pytest.raises(ValueError):
+        fit_power(obs, [CeilingConstraint(**{**vars(k), "limit_w": 10.0})])
+
+
+def test_ceiling_power_at_full_clock_is_the_gemm_power():
+    from ador.calibration.power_fit import ceiling_constraint, ceiling_power, gemm_power_w
+    from tests.conftest import hardware
+
+    h = hardware("h100-sxm-80gb")
+    k = ceiling_constraint(hardware=h, flops_per_s=5e14)
+    for scale in (1.0, BASE.mac_energy_scale, 6.0):
+        c = BoardPowerConstants(mac_energy_scale=scale)
+        assert float(ceiling_power([k], busy_w_per_mtr_ghz=BASE.busy_w_per_mtr_ghz,
+                                   mac_energy_scale=scale)[0]) == pytest.approx(
+            gemm_power_w(hardware=h, flops_per_s=5e14, clock_fraction=k.min_clock_fraction,
+                         c=c), rel=1e-9)

@@ -68,3 +68,13 @@ def test_clocked_designs_scale_core_clock_and_global_buffer_only():
     assert c.clock_hz[0] == pytest.approx(0.5 * d.clock_hz[0])
     assert c.sram_bw[0] == pytest.approx(0.5 * d.sram_bw[0])
     assert c.hbm_bw[0] == d.hbm_bw[0] and c.p2p_bw[0] == d.p2p_bw[0]
+
+
+def test_work_slows_only_below_the_calibrated_matrix_efficiency():
+    from ador.model.board_power import work_clock_fraction
+
+    s = np.array([1.0, 0.9, 0.75, 0.6, 0.4])
+    assert np.allclose(work_clock_fraction(s, 1.0), s)
+    w = work_clock_fraction(s, 0.75)
+    assert np.allclose(w, [1.0, 1.0, 1.0, 0.8, 0.4 / 0.75])
+    assert np.all(np.diff(w) <= 0)  # monotone in the clock

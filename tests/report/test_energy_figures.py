@@ -5,7 +5,7 @@ from __future__ import annotations
 from ador.report.energy_figures import energy_vs_batch, energy_vs_batch_data
 
 CURVE = [{"hardware": "h100-sxm-80gb", "model": "llama3-8b", "tp": 1, "precision": "bf16",
-          "max_num_seqs": cap, "batch": cap, "power_w": p, "idle_w": 80.0,
+          "max_num_seqs": cap, "batch": cap, "avg_power_w": p, "idle_w": 80.0,
           "energy_per_output_token_j": e, "clock_fraction": 1.0, "limit_w": 700.0}
          for cap, p, e in ((8, 490.0, 0.45), (64, 600.0, 0.09), (512, 700.0, 0.05))]
 ROWS = [{"hardware": "h100-sxm-80gb", "model": "llama3-8b", "tp": 1, "max_num_seqs": 16,
