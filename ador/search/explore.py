@@ -16,20 +16,14 @@ import pandas as pd
 
 from ador.errors import AdorError, InfeasibleError
 from ador.metrics import INTEGER_COLUMNS, RATIOS
+from ador.runfolders import create_run_folder, write_csv, write_json
 from ador.search.archive import Archive
 from ador.search.backends import BACKENDS, Job
 from ador.search.hypervolume import bounds, history, hypervolume
 from ador.search.optuna_backend import open_study
 from ador.search.problem import SearchProblem
 from ador.search.progress import SearchProgress
-from ador.search.runfolder import (
-    FILES,
-    create_run_folder,
-    write_config,
-    write_csv,
-    write_json,
-    write_yaml_spec,
-)
+from ador.search.runfolder import FILES, write_config, write_yaml_spec
 from ador.search.space import DesignSpace, load_design_space
 from ador.spec.io import load_hardware, load_problem
 from ador.spec.problem import ProblemSpec

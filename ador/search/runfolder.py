@@ -71,17 +71,9 @@ study and rewrites its tables from all completed trials. Every file is written a
 
 from __future__ import annotations
 
-import io
-import json
-import math
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from ador.errors import AdorError
 from ador.spec.io import dump_yaml, write_spec, write_text_atomic
 
 FILES = {
@@ -90,33 +82,6 @@ FILES = {
     "comparison": "comparison.csv", "hypervolume": "hypervolume.csv",
     "summary": "summary.json", "study": "study.db",
 }
-
-
-def timestamp(now: datetime | None = None) -> str:
-    return (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-
-
-def create_run_folder(out_dir: Path, name: str, *, now: datetime | None = None) -> Path:
-    """Make ``out_dir/<name>-<timestamp>``; an existing folder is an error, never reused."""
-    folder = Path(out_dir) / f"{name}-{timestamp(now)}"
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        folder.mkdir(exist_ok=False)
-    except FileExistsError:
-        raise AdorError("run folder already exists (results are never overwritten); pass "
-                        "another --name or wait a second", field="name",
-                        value=str(folder)) from None
-    except OSError as err:
-        raise AdorError(f"cannot create the run folder: {err.strerror}", file=str(folder),
-                        value=None) from None
-    return folder
-
-
-def write_csv(path: Path, frame: pd.DataFrame) -> None:
-    """CSV with round-trip float precision, written atomically."""
-    buf = io.StringIO()
-    frame.to_csv(buf, index=False, float_format=None)
-    write_text_atomic(path, buf.getvalue())
 
 
 def write_yaml_spec(path: Path, spec: Any, *, header: str = "") -> None:
@@ -130,19 +95,3 @@ def write_config(folder: Path, problem_spec: Any, space_spec: Any) -> None:
                                                          header="Resolved design space."))
 
 
-def write_json(path: Path, obj: Any) -> None:
-    write_text_atomic(path, json.dumps(_plain(obj), indent=2) + "\n")
-
-
-def _plain(o: Any) -> Any:
-    if isinstance(o, dict):
-        return {str(k): _plain(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_plain(v) for v in o]
-    if isinstance(o, np.generic):
-        o = o.item()
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    if isinstance(o, Path):
-        return str(o)
-    return o

@@ -26,7 +26,7 @@ versions add files and columns, never rename or remove them)::
     token_times.csv  (with ``--token-times``) every output token: id (request), token
                      (0 = first), t_s
 
-Run folders are created once and never overwritten (``ador.search.runfolder``); every
+Run folders are created once and never overwritten (``ador.runfolders``); every
 file is written atomically.
 """
 
@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ador.errors import AdorError
-from ador.search.runfolder import create_run_folder, write_csv, write_json
+from ador.runfolders import create_run_folder, write_csv, write_json
 from ador.spec.io import dump_yaml, write_text_atomic
 
 KIND = "serving"

@@ -11,9 +11,10 @@ nothing is written here: ``ador.serve.runfolder.write_serving_run`` writes the f
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from ador.errors import InfeasibleError, SpecError
 from ador.serve.workloads import describe, load_workload, requests_from_spec
@@ -99,8 +100,8 @@ def serve(*, hardware: str, model: str, workload: str | Path,
     sweep the rate around it; ``sweep`` (requests per second) gives the sweep's rates;
     ``capacity_tbt_slo`` (a time with its unit) also searches Sarathi-Serve's capacity."""
     from ador.serve import find_capacity, find_goodput, simulate
-    from ador.serve.goodput import MAX_QUEUE_MEDIAN_S
     from ador.serve.api import default_step_model
+    from ador.serve.goodput import MAX_QUEUE_MEDIAN_S
     from ador.serve.ratesweep import rate_sweep, sweep_rates
     from ador.serve.workloads import apply_overrides
 

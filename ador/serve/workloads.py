@@ -9,9 +9,10 @@ lengths and vice versa.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field

@@ -65,7 +65,7 @@ class GroupingConfig(Spec):
     morphling_batch: PositiveInt = 10
 
     @model_validator(mode="after")
-    def _check(self) -> "GroupingConfig":
+    def _check(self) -> GroupingConfig:
         e = self.length_edges
         if len(e) < 3 or any(b <= a for a, b in zip(e, e[1:])) or e[0] < 1:
             raise ValueError("length_edges must be >= 3 increasing token counts from >= 1")

@@ -503,10 +503,6 @@ def detect_kind(data: Any) -> type[BaseModel] | None:
         return ModelSpec
     if "scenario" in data and "model" in data:
         return ScenarioFile
-    if "knobs" in data:
-        return SpaceSpec
-    if PROBLEM_KEYS & {k for k in data if isinstance(k, str)}:
-        return ProblemSpec
     if "lengths" in data and "arrivals" in data:
         from ador.spec.serving import ServingWorkloadSpec
 
@@ -515,6 +511,10 @@ def detect_kind(data: Any) -> type[BaseModel] | None:
         from ador.spec.cluster import ClusterSpec
 
         return ClusterSpec
+    if "knobs" in data:
+        return SpaceSpec
+    if PROBLEM_KEYS & {k for k in data if isinstance(k, str)}:
+        return ProblemSpec
     return None
 
 

@@ -19,15 +19,15 @@ Rates are requests per second, written ``4/s``, ``4 req/s``, ``240/min`` or a ba
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_serializer, model_validator
 
 from ador.errors import UnitError
 from ador.spec.base import Spec
+from ador.spec.cluster import ClusterSpec
 from ador.spec.precision import Precision
 from ador.spec.quantities import PositiveInt
-from ador.spec.cluster import ClusterSpec
 from ador.spec.scheduler import SchedulerConfig
 from ador.units import parse_quantity
 
@@ -89,7 +89,7 @@ class UniformDist(Spec):
     max: Tokens
 
     @model_validator(mode="after")
-    def _ordered(self) -> "UniformDist":
+    def _ordered(self) -> UniformDist:
         if self.max < self.min:
             raise ValueError(f"max must be >= min (got min {self.min}, max {self.max})")
         return self
@@ -123,7 +123,7 @@ class EmpiricalDist(Spec):
                          Field(min_length=2)]
 
     @model_validator(mode="after")
-    def _monotone(self) -> "EmpiricalDist":
+    def _monotone(self) -> EmpiricalDist:
         ps = [p for p, _ in self.quantiles]
         ts = [t for _, t in self.quantiles]
         if ps[0] != 0 or ps[-1] != 1:
@@ -135,7 +135,7 @@ class EmpiricalDist(Spec):
         return self
 
 
-LengthDist = Annotated[Union[FixedDist, UniformDist, NormalDist, LogNormalDist, EmpiricalDist],
+LengthDist = Annotated[FixedDist | UniformDist | NormalDist | LogNormalDist | EmpiricalDist,
                        Field(discriminator="kind")]
 
 
@@ -161,7 +161,7 @@ class TraceLengths(Spec):
     path: Annotated[str, Field(min_length=1)]
 
 
-Lengths = Annotated[Union[FixedLengths, DistLengths, TraceLengths], Field(discriminator="kind")]
+Lengths = Annotated[FixedLengths | DistLengths | TraceLengths, Field(discriminator="kind")]
 
 
 # -------------------------------------------------------------------- arrivals ----
@@ -197,7 +197,7 @@ class TraceArrivals(Spec):
     rate: Rate | None = None
 
 
-Arrivals = Annotated[Union[MaxLoad, Poisson, GammaArrivals, ClosedLoop, TraceArrivals],
+Arrivals = Annotated[MaxLoad | Poisson | GammaArrivals | ClosedLoop | TraceArrivals,
                      Field(discriminator="kind")]
 
 
@@ -224,7 +224,7 @@ class ServingWorkloadSpec(Spec):
     description: str = ""
 
     @model_validator(mode="after")
-    def _trace_times_need_a_trace(self) -> "ServingWorkloadSpec":
+    def _trace_times_need_a_trace(self) -> ServingWorkloadSpec:
         if self.arrivals.kind == "trace" and self.lengths.kind != "trace":
             raise ValueError("arrivals of kind 'trace' take the trace's timestamps: lengths "
                              "must be of kind 'trace' too")

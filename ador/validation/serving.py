@@ -76,7 +76,7 @@ class ServingReferenceRow(Spec):
     notes: str = ""
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ServingReferenceRow":
+    def _consistent(self) -> ServingReferenceRow:
         allowed = SERVING_METRIC_UNITS[self.metric]
         if self.unit not in allowed:
             raise ValueError(f"unit of metric '{self.metric}' must be one of "

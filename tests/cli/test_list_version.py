@@ -33,7 +33,7 @@ def test_list_everything(cli):
 def test_list_one_kind_and_a_bad_kind(cli):
     assert json.loads(cli("list", "models", "--json").stdout) == {
         "models": ["llama2-13b", "llama2-70b", "llama2-7b", "llama3-405b", "llama3-70b",
-                   "llama3-8b"]}
+                   "llama3-8b", "mistral-7b"]}
     assert "unknown kind" in one_line(cli("list", "gpus"))
 
 

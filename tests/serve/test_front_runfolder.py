@@ -15,7 +15,7 @@ from ador.serve.metrics import inter_token
 from ador.serve.runfolder import (FILES, RunFacts, is_serving_run, load_serving_run,
                                   write_serving_run)
 from ador.serve.workloads import requests_from_spec
-from ador.spec.io import load_spec, validate_data
+from ador.spec.io import load_spec, to_data, validate_data
 from ador.spec.serving import ServingRunConfig, ServingWorkloadSpec
 from tests.conftest import hardware, model
 from tests.serve.conftest import step
@@ -37,8 +37,8 @@ def run_parts():
                       requests=requests, scheduler=sched, step_model=step(),
                       ttft_slo_s=0.5, tpot_slo_s=0.04)
     config = validate_data(ServingRunConfig, {
-        "hardware": "a100", "model": "llama3-8b", "workload": spec.model_dump(),
-        "scheduler": sched.model_dump()}, file="test")
+        "hardware": "a100", "model": "llama3-8b", "workload": to_data(spec),
+        "scheduler": to_data(sched)}, file="test")
     facts = RunFacts(hardware="a100", model="llama3-8b", workload="small", tp=1, pp=1,
                      precision="fp16", num_requests=requests.n,
                      slo={"ttft_s": 0.5, "tpot_s": 0.04})

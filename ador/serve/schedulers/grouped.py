@@ -30,7 +30,7 @@ on the first plan of a run, so with several instances each instance's share has 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
