@@ -49,10 +49,54 @@ def pareto_table(pareto: pd.DataFrame, baselines: pd.DataFrame, *, title: str,
     if len(pareto) > len(rows):
         t.caption = f"{len(rows)} of {len(pareto)} Pareto designs shown; all in pareto.csv"
     for _, b in baselines.iterrows():
-        mark = "" if b.get("meets_slo", 1) else " (misses SLO)"
-        t.add_row(Text(f"{b['baseline']}{mark}", style="cyan"),
+        t.add_row(Text(baseline_label(b), style="cyan" if _usable(b) else "dim"),
                   *[fmt(b.get(c), how) for c, _, how in cols])
+    notes = baseline_notes(baselines)
+    if notes:
+        t.caption = "\n".join(([str(t.caption)] if t.caption else []) + notes)
+        t.caption_justify = "left"
     return t
+
+
+def _usable(b) -> bool:
+    return bool(b.get("usable", 1))
+
+
+def _over(b) -> str:
+    over = b.get("over_budget", "")
+    return over if isinstance(over, str) else ""
+
+
+def baseline_label(b) -> str:
+    """A baseline's row label: ``h200*`` when it breaks a budget, ``a100!`` when it has no
+    usable deployment (both explained by :func:`baseline_notes`)."""
+    return f"{b['baseline']}{'' if _usable(b) else '!'}{'*' if _over(b) else ''}"
+
+
+def baseline_notes(baselines: pd.DataFrame) -> list[str]:
+    """One line per marked baseline: why it is left out of the ratios, or which budget it
+    breaks."""
+    notes = []
+    for _, b in baselines.iterrows():
+        if not _usable(b):
+            notes.append(f"{b['baseline']}!: not compared, {b.get('reason')}")
+        elif _over(b):
+            notes.append(f"{b['baseline']}*: breaks the budget, {_over(b)} (tp {b.get('tp')})")
+    return notes
+
+
+def ratio_title(baselines: pd.DataFrame) -> str:
+    """What the ratio table compares against: the usable baselines, and the others left out."""
+    used = [baseline_label(b) for _, b in baselines.iterrows() if _usable(b)]
+    out = [f"{b['baseline']} ({b.get('reason')})" for _, b in baselines.iterrows()
+           if not _usable(b)]
+    text = ("best ratio of any Pareto design against each baseline (> 1: the design is "
+            f"better); included: {', '.join(used) or 'none'}")
+    if any(_over(b) for _, b in baselines.iterrows() if _usable(b)):
+        text += " (* breaks a budget)"
+    if out:
+        text += f"; left out: {'; '.join(out)}"
+    return text
 
 
 def knob_table(pareto: pd.DataFrame, *, knobs: list[str], top: int = 12,
@@ -144,8 +188,6 @@ def search_view(result, *, top: int = 12) -> Group:
     return Group(
         pareto_table(result.pareto, result.baselines, title=head, top=top, hide=hide),
         knob_table(result.pareto, knobs=result.problem.space.names, top=top, units=units),
-        ratio_table(result.comparison, result.pareto,
-                    title="best ratio of any Pareto design against each baseline "
-                          "(> 1: the design is better)"),
+        ratio_table(result.comparison, result.pareto, title=ratio_title(result.baselines)),
         Text(f"run folder: {result.folder}"),
     )

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from ador.errors import AdorError, InfeasibleError
-from ador.metrics import INTEGER_COLUMNS, RATIOS
+from ador.metrics import INTEGER_COLUMNS
 from ador.search.archive import Archive
 from ador.search.backends import BACKENDS, Job
+from ador.search.baselines import comparison_frame, evaluate_baselines, load_baseline
 from ador.search.hypervolume import bounds, history, hypervolume
 from ador.search.optuna_backend import open_study
 from ador.search.problem import SearchProblem
@@ -31,7 +32,7 @@ from ador.search.runfolder import (
     write_yaml_spec,
 )
 from ador.search.space import DesignSpace, load_design_space
-from ador.spec.io import load_hardware, load_problem
+from ador.spec.io import load_problem
 from ador.spec.problem import ProblemSpec
 from ador.spec.space import SCENARIO_TP
 
@@ -126,62 +127,6 @@ def designs_frame(problem: SearchProblem, archive: Archive) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def baseline_tps(problem: SearchProblem, hw) -> list[int]:
-    """Tensor-parallel degrees a baseline is tried at: the scenario's, or with a tp knob in
-    the space every tp level the baseline system can hold (smallest first)."""
-    space = problem.space
-    if space.tp_knob is None:
-        return [problem.spec.scenarios[0].tp]
-    levels = sorted(int(v) for v in space.domains[space.tp_knob].levels or ())
-    return [t for t in levels if t <= hw.system.chips] or [levels[0]]
-
-
-def load_baseline(name: str):
-    try:
-        return load_hardware(name)
-    except AdorError as err:
-        raise AdorError(err.rule, file=err.file, field="baselines", value=name) from None
-
-
-def evaluate_baselines(problem: SearchProblem, hardware: list | None = None) -> pd.DataFrame:
-    """Each baseline on the problem's scenarios: at the smallest tried tp that meets every
-    constraint except the design budgets (else the smallest tp)."""
-    rows = []
-    if hardware is None:
-        hardware = [load_baseline(name) for name in problem.spec.baselines]
-    for name, hw in zip(problem.spec.baselines, hardware, strict=True):
-        tps = baseline_tps(problem, hw)
-        ev = problem.evaluate_specs([hw] * len(tps), tp=np.array(tps) if
-                                    problem.space.tp_knob is not None else None)
-        slo_cols = [j for j, c in enumerate(problem.constraint_defs) if not c.design_budget]
-        ok = np.all(ev.G[:, slo_cols] <= 0, axis=1)
-        i = int(np.flatnonzero(ok)[0]) if ok.any() else 0
-        row = {"baseline": name, "hardware": hw.name, "meets_slo": int(ok[i]),
-               "feasible": int(ev.feasible[i])}
-        row.update({k: float(v[i]) for k, v in ev.metrics.items()})
-        for k in INTEGER_COLUMNS:
-            row[k] = int(row[k])
-        row.update({f"g_{c}": float(ev.G[i, j]) for j, c in enumerate(problem.constraints)})
-        for sc, metrics in ev.per_scenario.items():
-            row.update({f"{sc}:{k}": float(v[i]) for k, v in metrics.items()})
-        rows.append(row)
-    return pd.DataFrame(rows, columns=None if rows else ["baseline", "hardware", "meets_slo",
-                                                          "feasible", *INTEGER_COLUMNS])
-
-
-def comparison_frame(pareto: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for _, d in pareto.iterrows():
-        for _, b in baselines.iterrows():
-            row = {"id": d["id"], "baseline": b["baseline"]}
-            for m in RATIOS:
-                if m.column in d and m.column in b:
-                    row[str(m.ratio)] = m.ratio_value(d[m.column], b[m.column])
-            rows.append(row)
-    return pd.DataFrame(rows, columns=["id", "baseline"] + [
-        m.ratio for m in RATIOS if m.column in pareto.columns and m.column in baselines.columns])
-
-
 def evaluate_commands(problem: SearchProblem, yaml_name: str, tp: int) -> list[str]:
     cmds = []
     for sc in problem.spec.scenarios:
@@ -257,8 +202,8 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
         if feas.any() else None,
         "elapsed_s": elapsed_s,
         "best": _best(problem, archive, designs),
-        "baselines": baseline_frame.loc[:, ["baseline", "tp", "meets_slo", "feasible"]].to_dict(
-            "records"),
+        "baselines": baseline_frame.loc[:, ["baseline", "tp", "usable", "reason", "over_budget",
+                                            "meets_slo", "feasible"]].to_dict("records"),
         "best_ratios": _best_ratios(comparison),
         "files": FILES,
     }

@@ -52,11 +52,15 @@ Columns of designs.csv / pareto.csv:
 ``obj_<name>``    the minimised objective values (maximised metrics negated)
 ``<scenario>:<metric>``  with several scenarios, each scenario's own metrics as well
 
-baselines.csv: ``baseline`` (name as given), ``hardware`` (template name), ``meets_slo``
-(1 when the SLOs and memory fit hold; design budgets such as area are not applied to
-baselines), ``feasible`` (all constraints, budgets included), ``tp`` (the scenario's tp, or
-with a ``scenario.tp`` knob the smallest of its levels at which the baseline meets the SLOs),
-then the same metric, ``g_*`` and ``<scenario>:<metric>`` columns as designs.csv.
+baselines.csv: ``baseline`` (name as given), ``hardware`` (template name), ``usable`` (1 when
+some deployment meets the SLOs: the baseline supports the scenarios' precisions, the model
+fits and the SLOs hold), ``reason`` (why not, e.g. ``does not fit in 80 GB at tp<=8`` or
+``no fp8 support``; empty when usable), ``over_budget`` (the design budgets it breaks, e.g.
+``hbm_bw 4.8 TB/s > 3.35 TB/s``; budgets are not applied to baselines but marked),
+``meets_slo`` (= usable), ``feasible`` (all constraints, budgets included), ``tp`` (the
+smallest power of two up to the system's chips at which it is usable; the one closest to
+usable otherwise), then the same metric, ``g_*`` and ``<scenario>:<metric>`` columns as
+designs.csv. Baselines that are not usable are left out of comparison.csv.
 comparison.csv: ``id``, ``baseline``, ``tpot_ratio`` (baseline tpot / design tpot, > 1 is
 better), ``throughput_per_chip_ratio``, ``tokens_per_s_per_mm2_ratio``,
 ``tokens_per_j_ratio`` (design / baseline, > 1 is better). hypervolume.csv:
