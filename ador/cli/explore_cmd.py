@@ -154,7 +154,8 @@ def explore_cmd(
     area_budget: Annotated[str | None, Opt(help="per-chip die area"
                                                 + _limit_default("area_budget"))] = None,
     hbm_bw_budget: Annotated[str | None, Opt(help="per-chip HBM bandwidth" + _limit_default("hbm_bw_budget"))] = None,
-    power_budget: Annotated[str | None, Opt(help="per-chip average power, e.g. '400 W'")] = None,
+    power_budget: Annotated[str | None, Opt(help="per-chip average power"
+                                                 + _limit_default("power_budget"))] = None,
     p2p_bw_budget: Annotated[str | None, Opt(help="per-chip P2P bandwidth, e.g. '600 GB/s'")] = None,
     cost_budget: Annotated[str | None, Opt(help="per-chip cost, e.g. '3000 $'")] = None,
     power_density_budget: Annotated[str | None, Opt(help="peak power per mm² of die, e.g. '0.8 W/mm2'")] = None,

@@ -158,7 +158,7 @@ def _used(m: Metric, spec) -> bool:
 
 
 def budget_text(budgets) -> str:
-    """Per-chip budgets in human units: 'area <= 826 mm², HBM bandwidth <= 3.35 TB/s'."""
+    """Per-chip budgets in human units: 'area <= 814 mm², HBM bandwidth <= 3.35 TB/s'."""
     parts = []
     for m in METRICS:
         section, _, key = (m.limit or "").partition(".")

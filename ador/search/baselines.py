@@ -83,7 +83,9 @@ def _miss(c: Constraint, g: np.ndarray, problem: SearchProblem) -> str:
     j = problem.constraint_defs.index(c)
     if metric is None or not isinstance(limit, float):
         return c.name
-    return f"{metric.name} {metric.text((g[j] + 1.0) * limit)} > {metric.text(limit)}"
+    unit = "" if metric.symbol else f" {metric.unit}"
+    return (f"{metric.name} {metric.text((g[j] + 1.0) * limit)}{unit} > "
+            f"{metric.text(limit)}{unit}")
 
 
 def budget_breaks(problem: SearchProblem, g: np.ndarray) -> list[str]:

@@ -81,3 +81,13 @@ def test_baselines_do_not_depend_on_the_scenario_tp(small_space, tp):
     sc = ProblemScenario(batch=32, input_len=128, output_len=128, tp=tp)
     rows = evaluate_baselines(_problem(small_space, scenarios=[sc]))
     assert rows.iloc[0]["tp"] == 1  # 8B fits an A100 at tp 1 and meets no-SLO trivially
+
+
+def test_default_problem_has_a_power_budget_its_reference_gpu_meets(hetero_space):
+    spec = ProblemSpec(baselines=["h100"])
+    assert spec.budgets.power_w == 700.0  # H100 SXM5 board power (datasheet)
+    row = evaluate_baselines(SearchProblem(spec, hetero_space)).iloc[0]
+    # the modelled H100 meets every default budget: area, HBM bandwidth and power
+    assert row["usable"] == 1 and row["over_budget"] == "" and row["feasible"] == 1
+    assert row["power_w"] <= spec.budgets.power_w
+    assert row["area_mm2"] <= spec.budgets.area_mm2
