@@ -195,6 +195,7 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
                        for m in problem.objective_metrics],
         "constraints": problem.constraints,
         "evaluations": archive.n,
+        "distinct": archive.distinct or archive.n,  # functionally distinct, evaluated once
         "feasible": int(feas.sum()),
         "pareto": len(front),
         "hypervolume": final_hv,
