@@ -54,7 +54,7 @@ def _unsupported(problem: SearchProblem, hw: HardwareSpec) -> str:
     return ""
 
 
-def deployment(problem: SearchProblem, hw: HardwareSpec, tps: list[int], G: np.ndarray,
+def deployment(*, problem: SearchProblem, hw: HardwareSpec, tps: list[int], G: np.ndarray,
                fits: np.ndarray) -> tuple[int, str]:
     """The row (index into ``tps``) the baseline is reported at and why it is not usable
     ('' when usable): the smallest tp meeting every constraint but the design budgets."""
@@ -105,7 +105,7 @@ def evaluate_baselines(problem: SearchProblem,
         tps = baseline_tps(problem, hw)
         ev = problem.evaluate_specs([hw] * len(tps), tp=np.array(tps))
         fits = ev.metrics[FITS_MEMORY.column] > 0
-        i, reason = deployment(problem, hw, tps, ev.G, fits)
+        i, reason = deployment(problem=problem, hw=hw, tps=tps, G=ev.G, fits=fits)
         over = budget_breaks(problem, ev.G[i])
         row: dict[str, object] = {
             "baseline": name, "hardware": hw.name, "usable": int(not reason),

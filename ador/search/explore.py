@@ -243,10 +243,13 @@ def _best_ratios(comparison: pd.DataFrame) -> dict:
 
 def no_feasible_error(problem: SearchProblem, archive: Archive, *, folder: Path,
                       config_file: str) -> InfeasibleError:
-    """Name the constraint that blocks feasibility: the one whose best value is worst."""
+    """Name the constraint that blocks feasibility: the one whose best value is worst; or,
+    when each constraint is met by some design, say that none meets them all together."""
     G = archive.G
     best = G.min(axis=0)
     j = int(np.argmax(best))
+    if best[j] <= 0:
+        return _jointly_infeasible(problem, archive, folder=folder, config_file=config_file)
     c = problem.constraint_defs[j]
     name, field, limit = c.name, c.field, c.limit(problem.spec)
     if field.startswith("space."):
@@ -257,6 +260,23 @@ def no_feasible_error(problem: SearchProblem, archive: Archive, *, folder: Path,
         f"({closest}; rule: {c.rule}, g = value / limit - 1 <= 0); relax it. Evaluated "
         f"designs are in {folder}", file=config_file, field=field,
         value=limit if isinstance(limit, float) else None)
+
+
+def _jointly_infeasible(problem: SearchProblem, archive: Archive, *, folder: Path,
+                        config_file: str) -> InfeasibleError:
+    """Each constraint is met by some design, none meets all: name the closest design's
+    misses."""
+    G = archive.G
+    i = int(np.argmin(np.maximum(G, 0.0).sum(axis=1)))
+    defs = problem.constraint_defs
+    misses = "; ".join(c.reason(float(G[i, j]), problem.spec)
+                       for j, c in enumerate(defs) if G[i, j] > 0)
+    return InfeasibleError(
+        f"no feasible design in {archive.n} evaluations: each constraint is met by some "
+        f"design, none meets all together (the closest, {design_ids(archive.n)[i]}, misses: "
+        f"{misses}); relax one of them. Evaluated designs are in {folder}",
+        file=config_file, field=", ".join(c.field for j, c in enumerate(defs)
+                                          if G[i, j] > 0), value=None)
 
 
 __all__ = [
