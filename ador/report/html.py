@@ -163,6 +163,10 @@ def build_report(run: Run, *, validation: Any = None, area: Any = None,
     ``ador area HW --json`` (or a mapping label -> that JSON); both optional.
     """
     report = Report(run)
+    if run.incomplete:
+        report.notes.append("this run is incomplete: it stopped (or is still running) before "
+                            "writing all its results; the files shown are those of its last "
+                            "complete write")
     knobs, units = run.knobs, run.knob_units
     axes2, axes3 = default_axes(run, 2), default_axes(run, 3)
     if len(axes2) == 2:
@@ -250,7 +254,7 @@ th { background: #f1f3f5; position: sticky; top: 0; }
 
 
 def _facts(run: Run) -> list[tuple[str, str]]:
-    facts = []
+    facts = [("status", run.status)]
     cfg = run.config
     for sc in (cfg.get("scenarios") or [])[:4]:
         if isinstance(sc, dict):

@@ -6,6 +6,7 @@ This is what ``ador explore`` and ``ador sweep`` call; it works in-process and r
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,10 +26,13 @@ from ador.search.problem import SearchProblem
 from ador.search.progress import SearchProgress
 from ador.search.runfolder import (
     FILES,
+    RunLock,
+    check_resume,
     create_run_folder,
     write_config,
     write_csv,
     write_json,
+    write_status,
     write_yaml_spec,
 )
 from ador.search.space import DesignSpace, load_design_space
@@ -76,6 +80,7 @@ def run_search(spec: ProblemSpec, *, out_dir: Path | str = "results",
             raise AdorError("only a backend that keeps a study resumes ("
                             + ", ".join(k for k, b in BACKENDS.items() if b.resumable) + ")",
                             field="search.backend", value=s.backend)
+        check_resume(folder, spec, space.spec)
     baselines = [load_baseline(name) for name in spec.baselines]  # bad names fail early
     created_study = False
     if resume is None and backend.resumable and s.storage is not None:
@@ -87,13 +92,18 @@ def run_search(spec: ProblemSpec, *, out_dir: Path | str = "results",
         folder = create_run_folder(Path(out_dir), spec.name, now=now)
         write_config(folder, spec, space.spec)
     archive = Archive(problem)
-    with SearchProgress(total=backend.evaluations(space, s),
-                        label=f"{spec.name} ({s.backend})", enabled=show_progress) as bar:
-        algorithm = backend.run(archive, Job(settings=s, name=spec.name, folder=folder,
-                                             resume=resume is not None or created_study,
-                                             on_batch=bar.update))
-    result = write_results(folder, problem, archive, algorithm=algorithm,
-                           elapsed_s=time.perf_counter() - started, baselines=baselines)
+    with RunLock(folder):
+        write_status(folder, "incomplete", pid=os.getpid(),
+                     note="the run has not finished writing its results (still running, "
+                          "or stopped before the end)")
+        with SearchProgress(total=backend.evaluations(space, s),
+                            label=f"{spec.name} ({s.backend})", enabled=show_progress) as bar:
+            algorithm = backend.run(archive, Job(settings=s, name=spec.name, folder=folder,
+                                                 resume=resume is not None or created_study,
+                                                 on_batch=bar.update))
+        result = write_results(folder, problem, archive, algorithm=algorithm,
+                               elapsed_s=time.perf_counter() - started, baselines=baselines)
+        write_status(folder, "complete", evaluations=archive.n)
     if not archive.feasible.any():
         raise no_feasible_error(problem, archive, folder=folder, config_file=config_file)
     return result
@@ -110,7 +120,7 @@ def design_ids(n: int) -> list[str]:
 
 
 def designs_frame(problem: SearchProblem, archive: Archive) -> pd.DataFrame:
-    cols: dict[str, object] = {"id": design_ids(archive.n), "batch": archive.batch,
+    cols: dict[str, object] = {"id": design_ids(archive.n), "generation": archive.batch,
                                "feasible": archive.feasible.astype(int)}
     cols.update(problem.space.labels(archive.X))
     cols.update(dict(archive.metrics.items()))

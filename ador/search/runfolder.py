@@ -22,11 +22,17 @@ files and columns, never rename or remove them)::
                        ``files``
     study.db           (Optuna backend only, default storage) the SQLite study; ``--resume``
                        continues it
+    status.json        ``status``: ``incomplete`` from the start of a run (or a resume)
+                       until every file above is written, then ``complete``; a killed run
+                       keeps ``incomplete`` (``ador report`` and ``ador.load_run`` show it)
+    .lock              while a run writes: the writing process's id; a second writer
+                       (e.g. two ``--resume`` of one folder) is refused
 
 Columns of designs.csv / pareto.csv:
 
 ``id``            design id, ``d00000``... in evaluation order (Pareto YAML file stem)
-``batch``         generation (pymoo) or ask batch (Optuna) or chunk (sweep), from 0
+``generation``    generation (pymoo) or ask batch (Optuna) or chunk (sweep), from 0
+                  (named ``batch`` in run folders of earlier versions)
 ``feasible``      1 when every constraint holds (all ``g_*`` <= 0), else 0
 ``<knob>``        one column per knob of the space, with the knob's name, in SI units
                   (choice knobs: the choice's label)
@@ -78,6 +84,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -86,14 +93,17 @@ import numpy as np
 import pandas as pd
 
 from ador.errors import AdorError
-from ador.spec.io import dump_yaml, write_spec, write_text_atomic
+from ador.spec.io import dump_yaml, load_problem, load_spec, write_spec, write_text_atomic
 
 FILES = {
     "config": "config.yaml", "space": "space.yaml", "designs": "designs.csv",
     "pareto": "pareto.csv", "pareto_dir": "pareto", "baselines": "baselines.csv",
     "comparison": "comparison.csv", "hypervolume": "hypervolume.csv",
-    "summary": "summary.json", "study": "study.db",
+    "summary": "summary.json", "study": "study.db", "status": "status.json",
 }
+LOCK = ".lock"
+# What a resumed run must share with the stored one (the rest, e.g. trials, may change).
+RESUME_FIELDS = ("objectives", "scenarios", "slo", "budgets")
 
 
 def timestamp(now: datetime | None = None) -> str:
@@ -114,6 +124,86 @@ def create_run_folder(out_dir: Path, name: str, *, now: datetime | None = None) 
         raise AdorError(f"cannot create the run folder: {err.strerror}", file=str(folder),
                         value=None) from None
     return folder
+
+
+class RunLock:
+    """The run folder's writer lock: ``.lock`` holds the writing process's id. A second
+    writer is refused while that process lives; the lock of a killed process is taken over.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / LOCK
+
+    def __enter__(self) -> RunLock:
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                pid = _lock_pid(self.path)
+                if pid is not None and _alive(pid):
+                    raise AdorError(f"the run folder is being written by another ador "
+                                    f"process (pid {pid}); wait for it to finish (rule: one "
+                                    f"writer per run folder)", file=str(self.path.parent),
+                                    value=None) from None
+                self.path.unlink(missing_ok=True)  # left by a killed run
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(f"{os.getpid()}\n")
+            return self
+        raise AdorError("cannot take the run folder's lock", file=str(self.path), value=None)
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _lock_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_status(folder: Path, status: str, **facts: Any) -> None:
+    """``status.json``: ``incomplete`` from the start of a run until its results are all
+    written, then ``complete``; a killed run keeps ``incomplete``."""
+    write_json(Path(folder) / FILES["status"],
+               {"status": status, "updated": datetime.now(UTC).isoformat(timespec="seconds"),
+                **facts})
+
+
+def check_resume(folder: Path, problem: Any, space: Any) -> None:
+    """Refuse to resume ``folder`` with a problem or space (specs) other than the stored."""
+    stored = load_problem(Path(folder) / FILES["config"], units_required=False).model_dump(
+        mode="json")
+    stored_space = load_spec(type(space), Path(folder) / FILES["space"],
+                             units_required=False).model_dump(mode="json")
+    problem_data = problem.model_dump(mode="json")
+    for key in RESUME_FIELDS:
+        if _norm(stored.get(key)) != _norm(problem_data.get(key)):
+            raise AdorError(f"--resume would continue the stored study with other {key} "
+                            f"than it was run with (rule: a resumed run keeps its space, "
+                            f"objectives, constraints and scenarios; start a new run "
+                            f"instead)", file=str(Path(folder) / FILES["config"]),
+                            field=key, value=None)
+    if _norm(stored_space) != _norm(space.model_dump(mode="json")):
+        raise AdorError("--resume would reinterpret the stored designs in a design space "
+                        "that differs from the one they were drawn from (rule: a resumed "
+                        "run keeps its space; start a new run instead)",
+                        file=str(Path(folder) / FILES["space"]), field="space", value=None)
+
+
+def _norm(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, default=str)
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
