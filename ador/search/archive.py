@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ador.search.hypervolume import bounds, hypervolume, pareto_mask
+from ador.search.hypervolume import bounds, fixed_hypervolume, hypervolume, pareto_mask
 from ador.search.problem import Evaluation, SearchProblem, design_keys
+
+if TYPE_CHECKING:
+    from ador.search.reference import Reference
 
 
 class Archive:
@@ -15,6 +20,7 @@ class Archive:
         self._batch: list[np.ndarray] = []
         self._evals: list[Evaluation] = []
         self._live_bounds: tuple[np.ndarray, np.ndarray] | None = None
+        self.reference: Reference | None = None  # the problem's hypervolume reference
         self._cache: dict | None = None
         self._seen: dict[str, tuple[int, int]] = {}  # design key -> (distinct batch, row)
         self._distinct: list[Evaluation] = []
@@ -116,11 +122,15 @@ class Archive:
         return front[np.argsort(self.F[front, 0], kind="stable")]
 
     def live_hypervolume(self) -> float:
-        """Hypervolume of the feasible front against bounds fixed at the first feasible
-        batch (for progress display; the run's history uses the final bounds)."""
+        """Hypervolume of the feasible front against the problem's fixed reference (the
+        same numbers as hypervolume.csv), or against bounds fixed at the first feasible
+        batch when no reference was set."""
         feas = self.feasible
         if not feas.any():
             return 0.0
+        if self.reference is not None:
+            return fixed_hypervolume(self.F[feas], scale=self.reference.scale,
+                                     point=self.reference.point)
         if self._live_bounds is None:
             self._live_bounds = bounds(self.F[feas])
         ideal, nadir = self._live_bounds

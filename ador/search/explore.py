@@ -20,10 +20,11 @@ from ador.metrics import INTEGER_COLUMNS
 from ador.search.archive import Archive
 from ador.search.backends import BACKENDS, Job
 from ador.search.baselines import comparison_frame, evaluate_baselines, load_baseline
-from ador.search.hypervolume import bounds, history, hypervolume
+from ador.search.hypervolume import fixed_hypervolume, history
 from ador.search.optuna_backend import open_study
 from ador.search.problem import SearchProblem
 from ador.search.progress import SearchProgress
+from ador.search.reference import reference
 from ador.search.runfolder import (
     FILES,
     RunLock,
@@ -92,6 +93,7 @@ def run_search(spec: ProblemSpec, *, out_dir: Path | str = "results",
         folder = create_run_folder(Path(out_dir), spec.name, now=now)
         write_config(folder, spec, space.spec)
     archive = Archive(problem)
+    archive.reference = reference(problem, evaluate_baselines(problem, baselines))
     with RunLock(folder):
         write_status(folder, "incomplete", pid=os.getpid(),
                      note="the run has not finished writing its results (still running, "
@@ -175,10 +177,10 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
     baseline_frame = evaluate_baselines(problem, baselines)
     comparison = comparison_frame(pareto, baseline_frame)
     feas = archive.feasible
+    ref = archive.reference or reference(problem, baseline_frame)
     if feas.any():
-        ideal, nadir = bounds(archive.F[feas])
-        hv_rows = history(archive.F, feas, archive.batch, ideal=ideal, nadir=nadir)
-        final_hv = hypervolume(archive.F[feas], ideal=ideal, nadir=nadir)
+        hv_rows = history(archive.F, feas, archive.batch, scale=ref.scale, point=ref.point)
+        final_hv = fixed_hypervolume(archive.F[feas], scale=ref.scale, point=ref.point)
     else:
         hv_rows = [{"evaluations": archive.n, "feasible": 0, "hypervolume": 0.0}]
         final_hv = 0.0
@@ -209,8 +211,8 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
         "feasible": int(feas.sum()),
         "pareto": len(front),
         "hypervolume": final_hv,
-        "hypervolume_bounds": {"ideal": ideal.tolist(), "nadir": nadir.tolist()}
-        if feas.any() else None,
+        # the fixed reference every hypervolume of this run is taken against
+        "hypervolume_reference": ref.as_dict(problem.objectives),
         "elapsed_s": elapsed_s,
         "best": _best(problem, archive, designs),
         "baselines": baseline_frame.loc[:, ["baseline", "tp", "usable", "reason", "over_budget",

@@ -70,8 +70,9 @@ designs.csv. Baselines that are not usable are left out of comparison.csv.
 comparison.csv: ``id``, ``baseline``, ``tpot_ratio`` (baseline tpot / design tpot, > 1 is
 better), ``throughput_per_chip_ratio``, ``tokens_per_s_per_mm2_ratio``,
 ``tokens_per_j_ratio`` (design / baseline, > 1 is better). hypervolume.csv:
-``evaluations``, ``feasible``, ``hypervolume`` (normalised to the run's final ideal/nadir,
-reference point 1.1 in every objective).
+``evaluations``, ``feasible``, ``hypervolume`` (against the problem's fixed reference,
+:mod:`ador.search.reference`, stored in summary.json as ``hypervolume_reference``: the
+same numbers as the progress line, comparable across runs and algorithms on one problem).
 
 A run folder is created once and never overwritten: a clash of names is an error. The one
 exception is ``ador explore --resume <folder>``, which continues that folder's own Optuna
