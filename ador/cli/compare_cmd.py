@@ -47,7 +47,8 @@ def compare_cmd(
     table.add_column("metric")
     for d in data["designs"]:
         fits = d[FITS_MEMORY.column]
-        table.add_column(d["hardware"] + ("" if fits else " (does not fit)"), justify="right")
+        table.add_column(d["hardware"] + ("" if fits else " (does not fit)"), justify="right",
+                         overflow="fold")
     for key in data["designs"][0]["ratios"]:
         m = BY_COLUMN.get(key)
         label = m.compared or m.title if m else key

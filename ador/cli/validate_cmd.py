@@ -42,7 +42,8 @@ def validate_cmd(
                 "predicted", "measured", "error"):
         table.add_column(col, justify="right" if col in {"tp", "batch", "in", "out",
                                                          "predicted", "measured",
-                                                         "error"} else "left")
+                                                         "error"} else "left",
+                         overflow="fold")  # at 80 columns cells wrap, never cut
     for r in data["rows"]:
         pred = "-" if r["predicted"] is None else f"{r['predicted']:.4g}"
         err = r["error"] if r["error"] else f"{r['signed_error']:+.1%}"
@@ -52,7 +53,7 @@ def validate_cmd(
     console.print(table)
     groups = Table(title="error by source, hardware and metric")
     for col in ("source", "hardware", "metric", "n", "MAPE", "median", "max"):
-        groups.add_column(col)
+        groups.add_column(col, overflow="fold")
     for g in data["groups"]:
         groups.add_row(g["source"][:48], g["hardware"], g["metric"], str(g["n"]),
                        f"{g['mape']:.1%}", f"{g['median_ape']:.1%}", f"{g['max_ape']:.1%}")

@@ -27,3 +27,12 @@ def test_wide_shows_every_column(cli, tmp_path):
                 "power W", "tp"):
         assert col in header, col
     assert "not shown at this width" not in r.stdout
+
+
+def test_compare_and_evaluate_cut_nothing_at_80_columns(cli):
+    for args in (("compare", "a100", "h100", "h200", "ador-hetero"), ("evaluate", "h100"),
+                 ("area", "h100")):
+        r = cli(*args)
+        assert r.code == 0, r.stderr
+        assert "…" not in r.stdout, args
+        assert all(len(line) <= 80 for line in r.stdout.splitlines()), args
