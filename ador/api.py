@@ -22,8 +22,13 @@ from ador.evaluate.breakdown import Breakdown, evaluate
 from ador.evaluate.compare import Comparison, compare
 from ador.search.explore import RunResult, run_search
 from ador.spec.hardware import HardwareSpec
-from ador.spec.io import check_problem_names, load_hardware, load_model, load_problem, \
-    validate_data
+from ador.spec.io import (
+    check_problem_names,
+    load_hardware,
+    load_model,
+    load_problem,
+    validate_data,
+)
 from ador.spec.model import ModelSpec
 from ador.spec.problem import ProblemSpec
 from ador.spec.scenario import Scenario
