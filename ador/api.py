@@ -102,7 +102,7 @@ def explore(*, problem: str | Path | ProblemSpec | dict[str, Any] | None = None,
     or None for the default problem. Writes a run folder under ``out_dir`` and returns its
     designs, Pareto set, baselines, comparison and summary."""
     if problem is None:
-        spec, file = ProblemSpec(), "ador API"
+        spec, file = ProblemSpec.model_validate({}), "ador API"
     elif isinstance(problem, ProblemSpec):
         spec, file = problem, "ador API"
     elif isinstance(problem, dict):
