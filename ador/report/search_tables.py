@@ -224,8 +224,11 @@ def search_view(result, *, top: int = 12, width: int | None = None) -> Group:
     """The Pareto table against the baselines and the best ratios, for ``ador explore``;
     with ``width`` (a terminal's columns) every table fits it, else all columns show."""
     s = result.summary
+    # with a tp knob each design (and baseline) has its own tp: the table's tp column
+    searched = result.problem.space.tp_knob is not None
     sc = "; ".join(f"{x['model']} b{x['batch']} in{x['input_len']} out{x['output_len']} "
-                   f"tp{x['tp']} {x['precision']}" for x in s["scenarios"])
+                   f"{'tp searched' if searched else 'tp' + str(x['tp'])} {x['precision']}"
+                   for x in s["scenarios"])
     spec = result.problem.spec
     slo = ", ".join(f"{k.removesuffix('_s')} <= {format_quantity(v, 's')}"
                     for k, v in spec.slo.model_dump().items() if v is not None)

@@ -111,12 +111,17 @@ def evaluate_baselines(problem: SearchProblem,
             "baseline": name, "hardware": hw.name, "usable": int(not reason),
             "reason": reason, "over_budget": "; ".join(over), "meets_slo": int(not reason),
             "feasible": int(ev.feasible[i])}
-        row.update({k: float(v[i]) for k, v in ev.metrics.items()})
+        # a deployment that cannot run (precision missing, model too large) has no figures
+        # worth printing: its metrics are left empty; one that misses an SLO keeps them
+        runs = not reason or reason.startswith("misses")
+        row.update({k: float(v[i]) if runs or k in INTEGER_COLUMNS else float("nan")
+                    for k, v in ev.metrics.items()})
         for k in INTEGER_COLUMNS:
             row[k] = int(row[k])  # type: ignore[call-overload]
         row.update({f"g_{c}": float(ev.G[i, j]) for j, c in enumerate(problem.constraints)})
         for sc, metrics in ev.per_scenario.items():
-            row.update({f"{sc}:{k}": float(v[i]) for k, v in metrics.items()})
+            row.update({f"{sc}:{k}": float(v[i]) if runs else float("nan")
+                        for k, v in metrics.items()})
         rows.append(row)
     return pd.DataFrame(rows, columns=None if rows else [*HEAD, *INTEGER_COLUMNS])
 

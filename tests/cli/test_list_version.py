@@ -88,4 +88,4 @@ def test_explore_header_names_budgets_and_precision(cli, tmp_path):
     assert r.code == 0, r.stderr
     text = " ".join(r.stdout.replace("│", " ").split())
     assert "area <= 814 mm²" in text and "HBM bandwidth <= 3.35 TB/s" in text
-    assert "fp16" in text and "tp1" in text
+    assert "fp16" in text and "tp searched" in text

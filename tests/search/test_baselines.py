@@ -41,6 +41,7 @@ def test_unsupported_precision_gives_reason_and_no_ratio(small_space):
     rows = evaluate_baselines(p).set_index("baseline")
     assert rows.loc["a100", "usable"] == 0
     assert rows.loc["a100", "reason"] == "no fp8 support"
+    assert np.isnan(rows.loc["a100", "tpot_s"])  # no figures for a deployment that cannot run
     assert rows.loc["h100", "usable"] == 1
     cmp = comparison_frame(rows.reset_index().assign(id="d0").iloc[[1]], rows.reset_index())
     assert list(cmp["baseline"]) == ["h100"]
