@@ -16,10 +16,12 @@ files and columns, never rename or remove them)::
     hypervolume.csv    hypervolume of the feasible front after each batch of evaluations
     summary.json       run facts: ``name``, ``status`` ("ok" or "no feasible design"),
                        ``space``, ``backend``, ``algorithm``, ``seed``, ``scenarios``,
-                       ``objectives``, ``constraints``, ``evaluations``, ``feasible``,
-                       ``pareto``, ``hypervolume``, ``elapsed_s``, ``best`` (per objective),
-                       ``baselines``, ``best_ratios`` (per baseline and ratio: value, id),
-                       ``files``
+                       ``objectives``, ``constraints``, ``evaluations``, ``distinct``
+                       (functionally distinct designs, each evaluated once), ``feasible``,
+                       ``pareto``, ``hypervolume``, ``hypervolume_reference`` (per objective:
+                       scale, reference, basis), ``elapsed_s``, ``best`` (per objective),
+                       ``baselines`` (tp, usable, reason, over_budget), ``best_ratios`` (per
+                       usable baseline and ratio: value, id), ``files``
     study.db           (Optuna backend only, default storage) the SQLite study; ``--resume``
                        continues it
     status.json        ``status``: ``incomplete`` from the start of a run (or a resume)
