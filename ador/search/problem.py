@@ -11,6 +11,7 @@ its registry entry says (latencies and power: the worst scenario; rates: the geo
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -163,7 +164,9 @@ def design_keys(space: DesignSpace, X: np.ndarray) -> list[str]:
             keys.append("invalid:" + X[r].tobytes().hex())
             continue
         body = spec.model_dump_json(exclude={"name", "description"})
-        keys.append(f"{'' if tp is None else int(tp[r])}|{body}")
+        # a 128-bit digest keeps the archive's key table small for large sweeps
+        digest = hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+        keys.append(f"{'' if tp is None else int(tp[r])}|{digest}")
     return keys
 
 
