@@ -6,7 +6,8 @@ GPU baselines, and multi-objective search for Pareto designs under SLOs and budg
 """
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "load_run"]
+__all__ = ["__version__", "compare_designs", "evaluate_design", "explore", "load_run"]
+_API = {"evaluate_design", "compare_designs", "explore"}
 
 
 def __getattr__(name: str):
@@ -15,4 +16,8 @@ def __getattr__(name: str):
         from ador.report.run import load_run
 
         return load_run
+    if name in _API:
+        from ador import api
+
+        return getattr(api, name)
     raise AttributeError(f"module 'ador' has no attribute {name!r}")

@@ -9,7 +9,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "ador"
 RANK = {"units": 0, "errors": 0, "metrics": 0, "spec": 1, "runfolders": 1, "workload": 2, "model": 3,
         "evaluate": 4, "serve": 5, "calibration": 6, "validation": 6, "search": 6,
-        "report": 7, "cli": 8, "__main__": 9}
+        "report": 7, "api": 8, "cli": 8, "__main__": 9}
 
 
 def layer(module: str) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
+from ador.errors import InfeasibleError
 from ador.spec.io import validate_data
 from ador.spec.precision import Precision
 from ador.spec.scenario import Scenario
@@ -78,3 +79,16 @@ def _default(o: Any) -> Any:
     except ImportError:  # pragma: no cover
         pass
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def memory_error(*, model: str, batch: int, tokens: int, needs_bytes: float, hardware: str,
+                 capacity_bytes: float) -> InfeasibleError:
+    """The one-line refusal of a model that does not fit, shared by evaluate and compare."""
+    from ador.units import format_quantity
+
+    return InfeasibleError(
+        f"{model} with batch {batch} x {tokens} tokens needs "
+        f"{format_quantity(needs_bytes, 'B')} per chip but '{hardware}' has "
+        f"{format_quantity(capacity_bytes, 'B')} of HBM (rule: weights + KV "
+        f"cache + activations <= HBM capacity; raise --tp, lower --batch, or pass "
+        f"--allow-overflow)", field="memory", value=None)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ador.cli.common import build_scenario, console, print_json
+from ador.cli.common import build_scenario, console, memory_error, print_json
 from ador.evaluate.compare import compare, comparison_json
 from ador.metrics import BY_COLUMN, FITS_MEMORY
 from ador.spec.io import load_hardware, load_model
@@ -24,12 +24,20 @@ def compare_cmd(
     pp: Annotated[int, typer.Option("--pp")] = 1,
     precision: Annotated[str, typer.Option("--precision", "-p")] = "fp16",
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    allow_overflow: Annotated[bool, typer.Option(
+        help="compare even designs the model does not fit (marked per column)")] = False,
 ) -> None:
     """Compare designs side by side: ttft, tpot, throughput per chip and ratios to the first."""
     specs = [load_hardware(h) for h in hardware]
     scenario = build_scenario(batch=batch, input_len=input_len, output_len=output_len, tp=tp,
                               pp=pp, precision=precision, kv_precision=None)
     result = compare(hardware=specs, model=load_model(model), scenario=scenario)
+    if not allow_overflow:
+        for hw, b in zip(specs, result.results, strict=True):
+            if not b.fits_memory:
+                raise memory_error(model=result.model, batch=batch,
+                                   tokens=input_len + output_len, needs_bytes=b.memory_bytes,
+                                   hardware=hw.name, capacity_bytes=b.memory_capacity_bytes)
     data = comparison_json(result)
     if as_json:
         print_json(data)
@@ -38,7 +46,9 @@ def compare_cmd(
                         f"tp {tp}, {precision} (ratios vs {specs[0].name})")
     table.add_column("metric")
     for d in data["designs"]:
-        table.add_column(d["hardware"], justify="right")
+        fits = d[FITS_MEMORY.column]
+        table.add_column(d["hardware"] + ("" if fits else " (does not fit)"), justify="right",
+                         overflow="fold")
     for key in data["designs"][0]["ratios"]:
         m = BY_COLUMN.get(key)
         label = m.compared or m.title if m else key

@@ -6,12 +6,10 @@ from typing import Annotated
 
 import typer
 
-from ador.cli.common import build_scenario, console, print_json
-from ador.errors import InfeasibleError
+from ador.cli.common import build_scenario, console, memory_error, print_json
 from ador.evaluate import evaluate, to_json
 from ador.report.tables import evaluation_view
 from ador.spec.io import load_hardware, load_model
-from ador.units import format_quantity
 
 
 def evaluate_cmd(
@@ -37,12 +35,9 @@ def evaluate_cmd(
                               pp=pp, precision=precision, kv_precision=kv_precision)
     result = evaluate(hardware=hw, model=mdl, scenario=scenario)
     if not result.fits_memory and not allow_overflow:
-        raise InfeasibleError(
-            f"{mdl.name} with batch {batch} x {input_len + output_len} tokens needs "
-            f"{format_quantity(result.memory_bytes, 'B')} per chip but '{hw.name}' has "
-            f"{format_quantity(result.memory_capacity_bytes, 'B')} of HBM (rule: weights + KV "
-            f"cache + activations <= HBM capacity; raise --tp, lower --batch, or pass "
-            f"--allow-overflow)", field="memory", value=None)
+        raise memory_error(model=mdl.name, batch=batch, tokens=input_len + output_len,
+                           needs_bytes=result.memory_bytes, hardware=hw.name,
+                           capacity_bytes=result.memory_capacity_bytes)
     if as_json:
         print_json(to_json(result))
     else:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
 from ador.cli.common import console
 from ador.errors import AdorError
@@ -14,6 +15,7 @@ from ador.spec.io import check_problem_names, load_problem, to_data, validate_da
 from ador.spec.problem import ProblemSpec
 
 NONE_WORDS = {"none", "off", "no", "-"}
+WIDE = 400  # columns of --wide output: every table at its natural width
 
 
 def _limit(value: str | None) -> Any:
@@ -154,7 +156,8 @@ def explore_cmd(
     area_budget: Annotated[str | None, Opt(help="per-chip die area"
                                                 + _limit_default("area_budget"))] = None,
     hbm_bw_budget: Annotated[str | None, Opt(help="per-chip HBM bandwidth" + _limit_default("hbm_bw_budget"))] = None,
-    power_budget: Annotated[str | None, Opt(help="per-chip average power, e.g. '400 W'")] = None,
+    power_budget: Annotated[str | None, Opt(help="per-chip average power"
+                                                 + _limit_default("power_budget"))] = None,
     p2p_bw_budget: Annotated[str | None, Opt(help="per-chip P2P bandwidth, e.g. '600 GB/s'")] = None,
     cost_budget: Annotated[str | None, Opt(help="per-chip cost, e.g. '3000 $'")] = None,
     power_density_budget: Annotated[str | None, Opt(help="peak power per mm² of die, e.g. '0.8 W/mm2'")] = None,
@@ -181,6 +184,7 @@ def explore_cmd(
     resume: Annotated[Path | None, Opt(help="run folder of an Optuna run to continue")] = None,
     top: Annotated[int, Opt(help="Pareto rows to print")] = 12,
     progress: Annotated[bool, Opt("--progress/--no-progress")] = True,
+    wide: Annotated[bool, Opt("--wide", help="every column, whatever the terminal width")] = False,
 ) -> None:
     """Search a design space for Pareto-optimal designs under SLOs and budgets."""
     spec, file = build_problem(
@@ -192,7 +196,8 @@ def explore_cmd(
         memory_fit=memory_fit, objectives=objectives,
         baselines=baselines, backend=backend, algorithm=algorithm, pop_size=pop_size,
         generations=generations, trials=trials, seed=seed, name=name, storage=storage)
-    _search_and_print(spec, file, out_dir=out_dir, progress=progress, top=top, resume=resume)
+    _search_and_print(spec, file, out_dir=out_dir, progress=progress, top=top, resume=resume,
+                      wide=wide)
 
 
 def sweep_cmd(
@@ -213,6 +218,7 @@ def sweep_cmd(
     out_dir: Annotated[Path, Opt()] = Path("results"),
     top: Annotated[int, Opt()] = 12,
     progress: Annotated[bool, Opt("--progress/--no-progress")] = True,
+    wide: Annotated[bool, Opt("--wide", help="every column, whatever the terminal width")] = False,
 ) -> None:
     """Evaluate every design of a small discrete space and write its exact Pareto front."""
     spec, file = build_problem(
@@ -220,18 +226,19 @@ def sweep_cmd(
         output_len=output_len, tp=tp, ttft_slo=ttft_slo, tpot_slo=tpot_slo,
         area_budget=area_budget, hbm_bw_budget=hbm_bw_budget, objectives=objectives,
         baselines=baselines, backend="sweep", name=name or "sweep")
-    _search_and_print(spec, file, out_dir=out_dir, progress=progress, top=top)
+    _search_and_print(spec, file, out_dir=out_dir, progress=progress, top=top, wide=wide)
 
 
 def _search_and_print(spec: ProblemSpec, file: str, *, out_dir: Path, progress: bool, top: int,
-                      resume: Path | None = None) -> None:
+                      resume: Path | None = None, wide: bool = False) -> None:
     """Run the search in-process, write its run folder and print the Pareto view."""
     from ador.report.search_tables import search_view  # search libraries: load on use
     from ador.search.explore import run_search
 
     result = run_search(spec, out_dir=out_dir, config_file=file, show_progress=progress,
                         resume=resume)
-    console.print(search_view(result, top=top))
+    view = search_view(result, top=top, width=None if wide else console.width)
+    (Console(width=WIDE) if wide else console).print(view)
 
 
 __all__ = ["build_problem", "explore_cmd", "sweep_cmd"]

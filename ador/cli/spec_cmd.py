@@ -10,10 +10,10 @@ from rich.markup import escape
 
 from ador.cli.common import console
 from ador.errors import AdorError
-from ador.spec.io import json_schema, validate_file, write_text_atomic
+from ador.spec.io import validate_file, write_text_atomic
 from ador.spec.space import SpaceSpec
 
-spec_app = typer.Typer(help="Validate spec files and export the hardware JSON Schema.",
+spec_app = typer.Typer(help="Validate spec files and export JSON Schemas of every spec kind.",
                        no_args_is_help=True)
 
 
@@ -41,10 +41,18 @@ def validate(files: Annotated[list[Path], typer.Argument(help="YAML spec files")
 
 @spec_app.command("schema")
 def schema(out: Annotated[Path | None, typer.Option("--out", "-o",
-                                                     help="file to write (default stdout)")] = None
+                                                     help="file to write (default stdout)")] = None,
+           kind: Annotated[str, typer.Option(help="hardware, model, scenario, space or problem"
+                                             " (default: hardware)")] = "hardware",
            ) -> None:
-    """Write the JSON Schema of the hardware spec (for editor completion)."""
-    text = json_schema()
+    """Write the JSON Schema of a spec kind (for editors and validators): quantities as unit
+    strings, with a description, unit and default for every field."""
+    from ador.spec.schema import KINDS, json_schema_text
+
+    if kind not in KINDS:
+        raise AdorError(f"unknown spec kind; one of {', '.join(KINDS)}", field="--kind",
+                        value=kind)
+    text = json_schema_text(kind)
     if out is None:
         typer.echo(text)
     else:

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from ador.cli.common import console, print_json
@@ -45,33 +44,34 @@ def validate_cmd(
     table = Table(title=f"validation against {reference}", box=box.SIMPLE_HEAD,
                   padding=(0, 1), pad_edge=False)
     for col in ("id", "setup", "load", "metric", "predicted", "measured", "error"):
-        # figures never wrap; the setup wraps at spaces in a narrow terminal
+        # figures never wrap; the setup is two short lines (chip, precision, tp; model,
+        # input/output tokens) and folds in a narrower terminal
         table.add_column(col, justify="left" if col in {"id", "setup", "metric"} else "right",
-                         no_wrap=col not in {"setup", "error"},
-                         min_width=7 if col == "error" else None)
+                         no_wrap=col in {"id", "predicted", "measured", "error"},
+                         overflow="fold",
+                         min_width={"error": 7}.get(col),
+                         max_width={"setup": 18, "load": 8, "metric": 10}.get(col))
     for r in data["rows"]:
         pred = "-" if r["predicted"] is None else _figure(r["predicted"])
         err = r["error"] if r["error"] else f"{r['signed_error']:+.1%}"
-        table.add_row(r["id"], f"{_short(r['hardware'])} {r['model']} {r['precision']} "
-                               f"tp{r['tp']} in {r['input_len']} out {r['output_len']}",
+        table.add_row(r["id"], f"{_short(r['hardware'])} {r['precision']} tp{r['tp']}\n"
+                               f"{r['model']} {r['input_len']}/{r['output_len']}",
                       _batch(r), f"{METRIC_LABELS.get(r['metric'], r['metric'])} {r['unit']}",
                       pred, _figure(r["measured"]), err)
-    wide = Console(width=max(console.width, WIDE))
-    wide.print(table)
+    console.print(table)
     groups = Table(title="error by source, hardware and metric")
     for col in ("source", "hardware", "metric", "n", "MAPE", "median", "max"):
-        groups.add_column(col)
+        groups.add_column(col, overflow="fold")
     for g in data["groups"]:
         groups.add_row(g["source"][:48], g["hardware"], g["metric"], str(g["n"]),
                        f"{g['mape']:.1%}", f"{g['median_ape']:.1%}", f"{g['max_ape']:.1%}")
-    wide.print(groups)
+    console.print(groups)
     console.print(f"MAPE {data['mape']:.1%}, median {data['median_ape']:.1%}, "
                   f"max {data['max_ape']:.1%} over {data['n']} rows"
                   + (f"; {len(data['errors'])} row(s) could not be predicted"
                      if data["errors"] else ""))
 
 
-WIDE = 112  # the per-row table needs this many columns; a narrower terminal wraps it
 METRIC_LABELS = {"ttft": "TTFT", "tpot": "TPOT", "e2e_latency": "E2E",
                  "static_throughput_per_gpu": "per GPU", "output_throughput": "out",
                  "mean_ttft": "mean TTFT", "mean_itl": "mean ITL"}

@@ -33,7 +33,8 @@ def validate_energy(reference: Path, *, as_json: bool, html: Path | None = None)
     for col in ("id", "hardware", "model", "prec", "tp", "cap", "batch", "clock", "metric",
                 "predicted", "measured", "error"):
         table.add_column(col, justify="left" if col in {"id", "hardware", "model", "prec",
-                                                        "metric"} else "right")
+                                                        "metric"} else "right",
+                         overflow="fold")  # at 80 columns cells wrap, never cut
     for r in data["rows"]:
         pred = "-" if r["predicted"] is None else f"{r['predicted']:.4g}"
         err = r["error"] if r["error"] else f"{r['signed_error']:+.1%}"
@@ -44,7 +45,7 @@ def validate_energy(reference: Path, *, as_json: bool, html: Path | None = None)
     console.print(table)
     groups = Table(title="error by source, hardware and metric")
     for col in ("source", "hardware", "metric", "n", "MAPE", "median", "max"):
-        groups.add_column(col)
+        groups.add_column(col, overflow="fold")
     for g in data["groups"]:
         groups.add_row(g["source"][:48], g["hardware"], g["metric"], str(g["n"]),
                        f"{g['mape']:.1%}", f"{g['median_ape']:.1%}", f"{g['max_ape']:.1%}")

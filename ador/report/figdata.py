@@ -16,6 +16,7 @@ from ador.errors import AdorError
 from ador.evaluate.results import VECTOR_UNIT
 from ador.metrics import METRICS as ALL_METRICS
 from ador.metrics import Metric
+from ador.search.hypervolume import pareto_mask
 from ador.units import format_quantity
 from ador.workload.operators import OpClass
 
@@ -102,18 +103,36 @@ def aggregate_baselines(baselines: pd.DataFrame) -> pd.DataFrame:
 SCATTER_GROUPS = ("infeasible", "explored", "pareto", "baseline")
 
 
+def front_of_axes(designs: pd.DataFrame, axes: list[Metric]) -> set[str]:
+    """Ids of the feasible designs that no other feasible design beats on the plotted axes
+    (the front a reader sees; the run's Pareto set is over all its objectives)."""
+    if any(m.column not in designs.columns for m in axes):
+        return set()
+    d = designs
+    if "feasible" in d.columns:
+        d = d[d["feasible"].astype(bool)]
+    F = np.column_stack([m.objective_value(pd.to_numeric(d[m.column], errors="coerce")
+                                           .to_numpy(dtype=float)) for m in axes])
+    ok = np.all(np.isfinite(F), axis=1)
+    if not ok.any():
+        return set()
+    ids = d["id"].astype(str).to_numpy()[ok]
+    return set(ids[pareto_mask(F[ok])])
+
+
 def pareto_scatter_data(designs: pd.DataFrame, pareto: pd.DataFrame, baselines: pd.DataFrame,
                         *, axes: list[Metric], knobs: Sequence[str] = (),
                         knob_units: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Points of the Pareto scatter: one row per design and per baseline.
 
-    Columns: ``group`` (infeasible / explored / pareto / baseline), ``label`` (design id or
+    Columns: ``group`` (infeasible / explored / pareto: the front of the plotted axes /
+    baseline), ``label`` (design id or
     baseline name), ``x``, ``y`` (and ``z`` with three axes) in display units, and
     ``hover`` (id, knobs and the plotted metrics). Rows missing an axis value are dropped.
     """
     knob_units = dict(knob_units or {})
     coords = ("x", "y", "z")[:len(axes)]
-    pareto_ids = set(pareto["id"]) if "id" in pareto.columns else set()
+    pareto_ids = front_of_axes(designs, axes) if not designs.empty else set()
     frames = []
     if not designs.empty:
         d = designs.copy()

@@ -18,6 +18,14 @@ from ador.metrics import METRICS
 from ador.report import figdata, figures
 from ador.report.figdata import Metric
 from ador.report.run import Run
+from ador.report.search_tables import (
+    RATIO_HEADERS,
+    baseline_label,
+    baseline_notes,
+    budget_text,
+    ratio_title,
+)
+from ador.units import format_quantity
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
                  "toImageButtonOptions": {"format": "svg", "scale": 1}}
@@ -163,12 +171,17 @@ def build_report(run: Run, *, validation: Any = None, area: Any = None,
     ``ador area HW --json`` (or a mapping label -> that JSON); both optional.
     """
     report = Report(run)
+    if run.incomplete:
+        report.notes.append("this run is incomplete: it stopped (or is still running) before "
+                            "writing all its results; the files shown are those of its last "
+                            "complete write")
     knobs, units = run.knobs, run.knob_units
     axes2, axes3 = default_axes(run, 2), default_axes(run, 3)
     if len(axes2) == 2:
         _add(report, "pareto", "Pareto front",
-             caption="Every evaluated design; Pareto designs in orange, GPU baselines as black "
-             "diamonds. Hover a point for its knobs.",
+             caption="Every evaluated design; in orange the designs no other feasible design "
+             "beats on these two axes, GPU baselines as black diamonds. Hover a point for its "
+             "knobs.",
              make=lambda: figures.pareto_scatter(figdata.pareto_scatter_data(
                  run.designs, run.pareto, run.baselines, axes=axes2, knobs=knobs,
                  knob_units=units), axes2))
@@ -250,7 +263,7 @@ th { background: #f1f3f5; position: sticky; top: 0; }
 
 
 def _facts(run: Run) -> list[tuple[str, str]]:
-    facts = []
+    facts = [("status", run.status)]
     cfg = run.config
     for sc in (cfg.get("scenarios") or [])[:4]:
         if isinstance(sc, dict):
@@ -260,8 +273,7 @@ def _facts(run: Run) -> list[tuple[str, str]]:
         facts.append(("objectives", ", ".join(run.objectives)))
     for key in ("slo", "budgets"):
         if isinstance(cfg.get(key), dict):
-            facts.append((key, ", ".join(f"{k} {v}" for k, v in cfg[key].items()
-                                         if v is not None)))
+            facts.append((key, _limits_text(key, cfg[key])))
     n = len(run.designs)
     feasible = int(run.designs["feasible"].sum()) if "feasible" in run.designs else n
     facts.append(("designs", f"{n} evaluated, {feasible} feasible, {len(run.pareto)} on the "
@@ -269,8 +281,62 @@ def _facts(run: Run) -> list[tuple[str, str]]:
     for k, v in run.summary.items():
         if isinstance(v, (str, int, float)) and not isinstance(v, bool) and k not in (
                 "name",):
-            facts.append((k.replace("_", " "), f"{v:.4g}" if isinstance(v, float) else str(v)))
+            facts.append((k.replace("_", " "), number_text(v) if isinstance(v, float)
+                          else str(v)))
     return facts
+
+
+def number_text(v: float) -> str:
+    """A number as people read it: ``16,051`` or ``0.3712``, never ``1.605e+04``."""
+    if not math.isfinite(v):
+        return "-"
+    if abs(v) >= 1e4:
+        return f"{v:,.0f}"
+    if v == 0 or abs(v) >= 1e-3:
+        return f"{v:.4g}"
+    return f"{v:.3e}"
+
+
+def _limits_text(section: str, values: dict) -> str:
+    """SLOs and budgets of a run's config.yaml in human units: 'area <= 814 mm², ...'."""
+    from ador.spec.io import validate_data
+    from ador.spec.problem import Budgets, Slo
+
+    try:
+        spec = validate_data(Budgets if section == "budgets" else Slo, values,
+                             file="config.yaml", units_required=False)
+    except AdorError:
+        return ", ".join(f"{k} {v}" for k, v in values.items() if v is not None)
+    if section == "budgets":
+        text = budget_text(spec)
+        return text + ("" if values.get("memory_fit", True) else "; memory fit not required")
+    return ", ".join(f"{k.removesuffix('_s')} <= {format_quantity(v, 's')}"
+                     for k, v in spec.model_dump().items() if v is not None) or "none"
+
+
+def _ratio_section(run: Run) -> str:
+    """The CLI's headline: for each usable baseline, the best ratio any Pareto design
+    reaches (> 1: the design is better), which design, and what is left out."""
+    comparison, baselines = run.comparison, run.baselines
+    if comparison.empty or baselines.empty:
+        return ""
+    cols = [c for c in RATIO_HEADERS if c in comparison.columns]
+    labels = {str(b["baseline"]): baseline_label(b) for _, b in baselines.iterrows()}
+    head = "<th>vs</th>" + "".join(f"<th>{html.escape(RATIO_HEADERS[c])}</th>" for c in cols)
+    body = []
+    for base, group in comparison.groupby("baseline", sort=False):
+        cells = []
+        for c in cols:
+            j = group[c].idxmax()
+            cells.append(f"<td>{group.at[j, c]:.2f}x ({html.escape(str(group.at[j, 'id']))})"
+                         f"</td>")
+        body.append(f"<tr><td>{html.escape(labels.get(str(base), str(base)))}</td>"
+                    f"{''.join(cells)}</tr>")
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in baseline_notes(baselines))
+    return (f"<section id='ratios'><h2>Against the baselines</h2><p class='caption'>"
+            f"{html.escape(ratio_title(baselines))}</p><div class='tablewrap'><table>"
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+            f"{'<ul class=notes>' + notes + '</ul>' if notes else ''}</section>")
 
 
 def _header(column: str) -> str:
@@ -295,7 +361,7 @@ def _pareto_table(run: Run, limit: int = 200) -> str:
             v = row[c]
             if c in figdata.BY_COLUMN and isinstance(v, (int, float)) and not (
                     isinstance(v, float) and math.isnan(v)):
-                text = f"{v * figdata.BY_COLUMN[c].scale:.4g}"
+                text = number_text(v * figdata.BY_COLUMN[c].scale)
             else:
                 text = figdata.format_value(v, units.get(c))
             cells.append(f"<td>{html.escape(text)}</td>")
@@ -319,6 +385,7 @@ def render_html(report: Report) -> str:
         f"<h1>Design-space exploration: {html.escape(run.name)}</h1>",
         f"<p class='sub'>{html.escape(str(run.path))}</p>",
         f"<section id='facts'><h2>Run</h2><table class='facts'>{facts}</table></section>",
+        _ratio_section(run),
     ]
     for i, s in enumerate(report.sections):
         div = s.figure.to_html(full_html=False, include_plotlyjs=(i == 0), include_mathjax=False,

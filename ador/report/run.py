@@ -19,7 +19,7 @@ from ador.spec.io import read_yaml
 
 REQUIRED = ("designs.csv", "pareto.csv")
 # Columns of designs.csv that are not knobs (metrics, constraints and bookkeeping).
-NON_KNOB = frozenset({"id", "batch", "feasible", "yaml", "memory_bytes",
+NON_KNOB = frozenset({"id", "generation", "batch", "feasible", "yaml", "memory_bytes",
                       *(m.column for m in METRICS)})
 
 
@@ -36,6 +36,17 @@ class Run:
     summary: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
     space: dict = field(default_factory=dict)
+    status_file: dict = field(default_factory=dict)  # status.json
+
+    @property
+    def status(self) -> str:
+        """``complete``, or ``incomplete`` for a run killed (or still running) before it
+        wrote all its results; runs of earlier versions (no status.json) are complete."""
+        return str(self.status_file.get("status", "complete"))
+
+    @property
+    def incomplete(self) -> bool:
+        return self.status == "incomplete"
 
     @property
     def name(self) -> str:
@@ -113,6 +124,11 @@ def load_run(path: str | Path) -> Run:
     if not root.is_dir():
         raise AdorError("not a run folder: expected a directory written by 'ador explore', "
                         "got a file", file=str(root))
+    status = _json(root / "status.json")
+    if status.get("status") == "incomplete" and not (root / "designs.csv").exists():
+        raise AdorError("the run is incomplete: it stopped (or is still running) before "
+                        "writing its results; an Optuna run continues with 'ador explore "
+                        "--resume' (status.json: incomplete)", file=str(root))
     designs = _csv(root / "designs.csv", required=True)
     pareto = _csv(root / "pareto.csv", required=True)
     for name, frame in (("designs.csv", designs), ("pareto.csv", pareto)):
@@ -129,4 +145,5 @@ def load_run(path: str | Path) -> Run:
         summary=_json(root / "summary.json"),
         config=_yaml(root / "config.yaml"),
         space=_yaml(root / "space.yaml"),
+        status_file=status,
     )

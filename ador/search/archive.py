@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ador.search.hypervolume import bounds, hypervolume, pareto_mask
-from ador.search.problem import Evaluation, SearchProblem
+from ador.search.hypervolume import bounds, fixed_hypervolume, hypervolume, pareto_mask
+from ador.search.problem import Evaluation, SearchProblem, design_keys
+
+if TYPE_CHECKING:
+    from ador.search.reference import Reference
 
 
 class Archive:
@@ -15,7 +20,10 @@ class Archive:
         self._batch: list[np.ndarray] = []
         self._evals: list[Evaluation] = []
         self._live_bounds: tuple[np.ndarray, np.ndarray] | None = None
+        self.reference: Reference | None = None  # the problem's hypervolume reference
         self._cache: dict | None = None
+        self._seen: dict[str, tuple[int, int]] = {}  # design key -> (distinct batch, row)
+        self._distinct: list[Evaluation] = []
 
     def add(self, X: np.ndarray, ev: Evaluation, *, batch: int) -> None:
         self._X.append(np.asarray(X, dtype=float))
@@ -24,9 +32,32 @@ class Archive:
         self._cache = None
 
     def evaluate(self, X: np.ndarray, *, batch: int) -> Evaluation:
-        ev = self.problem.evaluate(X)
+        """Evaluate a batch, each functionally distinct design once: designs seen before
+        (in this batch or an earlier one) reuse that evaluation."""
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        keys = design_keys(self.problem.space, X)
+        new: dict[str, int] = {}
+        for r, k in enumerate(keys):
+            if k not in self._seen and k not in new:
+                new[k] = r
+        if new:
+            rows = np.fromiter(new.values(), dtype=int, count=len(new))
+            fresh = self.problem.evaluate(X[rows])
+            self._distinct.append(fresh)
+            for i, k in enumerate(new):
+                self._seen[k] = (len(self._distinct) - 1, i)
+        src = np.array([self._seen[k][0] for k in keys])
+        row = np.array([self._seen[k][1] for k in keys])
+        order = np.argsort(src, kind="stable")  # gather per source batch, then unsort
+        parts = [self._distinct[s].take(row[order][src[order] == s]) for s in np.unique(src)]
+        ev = _concat(parts).take(np.argsort(order, kind="stable"))
         self.add(X, ev, batch=batch)
         return ev
+
+    @property
+    def distinct(self) -> int:
+        """Functionally distinct designs evaluated."""
+        return len(self._seen)
 
     def _join(self) -> dict:
         if self._cache is None:
@@ -91,11 +122,15 @@ class Archive:
         return front[np.argsort(self.F[front, 0], kind="stable")]
 
     def live_hypervolume(self) -> float:
-        """Hypervolume of the feasible front against bounds fixed at the first feasible
-        batch (for progress display; the run's history uses the final bounds)."""
+        """Hypervolume of the feasible front against the problem's fixed reference (the
+        same numbers as hypervolume.csv), or against bounds fixed at the first feasible
+        batch when no reference was set."""
         feas = self.feasible
         if not feas.any():
             return 0.0
+        if self.reference is not None:
+            return fixed_hypervolume(self.F[feas], scale=self.reference.scale,
+                                     point=self.reference.point)
         if self._live_bounds is None:
             self._live_bounds = bounds(self.F[feas])
         ideal, nadir = self._live_bounds
@@ -109,3 +144,12 @@ class Archive:
         column = self.problem.objective_metrics[0].column
         i = np.flatnonzero(feas)[np.argmin(self.F[feas, 0])]
         return column, float(self.metrics[column][i])
+
+
+def _concat(parts: list[Evaluation]) -> Evaluation:
+    first = parts[0]
+    return Evaluation(
+        F=np.vstack([e.F for e in parts]), G=np.vstack([e.G for e in parts]),
+        metrics={k: np.concatenate([e.metrics[k] for e in parts]) for k in first.metrics},
+        per_scenario={s: {k: np.concatenate([e.per_scenario[s][k] for e in parts])
+                          for k in m} for s, m in first.per_scenario.items()})

@@ -69,8 +69,9 @@ class Constraint:
         metric, limit = self.metric, self.limit(spec)
         if metric is not None and isinstance(limit, float):
             value = (g + 1.0) * limit
-            return (f"{metric.title} {metric.text(value)} exceeds the limit "
-                    f"{metric.text(limit)} by {g:.1%} ({self.rule})")
+            unit = "" if metric.symbol or not metric.unit else f" {metric.unit}"
+            return (f"{metric.title} {metric.text(value)}{unit} exceeds the limit "
+                    f"{metric.text(limit)}{unit} by {g:.1%} ({self.rule})")
         return self.rule
 
 

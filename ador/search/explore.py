@@ -6,6 +6,7 @@ This is what ``ador explore`` and ``ador sweep`` call; it works in-process and r
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,17 +16,26 @@ import numpy as np
 import pandas as pd
 
 from ador.errors import AdorError, InfeasibleError
-from ador.metrics import INTEGER_COLUMNS, RATIOS
+from ador.metrics import INTEGER_COLUMNS
 from ador.runfolders import create_run_folder, write_csv, write_json
 from ador.search.archive import Archive
 from ador.search.backends import BACKENDS, Job
-from ador.search.hypervolume import bounds, history, hypervolume
+from ador.search.baselines import comparison_frame, evaluate_baselines, load_baseline
+from ador.search.hypervolume import fixed_hypervolume, history
 from ador.search.optuna_backend import open_study
 from ador.search.problem import SearchProblem
 from ador.search.progress import SearchProgress
-from ador.search.runfolder import FILES, write_config, write_yaml_spec
+from ador.search.reference import reference
+from ador.search.runfolder import (
+    FILES,
+    RunLock,
+    check_resume,
+    write_config,
+    write_status,
+    write_yaml_spec,
+)
 from ador.search.space import DesignSpace, load_design_space
-from ador.spec.io import load_hardware, load_problem
+from ador.spec.io import load_problem
 from ador.spec.problem import ProblemSpec
 from ador.spec.space import SCENARIO_TP
 
@@ -69,6 +79,7 @@ def run_search(spec: ProblemSpec, *, out_dir: Path | str = "results",
             raise AdorError("only a backend that keeps a study resumes ("
                             + ", ".join(k for k, b in BACKENDS.items() if b.resumable) + ")",
                             field="search.backend", value=s.backend)
+        check_resume(folder, spec, space.spec)
     baselines = [load_baseline(name) for name in spec.baselines]  # bad names fail early
     created_study = False
     if resume is None and backend.resumable and s.storage is not None:
@@ -80,13 +91,19 @@ def run_search(spec: ProblemSpec, *, out_dir: Path | str = "results",
         folder = create_run_folder(Path(out_dir), spec.name, now=now)
         write_config(folder, spec, space.spec)
     archive = Archive(problem)
-    with SearchProgress(total=backend.evaluations(space, s),
-                        label=f"{spec.name} ({s.backend})", enabled=show_progress) as bar:
-        algorithm = backend.run(archive, Job(settings=s, name=spec.name, folder=folder,
-                                             resume=resume is not None or created_study,
-                                             on_batch=bar.update))
-    result = write_results(folder, problem, archive, algorithm=algorithm,
-                           elapsed_s=time.perf_counter() - started, baselines=baselines)
+    archive.reference = reference(problem, evaluate_baselines(problem, baselines))
+    with RunLock(folder):
+        write_status(folder, "incomplete", pid=os.getpid(),
+                     note="the run has not finished writing its results (still running, "
+                          "or stopped before the end)")
+        with SearchProgress(total=backend.evaluations(space, s),
+                            label=f"{spec.name} ({s.backend})", enabled=show_progress) as bar:
+            algorithm = backend.run(archive, Job(settings=s, name=spec.name, folder=folder,
+                                                 resume=resume is not None or created_study,
+                                                 on_batch=bar.update))
+        result = write_results(folder, problem, archive, algorithm=algorithm,
+                               elapsed_s=time.perf_counter() - started, baselines=baselines)
+        write_status(folder, "complete", evaluations=archive.n)
     if not archive.feasible.any():
         raise no_feasible_error(problem, archive, folder=folder, config_file=config_file)
     return result
@@ -103,7 +120,7 @@ def design_ids(n: int) -> list[str]:
 
 
 def designs_frame(problem: SearchProblem, archive: Archive) -> pd.DataFrame:
-    cols: dict[str, object] = {"id": design_ids(archive.n), "batch": archive.batch,
+    cols: dict[str, object] = {"id": design_ids(archive.n), "generation": archive.batch,
                                "feasible": archive.feasible.astype(int)}
     cols.update(problem.space.labels(archive.X))
     cols.update(dict(archive.metrics.items()))
@@ -118,62 +135,6 @@ def designs_frame(problem: SearchProblem, archive: Archive) -> pd.DataFrame:
         for k, v in metrics.items():
             cols[f"{sc}:{k}"] = v
     return pd.DataFrame(cols)
-
-
-def baseline_tps(problem: SearchProblem, hw) -> list[int]:
-    """Tensor-parallel degrees a baseline is tried at: the scenario's, or with a tp knob in
-    the space every tp level the baseline system can hold (smallest first)."""
-    space = problem.space
-    if space.tp_knob is None:
-        return [problem.spec.scenarios[0].tp]
-    levels = sorted(int(v) for v in space.domains[space.tp_knob].levels or ())
-    return [t for t in levels if t <= hw.system.chips] or [levels[0]]
-
-
-def load_baseline(name: str):
-    try:
-        return load_hardware(name)
-    except AdorError as err:
-        raise AdorError(err.rule, file=err.file, field="baselines", value=name) from None
-
-
-def evaluate_baselines(problem: SearchProblem, hardware: list | None = None) -> pd.DataFrame:
-    """Each baseline on the problem's scenarios: at the smallest tried tp that meets every
-    constraint except the design budgets (else the smallest tp)."""
-    rows = []
-    if hardware is None:
-        hardware = [load_baseline(name) for name in problem.spec.baselines]
-    for name, hw in zip(problem.spec.baselines, hardware, strict=True):
-        tps = baseline_tps(problem, hw)
-        ev = problem.evaluate_specs([hw] * len(tps), tp=np.array(tps) if
-                                    problem.space.tp_knob is not None else None)
-        slo_cols = [j for j, c in enumerate(problem.constraint_defs) if not c.design_budget]
-        ok = np.all(ev.G[:, slo_cols] <= 0, axis=1)
-        i = int(np.flatnonzero(ok)[0]) if ok.any() else 0
-        row = {"baseline": name, "hardware": hw.name, "meets_slo": int(ok[i]),
-               "feasible": int(ev.feasible[i])}
-        row.update({k: float(v[i]) for k, v in ev.metrics.items()})
-        for k in INTEGER_COLUMNS:
-            row[k] = int(row[k])
-        row.update({f"g_{c}": float(ev.G[i, j]) for j, c in enumerate(problem.constraints)})
-        for sc, metrics in ev.per_scenario.items():
-            row.update({f"{sc}:{k}": float(v[i]) for k, v in metrics.items()})
-        rows.append(row)
-    return pd.DataFrame(rows, columns=None if rows else ["baseline", "hardware", "meets_slo",
-                                                          "feasible", *INTEGER_COLUMNS])
-
-
-def comparison_frame(pareto: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for _, d in pareto.iterrows():
-        for _, b in baselines.iterrows():
-            row = {"id": d["id"], "baseline": b["baseline"]}
-            for m in RATIOS:
-                if m.column in d and m.column in b:
-                    row[str(m.ratio)] = m.ratio_value(d[m.column], b[m.column])
-            rows.append(row)
-    return pd.DataFrame(rows, columns=["id", "baseline"] + [
-        m.ratio for m in RATIOS if m.column in pareto.columns and m.column in baselines.columns])
 
 
 def evaluate_commands(problem: SearchProblem, yaml_name: str, tp: int) -> list[str]:
@@ -214,10 +175,10 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
     baseline_frame = evaluate_baselines(problem, baselines)
     comparison = comparison_frame(pareto, baseline_frame)
     feas = archive.feasible
+    ref = archive.reference or reference(problem, baseline_frame)
     if feas.any():
-        ideal, nadir = bounds(archive.F[feas])
-        hv_rows = history(archive.F, feas, archive.batch, ideal=ideal, nadir=nadir)
-        final_hv = hypervolume(archive.F[feas], ideal=ideal, nadir=nadir)
+        hv_rows = history(archive.F, feas, archive.batch, scale=ref.scale, point=ref.point)
+        final_hv = fixed_hypervolume(archive.F[feas], scale=ref.scale, point=ref.point)
     else:
         hv_rows = [{"evaluations": archive.n, "feasible": 0, "hypervolume": 0.0}]
         final_hv = 0.0
@@ -244,15 +205,16 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
                        for m in problem.objective_metrics],
         "constraints": problem.constraints,
         "evaluations": archive.n,
+        "distinct": archive.distinct or archive.n,  # functionally distinct, evaluated once
         "feasible": int(feas.sum()),
         "pareto": len(front),
         "hypervolume": final_hv,
-        "hypervolume_bounds": {"ideal": ideal.tolist(), "nadir": nadir.tolist()}
-        if feas.any() else None,
+        # the fixed reference every hypervolume of this run is taken against
+        "hypervolume_reference": ref.as_dict(problem.objectives),
         "elapsed_s": elapsed_s,
         "best": _best(problem, archive, designs),
-        "baselines": baseline_frame.loc[:, ["baseline", "tp", "meets_slo", "feasible"]].to_dict(
-            "records"),
+        "baselines": baseline_frame.loc[:, ["baseline", "tp", "usable", "reason", "over_budget",
+                                            "meets_slo", "feasible"]].to_dict("records"),
         "best_ratios": _best_ratios(comparison),
         "files": FILES,
     }
@@ -291,10 +253,13 @@ def _best_ratios(comparison: pd.DataFrame) -> dict:
 
 def no_feasible_error(problem: SearchProblem, archive: Archive, *, folder: Path,
                       config_file: str) -> InfeasibleError:
-    """Name the constraint that blocks feasibility: the one whose best value is worst."""
+    """Name the constraint that blocks feasibility: the one whose best value is worst; or,
+    when each constraint is met by some design, say that none meets them all together."""
     G = archive.G
     best = G.min(axis=0)
     j = int(np.argmax(best))
+    if best[j] <= 0:
+        return _jointly_infeasible(problem, archive, folder=folder, config_file=config_file)
     c = problem.constraint_defs[j]
     name, field, limit = c.name, c.field, c.limit(problem.spec)
     if field.startswith("space."):
@@ -305,6 +270,23 @@ def no_feasible_error(problem: SearchProblem, archive: Archive, *, folder: Path,
         f"({closest}; rule: {c.rule}, g = value / limit - 1 <= 0); relax it. Evaluated "
         f"designs are in {folder}", file=config_file, field=field,
         value=limit if isinstance(limit, float) else None)
+
+
+def _jointly_infeasible(problem: SearchProblem, archive: Archive, *, folder: Path,
+                        config_file: str) -> InfeasibleError:
+    """Each constraint is met by some design, none meets all: name the closest design's
+    misses."""
+    G = archive.G
+    i = int(np.argmin(np.maximum(G, 0.0).sum(axis=1)))
+    defs = problem.constraint_defs
+    misses = "; ".join(c.reason(float(G[i, j]), problem.spec)
+                       for j, c in enumerate(defs) if G[i, j] > 0)
+    return InfeasibleError(
+        f"no feasible design in {archive.n} evaluations: each constraint is met by some "
+        f"design, none meets all together (the closest, {design_ids(archive.n)[i]}, misses: "
+        f"{misses}); relax one of them. Evaluated designs are in {folder}",
+        file=config_file, field=", ".join(c.field for j, c in enumerate(defs)
+                                          if G[i, j] > 0), value=None)
 
 
 __all__ = [

@@ -48,8 +48,24 @@ def hypervolume(F: np.ndarray, *, ideal: np.ndarray, nadir: np.ndarray) -> float
     return float(HV(ref_point=np.full(F.shape[1], REFERENCE))(Z))
 
 
-def history(F: np.ndarray, feasible: np.ndarray, batches: np.ndarray, *, ideal: np.ndarray,
-            nadir: np.ndarray) -> list[dict]:
+def fixed_hypervolume(F: np.ndarray, *, scale: np.ndarray, point: np.ndarray) -> float:
+    """Hypervolume of the points of ``F`` (minimised) divided by ``scale``, against the
+    reference ``point / scale``; objectives whose reference is infinite are left out."""
+    F = np.asarray(F, dtype=float)
+    keep = np.isfinite(point)
+    if F.shape[0] == 0 or not keep.any():
+        return 0.0
+    Z = F[:, keep] / scale[keep]
+    ref = point[keep] / scale[keep]
+    Z = Z[np.all(ref > Z, axis=1)]
+    if Z.shape[0] == 0:
+        return 0.0
+    Z = Z[pareto_mask(Z)]
+    return float(HV(ref_point=ref)(Z))
+
+
+def history(F: np.ndarray, feasible: np.ndarray, batches: np.ndarray, *, scale: np.ndarray,
+            point: np.ndarray) -> list[dict]:
     """Hypervolume of the feasible designs seen after each batch, in evaluation order."""
     rows = []
     order = np.asarray(batches)
@@ -57,5 +73,5 @@ def history(F: np.ndarray, feasible: np.ndarray, batches: np.ndarray, *, ideal: 
         seen = order <= b
         mask = seen & feasible
         rows.append({"evaluations": int(seen.sum()), "feasible": int(mask.sum()),
-                     "hypervolume": hypervolume(F[mask], ideal=ideal, nadir=nadir)})
+                     "hypervolume": fixed_hypervolume(F[mask], scale=scale, point=point)})
     return rows

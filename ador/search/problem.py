@@ -11,10 +11,12 @@ its registry entry says (latencies and power: the worst scenario; rates: the geo
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ador.errors import SpecError
 from ador.evaluate.columns import scenario_columns
 from ador.evaluate.engine import evaluate_population
 from ador.metrics import BY_COLUMN, BY_NAME, FITS_MEMORY, SEARCHED, Metric
@@ -48,6 +50,13 @@ class Evaluation:
     def n(self) -> int:
         return int(self.F.shape[0])
 
+    def take(self, idx: np.ndarray) -> Evaluation:
+        """The rows ``idx`` (repeats allowed)."""
+        return Evaluation(F=self.F[idx], G=self.G[idx],
+                          metrics={k: v[idx] for k, v in self.metrics.items()},
+                          per_scenario={s: {k: v[idx] for k, v in m.items()}
+                                        for s, m in self.per_scenario.items()})
+
 
 class SearchProblem:
     """Objectives and constraints of ``spec`` over the designs of ``space``."""
@@ -64,6 +73,7 @@ class SearchProblem:
         self.objective_metrics: list[Metric] = [BY_NAME[o] for o in self.objectives]
         self.constraint_defs: list[Constraint] = active_constraints(spec)
         self.constraints = [c.name for c in self.constraint_defs]
+        _refuse_inert_knobs(space)
 
     @property
     def n_obj(self) -> int:
@@ -125,6 +135,41 @@ class SearchProblem:
                           per_scenario=per if len(per) > 1 else {})
 
 
+# Knob paths no metric depends on: every figure is per chip or per deployment, and a
+# deployment uses tp x pp chips of the system, so the system's chip count only decides
+# whether the deployment fits (which the base template settles once).
+INERT_PATHS = {"system.chips": "every figure is per chip or per deployment, and a "
+               "deployment uses tp x pp chips of the system; set system.chips in the base "
+               "template to at least the largest tp x pp instead"}
+
+
+def _refuse_inert_knobs(space: DesignSpace) -> None:
+    for i, knob in enumerate(space.spec.knobs):
+        for path in knob.paths:
+            if path in INERT_PATHS:
+                raise SpecError(f"knob '{knob.name}' cannot change any metric of a search: "
+                                f"{INERT_PATHS[path]}", file=space.source,
+                                field=f"knobs[{i}].path", value=path)
+
+
+def design_keys(space: DesignSpace, X: np.ndarray) -> list[str]:
+    """One key per genome row, equal for functionally identical designs: the same built
+    spec at the same tensor-parallel degree (e.g. any systolic-array shape once the array
+    count is 0). Invalid genomes key on their genes."""
+    specs, valid = space.build(X)
+    tp = space.tp(X)
+    keys = []
+    for r, spec in enumerate(specs):
+        if not valid[r]:
+            keys.append("invalid:" + X[r].tobytes().hex())
+            continue
+        body = spec.model_dump_json(exclude={"name", "description"})
+        # a 128-bit digest keeps the archive's key table small for large sweeps
+        digest = hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+        keys.append(f"{'' if tp is None else int(tp[r])}|{digest}")
+    return keys
+
+
 def _aggregate(per: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     parts = list(per.values())
     if len(parts) == 1:
@@ -133,4 +178,4 @@ def _aggregate(per: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
             for key in parts[0]}
 
 
-__all__ = ["PENALTY", "Evaluation", "SearchProblem"]
+__all__ = ["INERT_PATHS", "PENALTY", "Evaluation", "SearchProblem", "design_keys"]

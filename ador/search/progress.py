@@ -23,9 +23,8 @@ class SearchProgress:
     """Context manager; ``update(archive)`` after each evaluated batch. Silent when
     ``enabled`` is False (library use, tests).
 
-    The hypervolume shown is normalised to the front of the first batch with feasible
-    designs (its ideal 0, its nadir 1, reference 1.1), so it only grows as the front
-    improves; hypervolume.csv uses the run's final bounds instead.
+    The hypervolume shown is taken against the problem's fixed reference
+    (:mod:`ador.search.reference`), the same as hypervolume.csv's.
     """
 
     def __init__(self, *, total: int, label: str, enabled: bool = True,

@@ -16,17 +16,25 @@ files and columns, never rename or remove them)::
     hypervolume.csv    hypervolume of the feasible front after each batch of evaluations
     summary.json       run facts: ``name``, ``status`` ("ok" or "no feasible design"),
                        ``space``, ``backend``, ``algorithm``, ``seed``, ``scenarios``,
-                       ``objectives``, ``constraints``, ``evaluations``, ``feasible``,
-                       ``pareto``, ``hypervolume``, ``elapsed_s``, ``best`` (per objective),
-                       ``baselines``, ``best_ratios`` (per baseline and ratio: value, id),
-                       ``files``
+                       ``objectives``, ``constraints``, ``evaluations``, ``distinct``
+                       (functionally distinct designs, each evaluated once), ``feasible``,
+                       ``pareto``, ``hypervolume``, ``hypervolume_reference`` (per objective:
+                       scale, reference, basis), ``elapsed_s``, ``best`` (per objective),
+                       ``baselines`` (tp, usable, reason, over_budget), ``best_ratios`` (per
+                       usable baseline and ratio: value, id), ``files``
     study.db           (Optuna backend only, default storage) the SQLite study; ``--resume``
                        continues it
+    status.json        ``status``: ``incomplete`` from the start of a run (or a resume)
+                       until every file above is written, then ``complete``; a killed run
+                       keeps ``incomplete`` (``ador report`` and ``ador.load_run`` show it)
+    .lock              while a run writes: the writing process's id; a second writer
+                       (e.g. two ``--resume`` of one folder) is refused
 
 Columns of designs.csv / pareto.csv:
 
 ``id``            design id, ``d00000``... in evaluation order (Pareto YAML file stem)
-``batch``         generation (pymoo) or ask batch (Optuna) or chunk (sweep), from 0
+``generation``    generation (pymoo) or ask batch (Optuna) or chunk (sweep), from 0
+                  (named ``batch`` in run folders of earlier versions)
 ``feasible``      1 when every constraint holds (all ``g_*`` <= 0), else 0
 ``<knob>``        one column per knob of the space, with the knob's name, in SI units
                   (choice knobs: the choice's label)
@@ -52,16 +60,21 @@ Columns of designs.csv / pareto.csv:
 ``obj_<name>``    the minimised objective values (maximised metrics negated)
 ``<scenario>:<metric>``  with several scenarios, each scenario's own metrics as well
 
-baselines.csv: ``baseline`` (name as given), ``hardware`` (template name), ``meets_slo``
-(1 when the SLOs and memory fit hold; design budgets such as area are not applied to
-baselines), ``feasible`` (all constraints, budgets included), ``tp`` (the scenario's tp, or
-with a ``scenario.tp`` knob the smallest of its levels at which the baseline meets the SLOs),
-then the same metric, ``g_*`` and ``<scenario>:<metric>`` columns as designs.csv.
+baselines.csv: ``baseline`` (name as given), ``hardware`` (template name), ``usable`` (1 when
+some deployment meets the SLOs: the baseline supports the scenarios' precisions, the model
+fits and the SLOs hold), ``reason`` (why not, e.g. ``does not fit in 80 GB at tp<=8`` or
+``no fp8 support``; empty when usable), ``over_budget`` (the design budgets it breaks, e.g.
+``hbm_bw 4.8 TB/s > 3.35 TB/s``; budgets are not applied to baselines but marked),
+``meets_slo`` (= usable), ``feasible`` (all constraints, budgets included), ``tp`` (the
+smallest power of two up to the system's chips at which it is usable; the one closest to
+usable otherwise), then the same metric, ``g_*`` and ``<scenario>:<metric>`` columns as
+designs.csv. Baselines that are not usable are left out of comparison.csv.
 comparison.csv: ``id``, ``baseline``, ``tpot_ratio`` (baseline tpot / design tpot, > 1 is
 better), ``throughput_per_chip_ratio``, ``tokens_per_s_per_mm2_ratio``,
 ``tokens_per_j_ratio`` (design / baseline, > 1 is better). hypervolume.csv:
-``evaluations``, ``feasible``, ``hypervolume`` (normalised to the run's final ideal/nadir,
-reference point 1.1 in every objective).
+``evaluations``, ``feasible``, ``hypervolume`` (against the problem's fixed reference,
+:mod:`ador.search.reference`, stored in summary.json as ``hypervolume_reference``: the
+same numbers as the progress line, comparable across runs and algorithms on one problem).
 
 A run folder is created once and never overwritten: a clash of names is an error. The one
 exception is ``ador explore --resume <folder>``, which continues that folder's own Optuna
@@ -71,17 +84,105 @@ study and rewrites its tables from all completed trials. Every file is written a
 
 from __future__ import annotations
 
+import json
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ador.spec.io import dump_yaml, write_spec, write_text_atomic
+from ador.errors import AdorError
+from ador.runfolders import write_json
+from ador.spec.io import dump_yaml, load_problem, load_spec, write_spec, write_text_atomic
 
 FILES = {
     "config": "config.yaml", "space": "space.yaml", "designs": "designs.csv",
     "pareto": "pareto.csv", "pareto_dir": "pareto", "baselines": "baselines.csv",
     "comparison": "comparison.csv", "hypervolume": "hypervolume.csv",
-    "summary": "summary.json", "study": "study.db",
+    "summary": "summary.json", "study": "study.db", "status": "status.json",
 }
+LOCK = ".lock"
+# What a resumed run must share with the stored one (the rest, e.g. trials, may change).
+RESUME_FIELDS = ("objectives", "scenarios", "slo", "budgets")
+
+
+class RunLock:
+    """The run folder's writer lock: ``.lock`` holds the writing process's id. A second
+    writer is refused while that process lives; the lock of a killed process is taken over.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / LOCK
+
+    def __enter__(self) -> RunLock:
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                pid = _lock_pid(self.path)
+                if pid is not None and _alive(pid):
+                    raise AdorError(f"the run folder is being written by another ador "
+                                    f"process (pid {pid}); wait for it to finish (rule: one "
+                                    f"writer per run folder)", file=str(self.path.parent),
+                                    value=None) from None
+                self.path.unlink(missing_ok=True)  # left by a killed run
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(f"{os.getpid()}\n")
+            return self
+        raise AdorError("cannot take the run folder's lock", file=str(self.path), value=None)
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _lock_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_status(folder: Path, status: str, **facts: Any) -> None:
+    """``status.json``: ``incomplete`` from the start of a run until its results are all
+    written, then ``complete``; a killed run keeps ``incomplete``."""
+    write_json(Path(folder) / FILES["status"],
+               {"status": status, "updated": datetime.now(UTC).isoformat(timespec="seconds"),
+                **facts})
+
+
+def check_resume(folder: Path, problem: Any, space: Any) -> None:
+    """Refuse to resume ``folder`` with a problem or space (specs) other than the stored."""
+    stored = load_problem(Path(folder) / FILES["config"], units_required=False).model_dump(
+        mode="json")
+    stored_space = load_spec(type(space), Path(folder) / FILES["space"],
+                             units_required=False).model_dump(mode="json")
+    problem_data = problem.model_dump(mode="json")
+    for key in RESUME_FIELDS:
+        if _norm(stored.get(key)) != _norm(problem_data.get(key)):
+            raise AdorError(f"--resume would continue the stored study with other {key} "
+                            f"than it was run with (rule: a resumed run keeps its space, "
+                            f"objectives, constraints and scenarios; start a new run "
+                            f"instead)", file=str(Path(folder) / FILES["config"]),
+                            field=key, value=None)
+    if _norm(stored_space) != _norm(space.model_dump(mode="json")):
+        raise AdorError("--resume would reinterpret the stored designs in a design space "
+                        "that differs from the one they were drawn from (rule: a resumed "
+                        "run keeps its space; start a new run instead)",
+                        file=str(Path(folder) / FILES["space"]), field="space", value=None)
+
+
+def _norm(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, default=str)
 
 
 def write_yaml_spec(path: Path, spec: Any, *, header: str = "") -> None:

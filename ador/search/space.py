@@ -29,7 +29,7 @@ from ador.units import parse_quantity
 MAX_LEVELS = 100_000
 # Result columns of designs.csv a knob may not be named after ("tp" and "chips" may: the
 # knobs of those names set exactly those values).
-RESERVED = frozenset({"id", "batch", "feasible", "yaml"} | {
+RESERVED = frozenset({"id", "generation", "batch", "feasible", "yaml"} | {
     m.column for m in METRICS if m.searched and m.column not in {"tp", "chips"}})
 
 

@@ -7,7 +7,6 @@ the rule and the offending value.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import stat
 import tempfile
@@ -591,16 +590,6 @@ def _umask() -> int:
 
 def write_spec(path: Path, spec: BaseModel, *, header: str = "") -> None:
     write_text_atomic(path, dump_yaml(spec, header=header))
-
-
-def json_schema() -> str:
-    """JSON Schema of the hardware spec, for editor completion and validation."""
-    schema = HardwareSpec.model_json_schema(mode="validation")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "ador hardware spec"
-    return json.dumps(schema, indent=2)
-
-
 
 
 CALIBRATION_MARK = "  # calibration: written by `ador calibrate`; do not edit by hand"

@@ -64,3 +64,13 @@ def test_compare_table(cli):
 def test_compare_unknown_template_exits_2(cli):
     res = cli("compare", "a100", "b900")
     assert res.code == 2 and "b900" in res.stderr
+
+
+def test_compare_refuses_a_model_that_does_not_fit_like_evaluate(cli):
+    r = cli("compare", "a100", "h100", "--model", "llama3-70b")
+    assert r.code == 2 and r.stdout == ""
+    assert "'a100-sxm-80gb' has 80 GB of HBM" in r.stderr and "--allow-overflow" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = cli("compare", "a100", "h100", "--model", "llama3-70b", "--allow-overflow")
+    assert r.code == 0 and "(does not" in r.stdout
+    assert cli("compare", "a100", "h100", "--model", "llama3-70b", "--tp", "4").code == 0

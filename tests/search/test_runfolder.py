@@ -37,7 +37,7 @@ def test_the_documented_files_are_written(run):
     loaded = load_run(folder)
     designs, pareto = loaded.designs, loaded.pareto
     assert len(designs) == run.archive.n == 16 * 3
-    assert {"id", "batch", "feasible", "sa_count", "ttft_s", "tpot_s", "area_mm2",
+    assert {"id", "generation", "feasible", "sa_count", "ttft_s", "tpot_s", "area_mm2",
             "throughput_per_chip_tok_s", "g_valid", "obj_throughput_per_chip",
             "obj_area"} <= set(designs.columns)
     assert set(pareto["id"]) <= set(designs["id"][designs["feasible"] == 1])

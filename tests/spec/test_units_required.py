@@ -109,7 +109,7 @@ def test_written_specs_carry_units_and_read_back_exactly(tmp_path):
         assert load_hardware(out) == spec
     problem = ProblemSpec()
     data = to_data(problem)
-    assert data["slo"]["tpot_s"] == "50 ms" and data["budgets"]["area_mm2"] == "826 mm2"
+    assert data["slo"]["tpot_s"] == "50 ms" and data["budgets"]["area_mm2"] == "814 mm2"
     assert validate_data(ProblemSpec, data, file="x") == problem
 
 
@@ -129,7 +129,8 @@ def test_format_exact_round_trips():
 
 def test_run_folders_carry_units_and_older_ones_still_resume(cli, tmp_path):
     opts = ["--space", "ador-small", "--baselines", "none", "--backend", "optuna",
-            "--trials", "8", "--pop-size", "4", "--out-dir", tmp_path, "--no-progress"]
+            "--trials", "8", "--pop-size", "4", "--out-dir", tmp_path, "--no-progress",
+            "--power-budget", "none"]
     assert cli("explore", *opts).code == 0
     [folder] = [p for p in tmp_path.iterdir() if p.is_dir()]
     config = yaml.safe_load((folder / "config.yaml").read_text())
