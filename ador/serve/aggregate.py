@@ -258,7 +258,7 @@ class FastState:
         rec.decode.extend([nd] * m)
         rec.kv.extend(((used0 + growth[:m]) * B).tolist())
         rec.busy.extend(dt[:m].tolist())
-        rec.work.extend(zip([nd] * m, ctx.tolist(), [0.0] * m, [0.0] * m))
+        rec.work.extend(zip([nd] * m, ctx.tolist(), [0.0] * m, [0.0] * m, strict=True))
         return end_list[-1]
 
     def token_times(self, offsets: np.ndarray) -> np.ndarray:

@@ -185,7 +185,7 @@ def _rejections(scheduler: Scheduler, prompt: list, output: list) -> tuple[list,
     """Which requests can never run under ``scheduler`` (flags) and why (counts)."""
     reasons: dict = {}
     rejected = [False] * len(prompt)
-    for i, (p, o) in enumerate(zip(prompt, output)):
+    for i, (p, o) in enumerate(zip(prompt, output, strict=True)):
         why = scheduler.reject_reason(p, o)
         if why is not None:
             rejected[i] = True

@@ -44,7 +44,7 @@ def _stats(name: str, x: np.ndarray, out: dict) -> None:
     if x.size == 0:
         return
     qs = [q for _, q in PERCENTILES if q is not None]
-    values = dict(zip(qs, np.percentile(x, qs)))
+    values = dict(zip(qs, np.percentile(x, qs), strict=True))
     for label, q in PERCENTILES:
         out[f"{name}_{label}_s"] = float(np.mean(x) if q is None else values[q])
 

@@ -216,7 +216,7 @@ def run_semi_pd_windowed(ctx: RunContext, requests: RequestSet) -> ServingResult
     for _ in range(SEMI_PD_PASSES):
         per = per_request(res.requests)
         new, new_t = [shares[0]], [0.0]
-        for k, win in enumerate(windows[:-1]):
+        for _k, win in enumerate(windows[:-1]):
             ttft = per["ttft_s"][win]
             tpot = np.nan_to_num(per["tpot_s"][win])
             x, y = _algorithm1(x=new[-1][0], y=new[-1][1],
@@ -230,7 +230,7 @@ def run_semi_pd_windowed(ctx: RunContext, requests: RequestSet) -> ServingResult
             break
         shares, times = new, list(np.maximum.accumulate(new_t))
         res = run_semi_pd(ctx, requests, schedule=tuple(
-            (t, a, b) for t, (a, b) in zip(times, shares)))
+            (t, a, b) for t, (a, b) in zip(times, shares, strict=True)))
     from dataclasses import replace
 
     from ador.serve.results import frozen

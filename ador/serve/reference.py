@@ -33,7 +33,7 @@ class ReferenceState:
     def __init__(self, requests: RequestSet, kv: KvPool) -> None:
         self.kv = kv
         self.reqs = [Req(i, int(p), int(o)) for i, (p, o) in enumerate(
-            zip(requests.prompt_tokens, requests.output_tokens))]
+            zip(requests.prompt_tokens, requests.output_tokens, strict=True))]
         self.real_output = requests.output_tokens.tolist()
         self.waiting: deque = deque()
         self.swapped: deque = deque()

@@ -46,7 +46,8 @@ def _fluid(arrival_s, prompt, output, targets, key) -> np.ndarray:
     kv_held = np.zeros(k)  # KV tokens of requests estimated still running
     last = 0.0
     out = np.empty(len(arrival_s), dtype=np.int64)
-    for i, (t, p, o) in enumerate(zip(arrival_s.tolist(), prompt.tolist(), output.tolist())):
+    for i, (t, p, o) in enumerate(zip(arrival_s.tolist(), prompt.tolist(), output.tolist(),
+                                      strict=True)):
         dt = t - last
         last = t
         w = p / ps + o / ds

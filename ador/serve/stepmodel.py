@@ -150,10 +150,9 @@ class StepModel:
         with ``decode_ctx_sum`` context tokens in all, prefill ``chunks`` as (new tokens,
         prior cached tokens)."""
         axis = self.tokens_axis
-        if tokens <= axis.exact:  # integer token counts: an exact table entry
-            t = self.dense_s[tokens - 1]
-        else:
-            t = axis.lookup(self.dense_s, tokens)
+        # integer token counts up to axis.exact: an exact table entry
+        t = (self.dense_s[tokens - 1] if tokens <= axis.exact
+             else axis.lookup(self.dense_s, tokens))
         if sampled:
             t += self.tail_s[sampled - 1] if sampled <= axis.exact else axis.lookup(
                 self.tail_s, sampled)

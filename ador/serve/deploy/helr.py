@@ -42,7 +42,7 @@ class Placement:
     @property
     def assignment(self) -> tuple[int, ...]:
         """The device of each layer."""
-        return tuple(d for d, k in zip(self.devices, self.layers) for _ in range(k))
+        return tuple(d for d, k in zip(self.devices, self.layers, strict=True) for _ in range(k))
 
 
 def _check(layer_time_s, layer_bytes, memory_bytes, hop_s) -> tuple:

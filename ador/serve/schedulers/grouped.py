@@ -24,8 +24,9 @@ Not modelled: the released ``all.py`` caps a group's generation at its largest p
 length + 50 tokens, cutting longer answers; here every answer runs to its true length.
 
 Predictions (``ador.serve.predictor``, in ``length_units_per_token`` units) use the true
-output lengths the engine holds and the config's seed; deadlines are ``predictor.deadlines_s`` by request index. Both are computed
-on the first plan of a run, so with several instances each instance's share has its own.
+output lengths the engine holds and the config's seed; deadlines are
+``predictor.deadlines_s`` by request index. Both are computed on the first plan of a run, so
+with several instances each instance's share has its own.
 """
 
 from __future__ import annotations
