@@ -19,6 +19,7 @@ prefill starts and ends no earlier than one layer's share after the prefill ends
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +32,7 @@ from ador.serve.reference import ReferenceState
 from ador.serve.requests import RequestSet
 from ador.serve.results import ServingResult
 from ador.serve.routers import ROUTERS, RouteTarget
+from ador.serve.stepviews import Step
 from ador.spec.hardware import HardwareSpec
 from ador.spec.scheduler import SchedulerConfig
 
@@ -72,7 +74,7 @@ def network_link(*, tp: int, bytes_per_s_per_chip: float = NETWORK_BYTES_PER_S,
 class Instance:
     """One serving instance: a step model (or a view of one), its scheduler, its chips."""
 
-    step: object
+    step: Step
     scheduler: SchedulerConfig
     chips: int
     pool: str = "colocated"
@@ -198,7 +200,7 @@ class Disaggregated:
     # custom placement: plan(src, ready_s, prompt, output, targets) -> (dst, copied); a
     # copied request's KV flows to dst when dst != src (AcceLLM's duplication: the flow is
     # made for every copied request, counted in kv_transferred_bytes)
-    plan: object = None
+    plan: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
 
 
 def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_context: int,

@@ -24,7 +24,7 @@ from ador.serve.aggregate import FastState
 from ador.serve.kv import KvPool
 from ador.serve.requests import RequestSet
 from ador.serve.schedulers.base import Scheduler
-from ador.serve.stepmodel import StepModel
+from ador.serve.stepviews import Step
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class Recorder:
                 "prior_tokens": w[:, 3]}
 
 
-def run(*, requests: RequestSet, scheduler: Scheduler, step: StepModel, kv: KvPool,
+def run(*, requests: RequestSet, scheduler: Scheduler, step: Step, kv: KvPool,
         state_factory=FastState, progress: Callable[[float], None] | None = None,
         swap_s_per_block: float = 0.0, stop_ttft_misses: tuple[float, int] | None = None
         ) -> RawRun:

@@ -13,7 +13,7 @@ import numpy as np
 from ador.serve.kv import KvPool
 from ador.serve.requests import RequestSet
 from ador.serve.schedulers.base import Plan
-from ador.serve.steptime import StepModel
+from ador.serve.stepviews import Step
 
 
 class Req:
@@ -104,7 +104,7 @@ class ReferenceState:
         self.running.append(r)
         return r.blocks
 
-    def iteration(self, *, plan: Plan, step: StepModel, swap_s_per_block: float):
+    def iteration(self, *, plan: Plan, step: Step, swap_s_per_block: float):
         running = self.running if plan.decode else []
         for r in running:
             if not r.reserved:

@@ -179,7 +179,7 @@ def _prefill_tables(u: _Setup, chunk: np.ndarray, prior: np.ndarray) -> dict:
         t = _pass_times(d=u.d, ops=[op], rate=u.rate, scenario=u.scen)["attention"]
         per_layer = t / (op.repeat * u.pp) - overhead
         logs[batch] = np.log(np.maximum(per_layer / batch, 1e-30)).reshape(ch.shape)
-    probe = [{}, {}]
+    probe: list[dict] = [{}, {}]
     for p, w in zip((0.0, 1.0), probe, strict=True):
         _pass_times(d=u.d, ops=[prefill_attention(s, batch=1, seq=1.0, prior=p)], rate=u.rate,
                     scenario=u.scen, work=w)

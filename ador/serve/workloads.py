@@ -9,7 +9,7 @@ lengths and vice versa.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -171,8 +171,9 @@ def _empirical(d: ws.EmpiricalDist, n: int, rng: np.random.Generator) -> np.ndar
     return np.maximum(np.rint(np.interp(rng.random(n), ps, ts)), 1).astype(np.int64)
 
 
-_SAMPLERS = {"fixed": _fixed, "uniform": _uniform, "normal": _normal,
-             "lognormal": _lognormal, "empirical": _empirical}
+_SAMPLERS: dict[str, Callable[[Any, int, np.random.Generator], np.ndarray]] = {
+    "fixed": _fixed, "uniform": _uniform, "normal": _normal,
+    "lognormal": _lognormal, "empirical": _empirical}
 
 
 # --------------------------------------------------------------------- arrivals ----
@@ -265,6 +266,8 @@ def _lengths(lengths: Any, trace: Trace | None, n: int, s_in, s_out):
     if lengths.kind == "distribution":
         return (sample_lengths(lengths.input, n, np.random.default_rng(s_in)),
                 sample_lengths(lengths.output, n, np.random.default_rng(s_out)))
+    if trace is None:
+        raise SpecError("lengths of kind 'trace' need a trace file", field="lengths")
     idx = np.arange(n) % len(trace)
     return trace.prompt_tokens[idx], trace.output_tokens[idx]
 
