@@ -27,7 +27,7 @@ class ServingReport:
         return {s.key: s.figure for s in self.sections}
 
 
-def _add(report: ServingReport, key: str, title: str, caption: str, make) -> None:
+def _add(report: ServingReport, key: str, title: str, *, caption: str, make) -> None:
     try:
         report.sections.append(Section(key, title, caption, make()))
     except AdorError as err:
@@ -38,16 +38,16 @@ def build_serving_report(run: ServingRun) -> ServingReport:
     """Every figure the run's files allow, with a note for each one left out."""
     report = ServingReport(run)
     _add(report, "latency_cdf", "Latency distributions",
-         "Cumulative distributions of the time to first token (per request) and of the time "
-         "between consecutive tokens of a request (all requests).",
-         lambda: figs.latency_cdfs(data.latency_cdfs(run.requests, run.itl)))
+         caption="Cumulative distributions of the time to first token (per request) and of the "
+         "time between consecutive tokens of a request (all requests).",
+         make=lambda: figs.latency_cdfs(data.latency_cdfs(run.requests, run.itl)))
     _add(report, "timeseries", "Batch size and KV cache over time",
-         "Running requests per iteration and the share of the KV cache in use.",
-         lambda: figs.timeseries(data.timeseries_data(run.timeseries)))
+         caption="Running requests per iteration and the share of the KV cache in use.",
+         make=lambda: figs.timeseries(data.timeseries_data(run.timeseries)))
     _add(report, "rates", "Latency and SLO attainment versus rate",
-         "The same requests at several rates (around the goodput, or as given): TTFT and "
+         caption="The same requests at several rates (around the goodput, or as given): TTFT and "
          "TPOT percentiles and the share of requests meeting both SLOs.",
-         lambda: figs.rate_curves(data.rate_curves(run.rates)))
+         make=lambda: figs.rate_curves(data.rate_curves(run.rates)))
     return report
 
 

@@ -197,7 +197,7 @@ class Disaggregated:
     layers: int
     chips: int | None = None
     same_instance: bool = False  # decode on the prefill's instance index (semi-PD)
-    # custom placement: plan(src, ready_s, prompt, output, targets) -> (dst, copied); a
+    # custom placement: plan(pair=, ready_s=, prompt=, output=, targets=) -> (dst, copied); a
     # copied request's KV flows to dst when dst != src (AcceLLM's duplication: the flow is
     # made for every copied request, counted in kv_transferred_bytes)
     plan: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
@@ -230,8 +230,9 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
     dst = np.empty(go.size, np.int64)
     copied = np.ones(go.size, dtype=bool)
     if setup.plan is not None:
-        dst, copied = setup.plan(pre.where[go], ready, requests.prompt_tokens[go],
-                                 requests.output_tokens[go], targets)
+        dst, copied = setup.plan(pair=pre.where[go], ready_s=ready,
+                                 prompt=requests.prompt_tokens[go],
+                                 output=requests.output_tokens[go], targets=targets)
     elif setup.same_instance:
         dst[:] = pre.where[go]
     else:
@@ -262,7 +263,7 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
         dec.series.extend(part.series)
         for why, c in part.reasons.items():
             dec.reasons[why] = dec.reasons.get(why, 0) + c
-    raw = _merge(requests, pre, dec, go)
+    raw = _merge(requests=requests, pre=pre, dec=dec, go=go)
     transferred = float(nbytes[go][copied].sum()) if setup.link is not None else 0.0
     chips = setup.chips or sum(x.chips for x in setup.prefill + setup.decode)
     limits = {"instances": P + len(setup.decode), "prefill_instances": P,
@@ -270,10 +271,10 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
               "kv_produced_bytes": float(nbytes[go].sum())}
     res = assemble(raw=raw, requests=requests, chips=chips, scheduler=name, limits=limits,
                    ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s)
-    return _with_pool_summary(res, pre, dec, P)
+    return _with_pool_summary(res, pre=pre, dec=dec, P=P)
 
 
-def _merge(requests: RequestSet, pre: StageOut, dec: StageOut, go: np.ndarray) -> RawRun:
+def _merge(*, requests: RequestSet, pre: StageOut, dec: StageOut, go: np.ndarray) -> RawRun:
     n = requests.n
     finish = pre.finish.copy()
     finish[go] = dec.finish[go]
@@ -311,7 +312,7 @@ def _concat_series(series: list) -> dict:
     return {k: v[order] for k, v in cat.items()}
 
 
-def _with_pool_summary(res: ServingResult, pre: StageOut, dec: StageOut, P: int
+def _with_pool_summary(res: ServingResult, *, pre: StageOut, dec: StageOut, P: int
                        ) -> ServingResult:
     """Busy fraction and peak KV occupancy of each pool over the makespan."""
     from dataclasses import replace

@@ -57,7 +57,7 @@ class Recorder:
         self.busy: list = []
         self.work: list = []  # (sampled rows, decode context sum, scores, prior tokens)
 
-    def add(self, t, batch, ptok, dtok, kv, busy, work) -> None:
+    def add(self, *, t, batch, ptok, dtok, kv, busy, work) -> None:
         self.t.append(t)
         self.batch.append(batch)
         self.prefill.append(ptok)
@@ -149,7 +149,7 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: Step, kv: KvPool,
         kv_now = st.kv_used_tokens
         t += dt
         done = st.finish_iteration(plan=plan, t=t)
-        rec.add(t, batch, ptok, dtok, kv_now, dt, work)
+        rec.add(t=t, batch=batch, ptok=ptok, dtok=dtok, kv=kv_now, busy=dt, work=work)
         for i, _ in plan.chunks:
             if first[i] != first[i] and st.gen[i] > 0:
                 first[i] = t

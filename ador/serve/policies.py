@@ -288,12 +288,13 @@ def offload_bound(*, prefill_step, decode_step, executor_share: float, prefill_c
     local attention; bandwidth bound)."""
     local_kv = decode_step.kv_capacity_for(memory_fraction=0.9, activation_tokens=4096)
     mem = prefill_count * prefill_kv_spare_tokens / max(decode_count * local_kv, 1)
-    bw = _bw_ratio(prefill_step, decode_step, executor_share, prefill_count, decode_count)
+    bw = _bw_ratio(prefill_step, decode_step, share=executor_share, pc=prefill_count,
+                   dc=decode_count)
     ob = min(mem, bw)
     return ob / (1.0 + ob)
 
 
-def _bw_ratio(p, d, share, pc, dc) -> float:
+def _bw_ratio(p, d, *, share, pc, dc) -> float:
     bp = p.work.hbm_bytes_per_s * p.chips if p.work is not None else 1.0
     bd = d.work.hbm_bytes_per_s * d.chips if d.work is not None else 1.0
     return pc * bandwidth_share(share) * bp / (dc * bd)
@@ -403,7 +404,7 @@ def accellm_plan(redundancy: float):
     """Decode placement: a copied request decodes on the less loaded of its two holders
     (fluid backlog of decode seconds, as ``least_work``), the others where they were
     prefilled (the pair's chips take the prefill role in turn)."""
-    def plan(pair, ready_s, prompt, output, targets):
+    def plan(*, pair, ready_s, prompt, output, targets):
         copied = copied_mask(pair.shape[0], redundancy)
         # the chip in the prefill role alternates within the pair
         src = 2 * pair + (np.arange(pair.shape[0]) % 2)
