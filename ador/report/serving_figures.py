@@ -6,12 +6,13 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ador.metrics import TPOT, TTFT, label
 from ador.report.figures import _layout
 
-CDF_STYLE = {"ttft": ("time to first token", "#1c7ed6"),
+CDF_STYLE = {TTFT.name: (TTFT.title, "#1c7ed6"),
              "tbt": ("time between tokens", "#e8590c")}
 STAT_DASH = {"p50": "solid", "p90": "dash", "p99": "dot"}
-METRIC_STYLE = {"ttft": ("TTFT", "#1c7ed6"), "tpot": ("TPOT", "#e8590c")}
+METRIC_STYLE = {TTFT.name: (label(TTFT), "#1c7ed6"), TPOT.name: (label(TPOT), "#e8590c")}
 
 
 def latency_cdfs(cdfs: dict[str, pd.DataFrame], *,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import plotly.graph_objects as go
 
 from ador.errors import AdorError
+from ador.metrics import E2E, TPOT, TTFT, label, summary_key
 from ador.report import serving_data as data
 from ador.report import serving_figures as figs
 from ador.report.html import CSS, PLOTLY_CONFIG, Section
@@ -60,10 +61,10 @@ def _facts(run: ServingRun) -> list[tuple[str, str]]:
              ("scheduler", str(s.get("scheduler"))),
              ("requests", f"{s.get('num_requests')} ({(s.get('rejected') or {}).get('count', 0)}"
                           f" rejected)")]
-    for key, label in (("ttft", "TTFT"), ("tpot", "TPOT"), ("e2e", "E2E")):
-        vals = [m.get(f"{key}_{q}_s") for q in ("mean", "p50", "p99")]
+    for lat in (TTFT, TPOT, E2E):
+        vals = [m.get(summary_key(lat, q)) for q in ("mean", "p50", "p99")]
         if all(isinstance(v, (int, float)) and math.isfinite(v) for v in vals):
-            facts.append((label, "mean {:.4g} s, p50 {:.4g} s, p99 {:.4g} s".format(*vals)))
+            facts.append((label(lat), "mean {:.4g} s, p50 {:.4g} s, p99 {:.4g} s".format(*vals)))
     thr = m.get("output_throughput_tok_per_s")
     if isinstance(thr, (int, float)):
         facts.append(("output throughput", f"{thr:,.1f} tok/s"))

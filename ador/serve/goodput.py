@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ador.errors import AdorError
+from ador.metrics import ITL, QUEUEING, summary_key
 from ador.serve.api import default_step_model, simulate
 from ador.serve.metrics import per_request
 from ador.serve.requests import RequestSet
@@ -109,8 +110,8 @@ def find_capacity(*, requests: RequestSet, tbt_p99_slo_s: float,
         s = res.summary
         if res.rejected.count:
             return False
-        q = per_request(res.requests)["queueing_s"]
-        return (s.get("itl_p99_s", 0.0) <= tbt_p99_slo_s
+        q = per_request(res.requests)[QUEUEING.column]
+        return (s.get(summary_key(ITL, "p99"), 0.0) <= tbt_p99_slo_s
                 and float(np.nanmedian(q)) < max_queue_median_s)
 
     return _bisect(ok=ok, requests=requests, sim_kwargs=sim_kwargs, rel_tol=rel_tol,

@@ -24,6 +24,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from ador.metrics import TPOT, TTFT
 from ador.serve.api import default_step_model
 from ador.serve.cluster import (
     Disaggregated,
@@ -216,8 +217,8 @@ def run_semi_pd_windowed(ctx: RunContext, requests: RequestSet, *, window: int,
         per = per_request(res.requests)
         new, new_t = [shares[0]], [0.0]
         for win in windows[:-1]:
-            ttft = per["ttft_s"][win]
-            tpot = np.nan_to_num(per["tpot_s"][win])
+            ttft = per[TTFT.column][win]
+            tpot = np.nan_to_num(per[TPOT.column][win])
             x, y = _algorithm1(x=new[-1][0], y=new[-1][1],
                                ttft_q=float(np.nanpercentile(ttft, q)),
                                tpot_q=float(np.percentile(tpot, q)), ttft_slo=ttft_slo_s,
@@ -257,8 +258,8 @@ def run_semi_pd_controlled(ctx: RunContext, requests: RequestSet) -> ServingResu
     from ador.serve.metrics import per_request
     for _ in range(sp.max_steps):
         per = per_request(res.requests)
-        ttft_ok = np.nanmean(per["ttft_s"] <= ctx.ttft_slo_s) >= sp.attainment
-        tpot_ok = np.nanmean(np.nan_to_num(per["tpot_s"]) <= ctx.tpot_slo_s) >= sp.attainment
+        ttft_ok = np.nanmean(per[TTFT.column] <= ctx.ttft_slo_s) >= sp.attainment
+        tpot_ok = np.nanmean(np.nan_to_num(per[TPOT.column]) <= ctx.tpot_slo_s) >= sp.attainment
         if ttft_ok == tpot_ok:
             break
         x, y = spec.semi_pd.prefill_share, spec.semi_pd.decode_share

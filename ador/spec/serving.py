@@ -207,7 +207,7 @@ class Slo(Spec):
     ttft: SloSeconds
     tpot: SloSeconds
 
-    @field_serializer("ttft", "tpot")
+    @field_serializer("*")  # every field of Slo is a duration
     def _with_unit(self, seconds: float) -> str:
         return f"{seconds!r} s"  # written back with its unit, so that it loads again
 

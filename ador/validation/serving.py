@@ -32,6 +32,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from ador.errors import AdorError
+from ador.metrics import ITL, TPOT, TTFT, summary_key
 from ador.spec.base import Spec
 from ador.spec.precision import Precision
 
@@ -161,8 +162,8 @@ def steady_state(result, concurrency: int) -> dict[str, float] | None:
     per = per_request(r)
     mid = slice(c, n - c)
     tokens = np.count_nonzero((r.token_times_s >= t0) & (r.token_times_s <= t1))
-    return {"ttft_mean_s": float(np.nanmean(per["ttft_s"][mid])),
-            "itl_mean_s": float(np.nanmean(per["tpot_s"][mid])),
+    return {summary_key(TTFT, "mean"): float(np.nanmean(per[TTFT.column][mid])),
+            summary_key(ITL, "mean"): float(np.nanmean(per[TPOT.column][mid])),
             "output_throughput_tok_per_s": tokens / (t1 - t0)}
 
 
