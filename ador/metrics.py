@@ -151,6 +151,14 @@ METRICS: tuple[Metric, ...] = (
            distribution="request"),
     Metric("itl", "itl_s", "inter-token latency", "ms", symbol="s", scale=1e3, combine="worst",
            distribution="token"),
+    # Summary figures of a serving run (ador.serve.metrics); ``per_chip`` names the per-chip
+    # key of a throughput.
+    Metric("output_throughput", "output_throughput_tok_per_s", "output throughput", "tok/s",
+           fmt="{:,.1f} tok/s", higher_is_better=True),
+    Metric("request_throughput", "request_throughput_per_s", "request throughput", "req/s",
+           fmt="{:,.3f} req/s", higher_is_better=True),
+    Metric("slo_attainment", "slo_attainment", "SLO attainment", "", fmt="{:.1%}",
+           higher_is_better=True),
 )
 
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
@@ -171,6 +179,8 @@ INTEGER_COLUMNS: tuple[str, ...] = tuple(m.column for m in SEARCHED if m.fmt == 
 TTFT, TPOT, E2E = BY_NAME["ttft"], BY_NAME["tpot"], BY_NAME["e2e"]
 NORMALIZED_LATENCY, QUEUEING, ITL = (BY_NAME["normalized_latency"], BY_NAME["queueing"],
                                      BY_NAME["itl"])
+OUTPUT_THROUGHPUT, REQUEST_THROUGHPUT, SLO_ATTAINMENT = (
+    BY_NAME["output_throughput"], BY_NAME["request_throughput"], BY_NAME["slo_attainment"])
 PER_REQUEST: tuple[Metric, ...] = tuple(m for m in METRICS if m.distribution == "request")
 LATENCIES: tuple[Metric, ...] = tuple(m for m in METRICS if m.distribution is not None)
 # Statistics of a latency distribution: label -> percentile (None: the mean).
@@ -182,6 +192,12 @@ def summary_key(m: Metric, stat: str) -> str:
     """Key of a statistic of a latency in a serving summary: the name, the statistic and
     the column's unit suffix (``ttft_p99_s``)."""
     return f"{m.name}_{stat}{m.column.removeprefix(m.name)}"
+
+
+def per_chip(m: Metric) -> str:
+    """Key of a serving throughput divided by the chips of the run
+    (``output_throughput_tok_per_s_per_chip``)."""
+    return f"{m.column}_per_chip"
 
 
 def label(m: Metric) -> str:
@@ -205,6 +221,6 @@ def known(columns: Iterable[str]) -> list[Metric]:
 
 __all__ = ["BY_COLUMN", "BY_NAME", "COMPARED", "DEFAULT_OBJECTIVES", "E2E", "FITS_MEMORY",
            "INTEGER_COLUMNS", "ITL", "LATENCIES", "LATENCY_STATS", "METRICS",
-           "NORMALIZED_LATENCY", "OBJECTIVES", "PER_REQUEST", "QUEUEING", "RATIOS", "SEARCHED",
-           "TABLE", "TPOT", "TTFT", "Combine", "Metric", "known", "label", "metric",
-           "summary_key"]
+           "NORMALIZED_LATENCY", "OBJECTIVES", "OUTPUT_THROUGHPUT", "PER_REQUEST", "QUEUEING",
+           "RATIOS", "REQUEST_THROUGHPUT", "SEARCHED", "SLO_ATTAINMENT", "TABLE", "TPOT", "TTFT",
+           "Combine", "Metric", "known", "label", "metric", "per_chip", "summary_key"]

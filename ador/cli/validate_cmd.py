@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ador.cli.common import console, print_json
-from ador.metrics import E2E, TPOT, TTFT, label
+from ador.metrics import E2E, OUTPUT_THROUGHPUT, TPOT, TTFT, label
 from ador.validation.compare import to_json, validate_rows
 from ador.validation.reference import read_reference
 
@@ -74,7 +74,7 @@ def validate_cmd(
 
 WIDE = 112  # the per-row table needs this many columns; a narrower terminal wraps it
 METRIC_LABELS = {TTFT.name: label(TTFT), TPOT.name: label(TPOT), "e2e_latency": label(E2E),
-                 "static_throughput_per_gpu": "per GPU", "output_throughput": "out",
+                 "static_throughput_per_gpu": "per GPU", OUTPUT_THROUGHPUT.name: "out",
                  "mean_ttft": "mean TTFT", "mean_itl": "mean ITL"}
 
 

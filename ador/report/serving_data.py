@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ador.errors import AdorError
-from ador.metrics import ITL, TPOT, TTFT, summary_key
+from ador.metrics import ITL, SLO_ATTAINMENT, TPOT, TTFT, summary_key
 
 MAX_POINTS = 2000
 LATENCY_STATS = ("p50", "p90", "p99")
@@ -106,7 +106,8 @@ def rate_curves(rates: pd.DataFrame) -> dict:
                                           "stat": stat, "value_s": r[col]}))
     latency = (pd.concat(rows, ignore_index=True) if rows else
                pd.DataFrame(columns=["rate_per_s", "metric", "stat", "value_s"]))
-    att = r[["rate_per_s", "slo_attainment"]].dropna() if "slo_attainment" in r.columns \
-        else pd.DataFrame(columns=["rate_per_s", "slo_attainment"])
+    cols = ["rate_per_s", SLO_ATTAINMENT.column]
+    att = (r[cols].dropna() if SLO_ATTAINMENT.column in r.columns
+           else pd.DataFrame(columns=cols))
     return {"latency": latency.dropna().reset_index(drop=True),
             "attainment": att.reset_index(drop=True)}

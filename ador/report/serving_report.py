@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import plotly.graph_objects as go
 
 from ador.errors import AdorError
-from ador.metrics import E2E, TPOT, TTFT, label, summary_key
+from ador.metrics import E2E, OUTPUT_THROUGHPUT, TPOT, TTFT, label, summary_key
 from ador.report import serving_data as data
 from ador.report import serving_figures as figs
 from ador.report.html import CSS, PLOTLY_CONFIG, Section
@@ -65,7 +65,7 @@ def _facts(run: ServingRun) -> list[tuple[str, str]]:
         vals = [m.get(summary_key(lat, q)) for q in ("mean", "p50", "p99")]
         if all(isinstance(v, (int, float)) and math.isfinite(v) for v in vals):
             facts.append((label(lat), "mean {:.4g} s, p50 {:.4g} s, p99 {:.4g} s".format(*vals)))
-    thr = m.get("output_throughput_tok_per_s")
+    thr = m.get(OUTPUT_THROUGHPUT.column)
     if isinstance(thr, (int, float)):
         facts.append(("output throughput", f"{thr:,.1f} tok/s"))
     if s.get("goodput"):

@@ -14,9 +14,13 @@ from ador.metrics import (
     ITL,
     LATENCY_STATS,
     NORMALIZED_LATENCY,
+    OUTPUT_THROUGHPUT,
     QUEUEING,
+    REQUEST_THROUGHPUT,
+    SLO_ATTAINMENT,
     TPOT,
     TTFT,
+    per_chip,
     summary_key,
 )
 from ador.units import format_quantity
@@ -53,12 +57,12 @@ def throughput_table(run: Mapping[str, Any]) -> Table:
     t = Table(title="throughput, utilisation and KV cache")
     t.add_column("figure")
     t.add_column("value", justify="right")
-    t.add_row("output tokens", _n(s.get("output_throughput_tok_per_s"), suffix=" tok/s"))
+    t.add_row("output tokens", _n(s.get(OUTPUT_THROUGHPUT.column), suffix=" tok/s"))
     t.add_row(f"output tokens per chip ({chips} chip{'' if chips == 1 else 's'})",
-              _n(s.get("output_throughput_tok_per_s_per_chip"), suffix=" tok/s"))
+              _n(s.get(per_chip(OUTPUT_THROUGHPUT)), suffix=" tok/s"))
     t.add_row("all tokens (prompt + output)",
               _n(s.get("total_throughput_tok_per_s"), suffix=" tok/s"))
-    t.add_row("requests", _n(s.get("request_throughput_per_s"), ",.3f", " req/s"))
+    t.add_row("requests", _n(s.get(REQUEST_THROUGHPUT.column), ",.3f", " req/s"))
     t.add_row("completed / rejected requests",
               f"{_n(s.get('completed'), ',.0f')} / {run['rejected']['count']:,}")
     t.add_row("preemptions", _n(s.get("preemptions"), ",.0f"))
@@ -78,7 +82,7 @@ def throughput_table(run: Mapping[str, Any]) -> Table:
         slo = run["slo"]
         t.add_row(f"SLO attainment ({TTFT.name} <= {_s(slo[TTFT.column])}, "
                   f"{TPOT.name} <= {_s(slo[TPOT.column])})",
-                  _n(s.get("slo_attainment"), ".1%"))
+                  _n(s.get(SLO_ATTAINMENT.column), ".1%"))
     if run.get("goodput"):
         g = run["goodput"]
         t.add_row(f"goodput ({g['attainment']:.0%} attainment)",

@@ -9,11 +9,15 @@ from ador.metrics import (
     ITL,
     LATENCY_STATS,
     NORMALIZED_LATENCY,
+    OUTPUT_THROUGHPUT,
     PER_REQUEST,
     QUEUEING,
+    REQUEST_THROUGHPUT,
+    SLO_ATTAINMENT,
     TPOT,
     TTFT,
     Metric,
+    per_chip,
     summary_key,
 )
 from ador.serve.results import RequestRecords, TimeSeries
@@ -83,11 +87,11 @@ def summarize(r: RequestRecords, ts: TimeSeries, *, chips: int, ttft_slo_s: floa
         in_tok = float(r.prompt_tokens[ok].sum())
         if span > 0:
             out["makespan_s"] = span
-            out["output_throughput_tok_per_s"] = out_tok / span
+            out[OUTPUT_THROUGHPUT.column] = out_tok / span
             out["total_throughput_tok_per_s"] = (out_tok + in_tok) / span
-            out["request_throughput_per_s"] = done / span
-            out["output_throughput_tok_per_s_per_chip"] = out_tok / span / chips
-            out["request_throughput_per_s_per_chip"] = done / span / chips
+            out[REQUEST_THROUGHPUT.column] = done / span
+            out[per_chip(OUTPUT_THROUGHPUT)] = out_tok / span / chips
+            out[per_chip(REQUEST_THROUGHPUT)] = done / span / chips
             out["busy_fraction"] = float(ts.busy_s.sum()) / span
     out["completed"] = float(done)
     out["rejected"] = float(r.rejected.sum())
@@ -101,6 +105,6 @@ def summarize(r: RequestRecords, ts: TimeSeries, *, chips: int, ttft_slo_s: floa
         out["batch_size_max"] = float(ts.batch_size.max())
         out["iterations"] = float(ts.t_s.size)
     if ttft_slo_s is not None and tpot_slo_s is not None:
-        out["slo_attainment"] = attainment(per, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s,
+        out[SLO_ATTAINMENT.column] = attainment(per, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s,
                                            rejected=r.rejected)
     return out
