@@ -8,6 +8,12 @@ columns, report figures and axis labels all read this table; the numbers themsel
 computed in :mod:`ador.evaluate.columns`. Adding a metric is one entry here plus its
 computation there.
 
+The serving simulator's figures are entries here too, computed in :mod:`ador.serve.metrics`:
+latency distributions (``distribution``: per request, a column of a run's requests.csv, or
+per token gap), each summarised by ``LATENCY_STATS`` under ``summary_key`` (``ttft_p99_s``),
+and summary figures (throughputs, with ``per_chip`` keys, and SLO attainment). Run folders,
+tables, figures, rate sweeps and validation read names, keys and titles from here.
+
 Combining over scenarios: ``worst`` takes the largest value (latencies, power, energy per
 request), ``geomean`` the geometric mean (rates and efficiencies), ``same`` the value of a
 scenario-independent design property (area, cost, bandwidths), ``all`` the smallest
