@@ -8,6 +8,12 @@ columns, report figures and axis labels all read this table; the numbers themsel
 computed in :mod:`ador.evaluate.columns`. Adding a metric is one entry here plus its
 computation there.
 
+The serving simulator's figures are entries here too, computed in :mod:`ador.serve.metrics`:
+latency distributions (``distribution``: per request, a column of a run's requests.csv, or
+per token gap), each summarised by ``LATENCY_STATS`` under ``summary_key`` (``ttft_p99_s``),
+and summary figures (throughputs, with ``per_chip`` keys, and SLO attainment). Run folders,
+tables, figures, rate sweeps and validation read names, keys and titles from here.
+
 Combining over scenarios: ``worst`` takes the largest value (latencies, power, energy per
 request), ``geomean`` the geometric mean (rates and efficiencies), ``same`` the value of a
 scenario-independent design property (area, cost, bandwidths), ``all`` the smallest
@@ -48,6 +54,9 @@ class Metric:
     # The problem field ("slo.tpot_s", "budgets.area_mm2") that sets an upper limit on it;
     # budgets limit what may be built, SLOs what the service must meet.
     limit: str | None = None
+    # A latency the serving simulator measures per request (``request``) or per token gap
+    # (``token``) and summarises by its mean and percentiles (``summary_key``).
+    distribution: Literal["request", "token"] | None = None
 
     @property
     def axis_title(self) -> str:
@@ -88,12 +97,12 @@ class Metric:
 METRICS: tuple[Metric, ...] = (
     Metric("ttft", "ttft_s", "time to first token", "ms", symbol="s", short="ttft", scale=1e3,
            combine="worst", objective=True, searched=True, compared="ttft", table=True,
-           limit="slo.ttft_s"),
+           limit="slo.ttft_s", distribution="request"),
     Metric("tpot", "tpot_s", "time per output token", "ms", symbol="s", short="tpot",
            scale=1e3, combine="worst", objective=True, searched=True, ratio="tpot_ratio",
-           compared="tpot", table=True, limit="slo.tpot_s"),
+           compared="tpot", table=True, limit="slo.tpot_s", distribution="request"),
     Metric("e2e", "e2e_s", "end to end", "s", symbol="s", combine="worst",
-           compared="end to end"),
+           compared="end to end", distribution="request"),
     Metric("throughput", "throughput_tok_s", "throughput", "tok/s", fmt="{:,.1f} tok/s",
            higher_is_better=True, compared="throughput"),
     Metric("throughput_per_chip", "throughput_per_chip_tok_s", "throughput per chip", "tok/s",
@@ -141,6 +150,21 @@ METRICS: tuple[Metric, ...] = (
            searched=True),
     Metric("fits_memory", "fits_memory", "fits in memory", "", fmt="{:d}", combine="all",
            searched=True),
+    # Latencies of the serving simulator only (ador.serve.metrics).
+    Metric("normalized_latency", "normalized_latency_s", "normalized latency (per output token)",
+           "ms", symbol="s", scale=1e3, combine="worst", distribution="request"),
+    Metric("queueing", "queueing_s", "queueing delay", "s", symbol="s", combine="worst",
+           distribution="request"),
+    Metric("itl", "itl_s", "inter-token latency", "ms", symbol="s", scale=1e3, combine="worst",
+           distribution="token"),
+    # Summary figures of a serving run (ador.serve.metrics); ``per_chip`` names the per-chip
+    # key of a throughput.
+    Metric("output_throughput", "output_throughput_tok_per_s", "output throughput", "tok/s",
+           fmt="{:,.1f} tok/s", higher_is_better=True),
+    Metric("request_throughput", "request_throughput_per_s", "request throughput", "req/s",
+           fmt="{:,.3f} req/s", higher_is_better=True),
+    Metric("slo_attainment", "slo_attainment", "SLO attainment", "", fmt="{:.1%}",
+           higher_is_better=True),
 )
 
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
@@ -155,6 +179,36 @@ FITS_MEMORY = BY_NAME["fits_memory"]
 DEFAULT_OBJECTIVES: tuple[str, ...] = ("throughput_per_chip", "tokens_per_s_per_mm2")
 # Integer-valued columns of designs.csv.
 INTEGER_COLUMNS: tuple[str, ...] = tuple(m.column for m in SEARCHED if m.fmt == "{:d}")
+
+# The serving simulator's latencies: per request (a column of requests.csv each) and per
+# token gap, each summarised by its mean and percentiles.
+TTFT, TPOT, E2E = BY_NAME["ttft"], BY_NAME["tpot"], BY_NAME["e2e"]
+NORMALIZED_LATENCY, QUEUEING, ITL = (BY_NAME["normalized_latency"], BY_NAME["queueing"],
+                                     BY_NAME["itl"])
+OUTPUT_THROUGHPUT, REQUEST_THROUGHPUT, SLO_ATTAINMENT = (
+    BY_NAME["output_throughput"], BY_NAME["request_throughput"], BY_NAME["slo_attainment"])
+PER_REQUEST: tuple[Metric, ...] = tuple(m for m in METRICS if m.distribution == "request")
+LATENCIES: tuple[Metric, ...] = tuple(m for m in METRICS if m.distribution is not None)
+# Statistics of a latency distribution: label -> percentile (None: the mean).
+LATENCY_STATS: tuple[tuple[str, float | None], ...] = (
+    ("mean", None), ("p50", 50.0), ("p90", 90.0), ("p99", 99.0))
+
+
+def summary_key(m: Metric, stat: str) -> str:
+    """Key of a statistic of a latency in a serving summary: the name, the statistic and
+    the column's unit suffix (``ttft_p99_s``)."""
+    return f"{m.name}_{stat}{m.column.removeprefix(m.name)}"
+
+
+def per_chip(m: Metric) -> str:
+    """Key of a serving throughput divided by the chips of the run
+    (``output_throughput_tok_per_s_per_chip``)."""
+    return f"{m.column}_per_chip"
+
+
+def label(m: Metric) -> str:
+    """Upper-case short label of a serving latency (``TTFT``, ``E2E``)."""
+    return (m.short or m.name).upper()
 
 
 def metric(key: str) -> Metric:
@@ -171,6 +225,8 @@ def known(columns: Iterable[str]) -> list[Metric]:
     return [m for m in METRICS if m.column in cols]
 
 
-__all__ = ["BY_COLUMN", "BY_NAME", "COMPARED", "DEFAULT_OBJECTIVES", "FITS_MEMORY",
-           "INTEGER_COLUMNS", "METRICS", "OBJECTIVES", "RATIOS", "SEARCHED", "TABLE", "Combine",
-           "Metric", "known", "metric"]
+__all__ = ["BY_COLUMN", "BY_NAME", "COMPARED", "DEFAULT_OBJECTIVES", "E2E", "FITS_MEMORY",
+           "INTEGER_COLUMNS", "ITL", "LATENCIES", "LATENCY_STATS", "METRICS",
+           "NORMALIZED_LATENCY", "OBJECTIVES", "OUTPUT_THROUGHPUT", "PER_REQUEST", "QUEUEING",
+           "RATIOS", "REQUEST_THROUGHPUT", "SEARCHED", "SLO_ATTAINMENT", "TABLE", "TPOT", "TTFT",
+           "Combine", "Metric", "known", "label", "metric", "per_chip", "summary_key"]

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ador.cli.common import console, err_console
 from ador.errors import AdorError
+
+if TYPE_CHECKING:
+    from ador.report.html import Report
+    from ador.report.serving_report import ServingReport
 
 plot_app = typer.Typer(help="Draw one figure of a run folder (HTML, SVG or PNG).",
                        no_args_is_help=True)
@@ -75,12 +79,14 @@ def report_cmd(
         if validation is not None or area is not None:
             raise AdorError("--validation and --area apply to search run folders, not to a "
                             "serving run", field="--validation" if validation else "--area")
-        report = build_serving_report(load_serving_run(run_dir))
-        html_text = render_serving_html(report)
+        serving = build_serving_report(load_serving_run(run_dir))
+        report: Report | ServingReport = serving
+        html_text = render_serving_html(serving)
     else:
-        report = build_report(load_run(run_dir), validation=_validation(validation),
+        search = build_report(load_run(run_dir), validation=_validation(validation),
                               area=_read_json(area, "--area"))
-        html_text = render_html(report)
+        report = search
+        html_text = render_html(search)
     run = report.run
     out = run.path / "report.html"
     write_text_atomic(out, html_text)

@@ -5,17 +5,22 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ador.cli.common import console, err_console
 from ador.errors import SpecError
 
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
 
 def _rate(value: str | None) -> float | None:
-    if value is None:
-        return None
+    return None if value is None else _positive_rate(value)
+
+
+def _positive_rate(value: str) -> float:
     from ador.spec.serving import parse_rate
 
     try:
@@ -33,7 +38,7 @@ def _sweep(value: str | None) -> list[float] | None:
     rates = []
     for part in value.split(","):
         try:
-            rates.append(_rate(part.strip()))
+            rates.append(_positive_rate(part.strip()))
         except SpecError as err:
             raise SpecError(err.rule, field="--sweep", value=value) from None
     return rates
@@ -140,7 +145,7 @@ class _progress:
 
     def __init__(self, *, enabled: bool) -> None:
         self.enabled = enabled
-        self.tasks: dict[str, int] = {}
+        self.tasks: dict[str, TaskID] = {}
 
     def __enter__(self):
         if not self.enabled:

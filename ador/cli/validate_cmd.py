@@ -10,6 +10,7 @@ from rich import box
 from rich.table import Table
 
 from ador.cli.common import console, print_json
+from ador.metrics import E2E, OUTPUT_THROUGHPUT, TPOT, TTFT, label
 from ador.validation.compare import to_json, validate_rows
 from ador.validation.reference import read_reference
 
@@ -72,8 +73,8 @@ def validate_cmd(
                      if data["errors"] else ""))
 
 
-METRIC_LABELS = {"ttft": "TTFT", "tpot": "TPOT", "e2e_latency": "E2E",
-                 "static_throughput_per_gpu": "per GPU", "output_throughput": "out",
+METRIC_LABELS = {TTFT.name: label(TTFT), TPOT.name: label(TPOT), "e2e_latency": label(E2E),
+                 "static_throughput_per_gpu": "per GPU", OUTPUT_THROUGHPUT.name: "out",
                  "mean_ttft": "mean TTFT", "mean_itl": "mean ITL"}
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ador.metrics import SLO_ATTAINMENT, TPOT, TTFT, summary_key
 from ador.report.figures import FONT, TEMPLATE
 
 
@@ -30,7 +31,8 @@ def rate_panels(runs: pd.DataFrame, hardware: str) -> go.Figure:
         "decode busy", "KV peak occupancy (decode or colocated)"))
     for policy, p in part.groupby("policy", sort=False):
         p = p.sort_values("rate_per_chip")
-        for col, key in ((1, "slo_attainment"), (2, "ttft_p90_s"), (3, "tpot_p90_s")):
+        for col, key in ((1, SLO_ATTAINMENT.column), (2, summary_key(TTFT, "p90")),
+                         (3, summary_key(TPOT, "p90"))):
             if key in p:
                 fig.add_scatter(x=p["rate_per_chip"], y=p[key], name=policy, legendgroup=policy,
                                 showlegend=col == 1, mode="lines+markers", row=1, col=col)

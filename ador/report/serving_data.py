@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ador.errors import AdorError
+from ador.metrics import ITL, SLO_ATTAINMENT, TPOT, TTFT, summary_key
 
 MAX_POINTS = 2000
 LATENCY_STATS = ("p50", "p90", "p99")
@@ -33,13 +34,13 @@ def latency_cdfs(requests: pd.DataFrame, itl: pd.DataFrame) -> dict[str, pd.Data
     """CDFs of time to first token (per request) and time between tokens (the run's
     inter-token quantiles); a missing column leaves that curve out."""
     out: dict[str, pd.DataFrame] = {}
-    if "ttft_s" in requests.columns:
-        out["ttft"] = cdf_data(requests["ttft_s"])
-    if {"quantile", "itl_s"} <= set(itl.columns) and not itl.empty:
-        out["tbt"] = pd.DataFrame({"x": itl["itl_s"].to_numpy(dtype=np.float64),
+    if TTFT.column in requests.columns:
+        out[TTFT.name] = cdf_data(requests[TTFT.column])
+    if {"quantile", ITL.column} <= set(itl.columns) and not itl.empty:
+        out["tbt"] = pd.DataFrame({"x": itl[ITL.column].to_numpy(dtype=np.float64),
                                    "p": itl["quantile"].to_numpy(dtype=np.float64)})
     if not any(len(v) for v in out.values()):
-        raise AdorError("no request has a first-token time or two tokens", field="ttft_s")
+        raise AdorError("no request has a first-token time or two tokens", field=TTFT.column)
     return out
 
 
@@ -97,15 +98,16 @@ def rate_curves(rates: pd.DataFrame) -> dict:
                         field="rates.csv")
     r = rates.sort_values("rate_per_s")
     rows = []
-    for metric in ("ttft", "tpot"):
+    for m in (TTFT, TPOT):
         for stat in LATENCY_STATS:
-            col = f"{metric}_{stat}_s"
+            col = summary_key(m, stat)
             if col in r.columns:
-                rows.append(pd.DataFrame({"rate_per_s": r["rate_per_s"], "metric": metric,
+                rows.append(pd.DataFrame({"rate_per_s": r["rate_per_s"], "metric": m.name,
                                           "stat": stat, "value_s": r[col]}))
     latency = (pd.concat(rows, ignore_index=True) if rows else
                pd.DataFrame(columns=["rate_per_s", "metric", "stat", "value_s"]))
-    att = r[["rate_per_s", "slo_attainment"]].dropna() if "slo_attainment" in r.columns \
-        else pd.DataFrame(columns=["rate_per_s", "slo_attainment"])
+    cols = ["rate_per_s", SLO_ATTAINMENT.column]
+    att = (r[cols].dropna() if SLO_ATTAINMENT.column in r.columns
+           else pd.DataFrame(columns=cols))
     return {"latency": latency.dropna().reset_index(drop=True),
             "attainment": att.reset_index(drop=True)}

@@ -6,12 +6,13 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ador.metrics import SLO_ATTAINMENT, TPOT, TTFT, label
 from ador.report.figures import _layout
 
-CDF_STYLE = {"ttft": ("time to first token", "#1c7ed6"),
+CDF_STYLE = {TTFT.name: (TTFT.title, "#1c7ed6"),
              "tbt": ("time between tokens", "#e8590c")}
 STAT_DASH = {"p50": "solid", "p90": "dash", "p99": "dot"}
-METRIC_STYLE = {"ttft": ("TTFT", "#1c7ed6"), "tpot": ("TPOT", "#e8590c")}
+METRIC_STYLE = {TTFT.name: (label(TTFT), "#1c7ed6"), TPOT.name: (label(TPOT), "#e8590c")}
 
 
 def latency_cdfs(cdfs: dict[str, pd.DataFrame], *,
@@ -58,7 +59,7 @@ def rate_curves(rc: dict, *, title: str = "Latency and SLO attainment versus req
                       row=1, col=1)
     att = rc["attainment"]
     if not att.empty:
-        fig.add_trace(go.Scatter(x=att["rate_per_s"], y=att["slo_attainment"],
+        fig.add_trace(go.Scatter(x=att["rate_per_s"], y=att[SLO_ATTAINMENT.column],
                                  mode="lines+markers", name="both SLOs met",
                                  line=dict(color="#2b8a3e", width=2.5)), row=1, col=2)
     fig.update_yaxes(title_text="seconds", type="log", row=1, col=1)

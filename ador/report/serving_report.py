@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import plotly.graph_objects as go
 
 from ador.errors import AdorError
+from ador.metrics import E2E, OUTPUT_THROUGHPUT, TPOT, TTFT, label, summary_key
 from ador.report import serving_data as data
 from ador.report import serving_figures as figs
 from ador.report.html import CSS, PLOTLY_CONFIG, Section
@@ -27,7 +28,7 @@ class ServingReport:
         return {s.key: s.figure for s in self.sections}
 
 
-def _add(report: ServingReport, key: str, title: str, caption: str, make) -> None:
+def _add(report: ServingReport, key: str, title: str, *, caption: str, make) -> None:
     try:
         report.sections.append(Section(key, title, caption, make()))
     except AdorError as err:
@@ -38,16 +39,16 @@ def build_serving_report(run: ServingRun) -> ServingReport:
     """Every figure the run's files allow, with a note for each one left out."""
     report = ServingReport(run)
     _add(report, "latency_cdf", "Latency distributions",
-         "Cumulative distributions of the time to first token (per request) and of the time "
-         "between consecutive tokens of a request (all requests).",
-         lambda: figs.latency_cdfs(data.latency_cdfs(run.requests, run.itl)))
+         caption="Cumulative distributions of the time to first token (per request) and of the "
+         "time between consecutive tokens of a request (all requests).",
+         make=lambda: figs.latency_cdfs(data.latency_cdfs(run.requests, run.itl)))
     _add(report, "timeseries", "Batch size and KV cache over time",
-         "Running requests per iteration and the share of the KV cache in use.",
-         lambda: figs.timeseries(data.timeseries_data(run.timeseries)))
+         caption="Running requests per iteration and the share of the KV cache in use.",
+         make=lambda: figs.timeseries(data.timeseries_data(run.timeseries)))
     _add(report, "rates", "Latency and SLO attainment versus rate",
-         "The same requests at several rates (around the goodput, or as given): TTFT and "
+         caption="The same requests at several rates (around the goodput, or as given): TTFT and "
          "TPOT percentiles and the share of requests meeting both SLOs.",
-         lambda: figs.rate_curves(data.rate_curves(run.rates)))
+         make=lambda: figs.rate_curves(data.rate_curves(run.rates)))
     return report
 
 
@@ -60,11 +61,11 @@ def _facts(run: ServingRun) -> list[tuple[str, str]]:
              ("scheduler", str(s.get("scheduler"))),
              ("requests", f"{s.get('num_requests')} ({(s.get('rejected') or {}).get('count', 0)}"
                           f" rejected)")]
-    for key, label in (("ttft", "TTFT"), ("tpot", "TPOT"), ("e2e", "E2E")):
-        vals = [m.get(f"{key}_{q}_s") for q in ("mean", "p50", "p99")]
+    for lat in (TTFT, TPOT, E2E):
+        vals = [m.get(summary_key(lat, q)) for q in ("mean", "p50", "p99")]
         if all(isinstance(v, (int, float)) and math.isfinite(v) for v in vals):
-            facts.append((label, "mean {:.4g} s, p50 {:.4g} s, p99 {:.4g} s".format(*vals)))
-    thr = m.get("output_throughput_tok_per_s")
+            facts.append((label(lat), "mean {:.4g} s, p50 {:.4g} s, p99 {:.4g} s".format(*vals)))
+    thr = m.get(OUTPUT_THROUGHPUT.column)
     if isinstance(thr, (int, float)):
         facts.append(("output throughput", f"{thr:,.1f} tok/s"))
     if s.get("goodput"):

@@ -9,13 +9,24 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 
+from ador.metrics import (
+    E2E,
+    ITL,
+    LATENCY_STATS,
+    NORMALIZED_LATENCY,
+    OUTPUT_THROUGHPUT,
+    QUEUEING,
+    REQUEST_THROUGHPUT,
+    SLO_ATTAINMENT,
+    TPOT,
+    TTFT,
+    per_chip,
+    summary_key,
+)
 from ador.units import format_quantity
 
-LATENCIES = (("ttft", "time to first token"), ("tpot", "time per output token"),
-             ("itl", "inter-token latency"), ("e2e", "end to end"),
-             ("normalized_latency", "normalized latency (per output token)"),
-             ("queueing", "queueing delay"))
-STATS = ("mean", "p50", "p90", "p99")
+LATENCIES = (TTFT, TPOT, ITL, E2E, NORMALIZED_LATENCY, QUEUEING)  # rows, in this order
+STATS = tuple(stat for stat, _ in LATENCY_STATS)
 
 
 def _s(x: Any) -> str:
@@ -34,9 +45,9 @@ def latency_table(summary: Mapping[str, Any], *, title: str) -> Table:
     t.add_column("latency")
     for s in STATS:
         t.add_column(s, justify="right")
-    for key, label in LATENCIES:
-        if any(f"{key}_{s}_s" in summary for s in STATS):
-            t.add_row(label, *(_s(summary.get(f"{key}_{s}_s")) for s in STATS))
+    for m in LATENCIES:
+        if any(summary_key(m, s) in summary for s in STATS):
+            t.add_row(m.title, *(_s(summary.get(summary_key(m, s))) for s in STATS))
     return t
 
 
@@ -46,12 +57,12 @@ def throughput_table(run: Mapping[str, Any]) -> Table:
     t = Table(title="throughput, utilisation and KV cache")
     t.add_column("figure")
     t.add_column("value", justify="right")
-    t.add_row("output tokens", _n(s.get("output_throughput_tok_per_s"), suffix=" tok/s"))
+    t.add_row("output tokens", _n(s.get(OUTPUT_THROUGHPUT.column), suffix=" tok/s"))
     t.add_row(f"output tokens per chip ({chips} chip{'' if chips == 1 else 's'})",
-              _n(s.get("output_throughput_tok_per_s_per_chip"), suffix=" tok/s"))
+              _n(s.get(per_chip(OUTPUT_THROUGHPUT)), suffix=" tok/s"))
     t.add_row("all tokens (prompt + output)",
               _n(s.get("total_throughput_tok_per_s"), suffix=" tok/s"))
-    t.add_row("requests", _n(s.get("request_throughput_per_s"), ",.3f", " req/s"))
+    t.add_row("requests", _n(s.get(REQUEST_THROUGHPUT.column), ",.3f", " req/s"))
     t.add_row("completed / rejected requests",
               f"{_n(s.get('completed'), ',.0f')} / {run['rejected']['count']:,}")
     t.add_row("preemptions", _n(s.get("preemptions"), ",.0f"))
@@ -69,8 +80,9 @@ def throughput_table(run: Mapping[str, Any]) -> Table:
     t.add_row("makespan", _s(s.get("makespan_s")))
     if run.get("slo"):
         slo = run["slo"]
-        t.add_row(f"SLO attainment (ttft <= {_s(slo['ttft_s'])}, tpot <= {_s(slo['tpot_s'])})",
-                  _n(s.get("slo_attainment"), ".1%"))
+        t.add_row(f"SLO attainment ({TTFT.name} <= {_s(slo[TTFT.column])}, "
+                  f"{TPOT.name} <= {_s(slo[TPOT.column])})",
+                  _n(s.get(SLO_ATTAINMENT.column), ".1%"))
     if run.get("goodput"):
         g = run["goodput"]
         t.add_row(f"goodput ({g['attainment']:.0%} attainment)",

@@ -20,7 +20,7 @@ import numpy as np
 from ador.serve.kv import KvPool
 from ador.serve.requests import RequestSet
 from ador.serve.schedulers.base import Plan
-from ador.serve.stepmodel import StepModel
+from ador.serve.stepviews import Step
 
 MIN_BULK = 8  # fewer decode-only steps than this run one by one (numpy set-up costs more)
 
@@ -154,7 +154,7 @@ class FastState:
         return blocks
 
     # -- one iteration ------------------------------------------------------------------
-    def iteration(self, *, plan: Plan, step: StepModel, swap_s_per_block: float) -> tuple:
+    def iteration(self, *, plan: Plan, step: Step, swap_s_per_block: float) -> tuple:
         """Seconds of the planned iteration, its batch size, prefill and decode tokens, and
         its work counts (sampled rows, decode context sum, attention scores, prior
         tokens read by prefill chunks)."""
@@ -211,7 +211,7 @@ class FastState:
     def kv_used_tokens(self) -> int:
         return self.used * self.B
 
-    def fast_forward(self, *, t: float, step: StepModel, until_s: float, rec) -> float:
+    def fast_forward(self, *, t: float, step: Step, until_s: float, rec) -> float:
         """Run, in bulk, the decode-only iterations before the next completion, the next
         arrival (no iteration starts at or after ``until_s``) and the point where block
         growth would exceed the free blocks; returns the time after them (``t`` when
@@ -258,7 +258,7 @@ class FastState:
         rec.decode.extend([nd] * m)
         rec.kv.extend(((used0 + growth[:m]) * B).tolist())
         rec.busy.extend(dt[:m].tolist())
-        rec.work.extend(zip([nd] * m, ctx.tolist(), [0.0] * m, [0.0] * m))
+        rec.work.extend(zip([nd] * m, ctx.tolist(), [0.0] * m, [0.0] * m, strict=True))
         return end_list[-1]
 
     def token_times(self, offsets: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from ador.serve.results import Rejected, RequestRecords, ServingResult, TimeSeri
 from ador.serve.schedulers import SCHEDULERS, Scheduler
 from ador.serve.schedulers.static import STATIC_MAX_TOKENS  # noqa: F401  (re-exported)
 from ador.serve.steptime import StepModel, build_step_model
+from ador.serve.stepviews import Step
 from ador.spec.hardware import HardwareSpec
 from ador.spec.model import ModelSpec
 from ador.spec.precision import Precision
@@ -44,7 +45,7 @@ def tokens_needed(config: SchedulerConfig, max_context: int) -> int:
     return SCHEDULERS[config.name].default_tokens(config, max_context)
 
 
-def make_scheduler(*, config: SchedulerConfig, step: StepModel, requests: RequestSet,
+def make_scheduler(*, config: SchedulerConfig, step: Step, requests: RequestSet,
                    max_context: int) -> tuple[Scheduler, KvPool, dict]:
     """The scheduler object with its limits resolved, its KV pool and the limits used."""
     cls = SCHEDULERS[config.name]
@@ -110,8 +111,8 @@ def simulate(*, hardware: HardwareSpec, model: ModelSpec, requests: RequestSet,
                                      max_context=model.max_context)[0]
             parts.append(run(requests=sub, scheduler=sched_k, step=step, kv=kv,
                              state_factory=ReferenceState if reference else FastState,
-                             swap_s_per_block=swap_s, progress=None if progress is None
-                             else (lambda f, k=k: progress((k + f) / instances))))
+                             swap_s_per_block=swap_s,
+                             progress=_shard_progress(progress, k, instances)))
         raw = merge_runs(parts, n=requests.n, instances=instances)
     limits["instances"] = instances
     return assemble(raw=raw, requests=requests, chips=tp * pp * instances,
@@ -152,7 +153,9 @@ def merge_runs(parts: list[RawRun], *, n: int, instances: int) -> RawRun:
                                          for k, p in enumerate(parts)])
     order = np.argsort(series["t_s"], kind="stable")
     series = {key: v[order] for key, v in series.items()}
-    work = {key: np.concatenate([p.work[key] for p in parts])[order] for key in parts[0].work}
+    works = [p.work for p in parts if p.work is not None]
+    work = ({key: np.concatenate([w[key] for w in works])[order] for key in works[0]}
+            if works and len(works) == len(parts) else None)
     return RawRun(arrival_s=scatter("arrival_s"), start_s=scatter("start_s"),
                   first_token_s=scatter("first_token_s"), finish_s=scatter("finish_s"),
                   preemptions=scatter("preemptions", np.int64),
@@ -162,10 +165,21 @@ def merge_runs(parts: list[RawRun], *, n: int, instances: int) -> RawRun:
                   stopped=any(p.stopped for p in parts), work=work)
 
 
-def utilisation(*, step: StepModel, series: dict, work: dict, span_s: float) -> dict:
+def _shard_progress(progress: Callable[[float], None] | None, k: int,
+                    instances: int) -> Callable[[float], None] | None:
+    """Progress of shard ``k`` of ``instances`` reported as a fraction of the whole run."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda f: report((k + f) / instances)
+
+
+def utilisation(*, step: Step, series: dict, work: dict, span_s: float) -> dict:
     """Matrix-unit and HBM-bandwidth utilisation per chip over the run (achieved work over
     peak work in the makespan); pipeline stages share a pass's layers."""
     w = step.work
+    if w is None:
+        raise ValueError("the step model has no work tables")
     flops, hbm = w.totals(tokens=series["prefill_tokens"] + series["decode_tokens"],
                           sampled=work["sampled"], decode_n=series["decode_tokens"],
                           decode_ctx_sum=work["decode_ctx_sum"], scores=work["scores"],
@@ -177,7 +191,7 @@ def utilisation(*, step: StepModel, series: dict, work: dict, span_s: float) -> 
 
 def assemble(*, raw: RawRun, requests: RequestSet, chips: int, scheduler: str, limits: dict,
              ttft_slo_s: float | None, tpot_slo_s: float | None,
-             step: StepModel | None = None, instances: int = 1) -> ServingResult:
+             step: Step | None = None, instances: int = 1) -> ServingResult:
     recs = RequestRecords(
         arrival_s=raw.arrival_s, start_s=raw.start_s, first_token_s=raw.first_token_s,
         finish_s=raw.finish_s, prompt_tokens=requests.prompt_tokens,

@@ -19,6 +19,7 @@ prefill starts and ends no earlier than one layer's share after the prefill ends
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +32,7 @@ from ador.serve.reference import ReferenceState
 from ador.serve.requests import RequestSet
 from ador.serve.results import ServingResult
 from ador.serve.routers import ROUTERS, RouteTarget
+from ador.serve.stepviews import Step
 from ador.spec.hardware import HardwareSpec
 from ador.spec.scheduler import SchedulerConfig
 
@@ -72,7 +74,7 @@ def network_link(*, tp: int, bytes_per_s_per_chip: float = NETWORK_BYTES_PER_S,
 class Instance:
     """One serving instance: a step model (or a view of one), its scheduler, its chips."""
 
-    step: object
+    step: Step
     scheduler: SchedulerConfig
     chips: int
     pool: str = "colocated"
@@ -195,10 +197,10 @@ class Disaggregated:
     layers: int
     chips: int | None = None
     same_instance: bool = False  # decode on the prefill's instance index (semi-PD)
-    # custom placement: plan(src, ready_s, prompt, output, targets) -> (dst, copied); a
+    # custom placement: plan(pair=, ready_s=, prompt=, output=, targets=) -> (dst, copied); a
     # copied request's KV flows to dst when dst != src (AcceLLM's duplication: the flow is
     # made for every copied request, counted in kv_transferred_bytes)
-    plan: object = None
+    plan: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
 
 
 def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_context: int,
@@ -228,8 +230,9 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
     dst = np.empty(go.size, np.int64)
     copied = np.ones(go.size, dtype=bool)
     if setup.plan is not None:
-        dst, copied = setup.plan(pre.where[go], ready, requests.prompt_tokens[go],
-                                 requests.output_tokens[go], targets)
+        dst, copied = setup.plan(pair=pre.where[go], ready_s=ready,
+                                 prompt=requests.prompt_tokens[go],
+                                 output=requests.output_tokens[go], targets=targets)
     elif setup.same_instance:
         dst[:] = pre.where[go]
     else:
@@ -260,7 +263,7 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
         dec.series.extend(part.series)
         for why, c in part.reasons.items():
             dec.reasons[why] = dec.reasons.get(why, 0) + c
-    raw = _merge(requests, pre, dec, go)
+    raw = _merge(requests=requests, pre=pre, dec=dec, go=go)
     transferred = float(nbytes[go][copied].sum()) if setup.link is not None else 0.0
     chips = setup.chips or sum(x.chips for x in setup.prefill + setup.decode)
     limits = {"instances": P + len(setup.decode), "prefill_instances": P,
@@ -268,10 +271,10 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
               "kv_produced_bytes": float(nbytes[go].sum())}
     res = assemble(raw=raw, requests=requests, chips=chips, scheduler=name, limits=limits,
                    ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s)
-    return _with_pool_summary(res, pre, dec, P)
+    return _with_pool_summary(res, pre=pre, dec=dec, P=P)
 
 
-def _merge(requests: RequestSet, pre: StageOut, dec: StageOut, go: np.ndarray) -> RawRun:
+def _merge(*, requests: RequestSet, pre: StageOut, dec: StageOut, go: np.ndarray) -> RawRun:
     n = requests.n
     finish = pre.finish.copy()
     finish[go] = dec.finish[go]
@@ -309,7 +312,7 @@ def _concat_series(series: list) -> dict:
     return {k: v[order] for k, v in cat.items()}
 
 
-def _with_pool_summary(res: ServingResult, pre: StageOut, dec: StageOut, P: int
+def _with_pool_summary(res: ServingResult, *, pre: StageOut, dec: StageOut, P: int
                        ) -> ServingResult:
     """Busy fraction and peak KV occupancy of each pool over the makespan."""
     from dataclasses import replace

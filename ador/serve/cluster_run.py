@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ador.errors import SpecError
+from ador.metrics import TPOT, TTFT
 from ador.serve.goodput import goodput_of
 from ador.serve.policies import simulate_cluster
 from ador.serve.results import _finite
@@ -73,7 +74,8 @@ def run_cluster(*, cluster: str | None, workload: str | Path, model: str,
     m = load_model(model)
     requests = requests_from_spec(spec, base_dir=base_dir, overrides=overrides)
     slo = resolve_slo(spec, ttft=ttft_slo, tpot=tpot_slo)
-    kw = {} if slo is None else {"ttft_slo_s": slo["ttft_s"], "tpot_slo_s": slo["tpot_s"]}
+    kw = {} if slo is None else {"ttft_slo_s": slo[TTFT.column],
+                                    "tpot_slo_s": slo[TPOT.column]}
     if goodput and slo is None:
         raise SpecError("goodput needs both SLOs", field="--ttft-slo")
     if not 0 < attainment <= 1:

@@ -24,7 +24,7 @@ from ador.serve.aggregate import FastState
 from ador.serve.kv import KvPool
 from ador.serve.requests import RequestSet
 from ador.serve.schedulers.base import Scheduler
-from ador.serve.stepmodel import StepModel
+from ador.serve.stepviews import Step
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Recorder:
         self.busy: list = []
         self.work: list = []  # (sampled rows, decode context sum, scores, prior tokens)
 
-    def add(self, t, batch, ptok, dtok, kv, busy, work) -> None:
+    def add(self, *, t, batch, ptok, dtok, kv, busy, work) -> None:
         self.t.append(t)
         self.batch.append(batch)
         self.prefill.append(ptok)
@@ -83,7 +83,7 @@ class Recorder:
                 "prior_tokens": w[:, 3]}
 
 
-def run(*, requests: RequestSet, scheduler: Scheduler, step: StepModel, kv: KvPool,
+def run(*, requests: RequestSet, scheduler: Scheduler, step: Step, kv: KvPool,
         state_factory=FastState, progress: Callable[[float], None] | None = None,
         swap_s_per_block: float = 0.0, stop_ttft_misses: tuple[float, int] | None = None
         ) -> RawRun:
@@ -149,7 +149,7 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: StepModel, kv: KvPo
         kv_now = st.kv_used_tokens
         t += dt
         done = st.finish_iteration(plan=plan, t=t)
-        rec.add(t, batch, ptok, dtok, kv_now, dt, work)
+        rec.add(t=t, batch=batch, ptok=ptok, dtok=dtok, kv=kv_now, busy=dt, work=work)
         for i, _ in plan.chunks:
             if first[i] != first[i] and st.gen[i] > 0:
                 first[i] = t
@@ -185,7 +185,7 @@ def _rejections(scheduler: Scheduler, prompt: list, output: list) -> tuple[list,
     """Which requests can never run under ``scheduler`` (flags) and why (counts)."""
     reasons: dict = {}
     rejected = [False] * len(prompt)
-    for i, (p, o) in enumerate(zip(prompt, output)):
+    for i, (p, o) in enumerate(zip(prompt, output, strict=True)):
         why = scheduler.reject_reason(p, o)
         if why is not None:
             rejected[i] = True

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ador.errors import AdorError
+from ador.metrics import ITL, QUEUEING, REQUEST_THROUGHPUT, SLO_ATTAINMENT, summary_key
 from ador.serve.api import default_step_model, simulate
 from ador.serve.metrics import per_request
 from ador.serve.requests import RequestSet
@@ -58,7 +59,7 @@ def _bisect(*, ok, requests: RequestSet, sim_kwargs: dict, rel_tol: float, max_s
                                            prompt_tokens=sub.prompt_tokens,
                                            output_tokens=sub.output_tokens),
                        **{k: v for k, v in sim_kwargs.items() if k != "stop_below_attainment"})
-    hi = 1.2 * maxload.summary.get("request_throughput_per_s", 1.0)
+    hi = 1.2 * maxload.summary.get(REQUEST_THROUGHPUT.column, 1.0)
     lo = 0.0
     sims = 1
     if check(hi):
@@ -90,7 +91,7 @@ def find_goodput(*, requests: RequestSet, ttft_slo_s: float, tpot_slo_s: float,
                       stop_below_attainment=attainment)
 
     def ok(res: ServingResult) -> bool:
-        return (res.summary.get("slo_attainment", 0.0) >= attainment
+        return (res.summary.get(SLO_ATTAINMENT.column, 0.0) >= attainment
                 and "stopped_early" not in res.summary)
 
     return _bisect(ok=ok, requests=requests, sim_kwargs=sim_kwargs, rel_tol=rel_tol,
@@ -109,8 +110,8 @@ def find_capacity(*, requests: RequestSet, tbt_p99_slo_s: float,
         s = res.summary
         if res.rejected.count:
             return False
-        q = per_request(res.requests)["queueing_s"]
-        return (s.get("itl_p99_s", 0.0) <= tbt_p99_slo_s
+        q = per_request(res.requests)[QUEUEING.column]
+        return (s.get(summary_key(ITL, "p99"), 0.0) <= tbt_p99_slo_s
                 and float(np.nanmedian(q)) < max_queue_median_s)
 
     return _bisect(ok=ok, requests=requests, sim_kwargs=sim_kwargs, rel_tol=rel_tol,
@@ -132,13 +133,13 @@ def goodput_of(run, *, requests: RequestSet, ttft_slo_s: float, tpot_slo_s: floa
     def ok(rate: float) -> bool:
         res = run(requests.with_rate(rate))
         results[rate] = res
-        return res.summary.get("slo_attainment", 0.0) >= attainment
+        return res.summary.get(SLO_ATTAINMENT.column, 0.0) >= attainment
 
     if hi_per_s is None:
         sub = requests.take(slice(0, min(requests.n, BRACKET_REQUESTS)))
         top = run(RequestSet(arrival_s=np.arange(sub.n) * 1e-6,
                              prompt_tokens=sub.prompt_tokens, output_tokens=sub.output_tokens))
-        hi_per_s = 1.2 * top.summary.get("request_throughput_per_s", 1.0)
+        hi_per_s = 1.2 * top.summary.get(REQUEST_THROUGHPUT.column, 1.0)
     hi, lo, sims = hi_per_s, 0.0, 0
     for _ in range(4):  # a bracket that passes is no bracket: widen it
         if not ok(hi):

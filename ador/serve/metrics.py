@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from ador.metrics import (
+    E2E,
+    ITL,
+    LATENCY_STATS,
+    NORMALIZED_LATENCY,
+    OUTPUT_THROUGHPUT,
+    PER_REQUEST,
+    QUEUEING,
+    REQUEST_THROUGHPUT,
+    SLO_ATTAINMENT,
+    TPOT,
+    TTFT,
+    Metric,
+    per_chip,
+    summary_key,
+)
 from ador.serve.results import RequestRecords, TimeSeries
-
-PERCENTILES = (("mean", None), ("p50", 50.0), ("p90", 90.0), ("p99", 99.0))
 
 
 def per_request(r: RequestRecords) -> dict[str, np.ndarray]:
@@ -21,11 +35,11 @@ def per_request(r: RequestRecords) -> dict[str, np.ndarray]:
                         np.nan)
         e2e = r.finish_s - r.arrival_s
         out = {
-            "ttft_s": r.first_token_s - r.arrival_s,
-            "tpot_s": tpot,
-            "e2e_s": e2e,
-            "normalized_latency_s": e2e / r.output_tokens,
-            "queueing_s": r.start_s - r.arrival_s,
+            TTFT.column: r.first_token_s - r.arrival_s,
+            TPOT.column: tpot,
+            E2E.column: e2e,
+            NORMALIZED_LATENCY.column: e2e / r.output_tokens,
+            QUEUEING.column: r.start_s - r.arrival_s,
         }
     return {k: np.where(ok, v, np.nan) for k, v in out.items()}
 
@@ -39,21 +53,21 @@ def inter_token(r: RequestRecords) -> np.ndarray:
     return gaps[mask & np.isfinite(gaps)]
 
 
-def _stats(name: str, x: np.ndarray, out: dict) -> None:
+def _stats(m: Metric, x: np.ndarray, out: dict) -> None:
     x = x[np.isfinite(x)]
     if x.size == 0:
         return
-    qs = [q for _, q in PERCENTILES if q is not None]
-    values = dict(zip(qs, np.percentile(x, qs)))
-    for label, q in PERCENTILES:
-        out[f"{name}_{label}_s"] = float(np.mean(x) if q is None else values[q])
+    qs = [q for _, q in LATENCY_STATS if q is not None]
+    values = dict(zip(qs, np.percentile(x, qs), strict=True))
+    for stat, q in LATENCY_STATS:
+        out[summary_key(m, stat)] = float(np.mean(x) if q is None else values[q])
 
 
 def attainment(per: dict[str, np.ndarray], *, ttft_slo_s: float, tpot_slo_s: float,
                rejected: np.ndarray) -> float:
     """Share of all requests (rejected ones count as misses) meeting both SLOs."""
-    tpot = np.nan_to_num(per["tpot_s"], nan=0.0)
-    ok = (per["ttft_s"] <= ttft_slo_s) & (tpot <= tpot_slo_s) & ~rejected
+    tpot = np.nan_to_num(per[TPOT.column], nan=0.0)
+    ok = (per[TTFT.column] <= ttft_slo_s) & (tpot <= tpot_slo_s) & ~rejected
     return float(np.mean(ok))
 
 
@@ -61,9 +75,9 @@ def summarize(r: RequestRecords, ts: TimeSeries, *, chips: int, ttft_slo_s: floa
               tpot_slo_s: float | None = None) -> dict[str, float]:
     per = per_request(r)
     out: dict[str, float] = {}
-    for key in ("ttft", "tpot", "e2e", "normalized_latency", "queueing"):
-        _stats(key, per[f"{key}_s"], out)
-    _stats("itl", inter_token(r), out)
+    for m in PER_REQUEST:
+        _stats(m, per[m.column], out)
+    _stats(ITL, inter_token(r), out)
     ok = ~r.rejected
     done = int(ok.sum())
     if done:
@@ -73,11 +87,11 @@ def summarize(r: RequestRecords, ts: TimeSeries, *, chips: int, ttft_slo_s: floa
         in_tok = float(r.prompt_tokens[ok].sum())
         if span > 0:
             out["makespan_s"] = span
-            out["output_throughput_tok_per_s"] = out_tok / span
+            out[OUTPUT_THROUGHPUT.column] = out_tok / span
             out["total_throughput_tok_per_s"] = (out_tok + in_tok) / span
-            out["request_throughput_per_s"] = done / span
-            out["output_throughput_tok_per_s_per_chip"] = out_tok / span / chips
-            out["request_throughput_per_s_per_chip"] = done / span / chips
+            out[REQUEST_THROUGHPUT.column] = done / span
+            out[per_chip(OUTPUT_THROUGHPUT)] = out_tok / span / chips
+            out[per_chip(REQUEST_THROUGHPUT)] = done / span / chips
             out["busy_fraction"] = float(ts.busy_s.sum()) / span
     out["completed"] = float(done)
     out["rejected"] = float(r.rejected.sum())
@@ -91,6 +105,6 @@ def summarize(r: RequestRecords, ts: TimeSeries, *, chips: int, ttft_slo_s: floa
         out["batch_size_max"] = float(ts.batch_size.max())
         out["iterations"] = float(ts.t_s.size)
     if ttft_slo_s is not None and tpot_slo_s is not None:
-        out["slo_attainment"] = attainment(per, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s,
+        out[SLO_ATTAINMENT.column] = attainment(per, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s,
                                            rejected=r.rejected)
     return out

@@ -24,6 +24,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from ador.metrics import TPOT, TTFT
 from ador.serve.api import default_step_model
 from ador.serve.cluster import (
     Disaggregated,
@@ -79,7 +80,7 @@ class RunContext:
 
 
 def _link(ctx: RunContext):
-    s, p = ctx.spec, ctx.spec.prefill
+    s, p = ctx.spec, ctx.spec.prefill_pool
     if s.link.placement == "node":
         return node_link(load_hardware(p.hardware), tp=p.tp, layerwise=s.link.layerwise)
     return network_link(tp=p.tp, bytes_per_s_per_chip=s.link.network_bytes_per_s_per_chip,
@@ -88,7 +89,7 @@ def _link(ctx: RunContext):
 
 def run_colocated(ctx: RunContext, requests: RequestSet) -> ServingResult:
     inst = []
-    for p in [ctx.spec.pool, *ctx.spec.more_pools]:
+    for p in [ctx.spec.main_pool, *ctx.spec.more_pools]:
         inst += [Instance(pool_step(p, ctx.model), p.scheduler, p.tp)] * p.count
     return simulate_colocated(instances=inst, requests=requests,
                               max_context=ctx.model.max_context, router=ctx.spec.router,
@@ -97,14 +98,12 @@ def run_colocated(ctx: RunContext, requests: RequestSet) -> ServingResult:
 
 
 def _two_pools(ctx: RunContext, prefill_step, decode_step, *, name: str) -> Disaggregated:
-    s = ctx.spec
-    base = pool_step(s.prefill, ctx.model)
+    pre, dec = ctx.spec.prefill_pool, ctx.spec.decode_pool
+    base = pool_step(pre, ctx.model)
     setup = Disaggregated(
-        prefill=[Instance(prefill_step, s.prefill.scheduler, s.prefill.tp, "prefill")]
-        * s.prefill.count,
-        decode=[Instance(decode_step, decode_scheduler(s.decode.scheduler), s.decode.tp,
-                         "decode")]
-        * s.decode.count,
+        prefill=[Instance(prefill_step, pre.scheduler, pre.tp, "prefill")] * pre.count,
+        decode=[Instance(decode_step, decode_scheduler(dec.scheduler), dec.tp, "decode")]
+        * dec.count,
         link=_link(ctx), kv_bytes_per_token=base.kv_bytes_per_token_all,
         layers=ctx.model.layers)
     return setup
@@ -112,8 +111,8 @@ def _two_pools(ctx: RunContext, prefill_step, decode_step, *, name: str) -> Disa
 
 def run_disaggregated(ctx: RunContext, requests: RequestSet) -> ServingResult:
     s = ctx.spec
-    setup = _two_pools(ctx, pool_step(s.prefill, ctx.model),
-                       KvLoadStep(pool_step(s.decode, ctx.model)), name="disaggregated")
+    setup = _two_pools(ctx, pool_step(s.prefill_pool, ctx.model),
+                       KvLoadStep(pool_step(s.decode_pool, ctx.model)), name="disaggregated")
     return simulate_disaggregated(setup=setup, requests=requests,
                                   max_context=ctx.model.max_context, router=s.router,
                                   ttft_slo_s=ctx.ttft_slo_s, tpot_slo_s=ctx.tpot_slo_s,
@@ -140,7 +139,7 @@ def run_semi_pd(ctx: RunContext, requests: RequestSet, schedule: tuple = ()
     """semi-PD with the spec's shares, or with ``schedule``: (from time s, prefill share,
     decode share) triples."""
     s = ctx.spec
-    p, sp = s.pool, s.semi_pd
+    p, sp = s.main_pool, s.semi_pd
     if sp.decode_share <= 0:
         from ador.errors import AdorError
         raise AdorError("semi-PD with a decode share of 0 never decodes", field=
@@ -199,7 +198,8 @@ def _algorithm1(*, x: float, y: float, ttft_q: float, tpot_q: float, ttft_slo: f
     return x, y
 
 
-def run_semi_pd_windowed(ctx: RunContext, requests: RequestSet) -> ServingResult:
+def run_semi_pd_windowed(ctx: RunContext, requests: RequestSet, *, window: int,
+                         ttft_slo_s: float, tpot_slo_s: float) -> ServingResult:
     """semi-PD's SLO-aware partitioning online: every ``window_requests`` requests (by
     arrival) Algorithm 1 decides from that window's TTFT and TPOT at the SLO percentile;
     the new shares start ``switch_delay_s`` after the window's last first token. The two
@@ -207,7 +207,7 @@ def run_semi_pd_windowed(ctx: RunContext, requests: RequestSet) -> ServingResult
     schedule until the decisions stop changing (at most ``SEMI_PD_PASSES`` runs)."""
     from ador.serve.metrics import per_request
     sp = ctx.spec.semi_pd
-    n, w = requests.n, sp.window_requests
+    n, w = requests.n, window
     windows = [slice(k, min(k + w, n)) for k in range(0, n, w)]
     shares = [(sp.prefill_share, sp.decode_share)] * len(windows)
     times = [0.0] * len(windows)
@@ -216,13 +216,13 @@ def run_semi_pd_windowed(ctx: RunContext, requests: RequestSet) -> ServingResult
     for _ in range(SEMI_PD_PASSES):
         per = per_request(res.requests)
         new, new_t = [shares[0]], [0.0]
-        for k, win in enumerate(windows[:-1]):
-            ttft = per["ttft_s"][win]
-            tpot = np.nan_to_num(per["tpot_s"][win])
+        for win in windows[:-1]:
+            ttft = per[TTFT.column][win]
+            tpot = np.nan_to_num(per[TPOT.column][win])
             x, y = _algorithm1(x=new[-1][0], y=new[-1][1],
                                ttft_q=float(np.nanpercentile(ttft, q)),
-                               tpot_q=float(np.percentile(tpot, q)), ttft_slo=ctx.ttft_slo_s,
-                               tpot_slo=ctx.tpot_slo_s, step=sp.step_share,
+                               tpot_q=float(np.percentile(tpot, q)), ttft_slo=ttft_slo_s,
+                               tpot_slo=tpot_slo_s, step=sp.step_share,
                                max_steps=sp.max_steps, contention=sp.contention)
             new.append((x, y))
             new_t.append(float(np.nanmax(res.requests.first_token_s[win])) + sp.switch_delay_s)
@@ -230,7 +230,7 @@ def run_semi_pd_windowed(ctx: RunContext, requests: RequestSet) -> ServingResult
             break
         shares, times = new, list(np.maximum.accumulate(new_t))
         res = run_semi_pd(ctx, requests, schedule=tuple(
-            (t, a, b) for t, (a, b) in zip(times, shares)))
+            (t, a, b) for t, (a, b) in zip(times, shares, strict=True)))
     from dataclasses import replace
 
     from ador.serve.results import frozen
@@ -252,13 +252,14 @@ def run_semi_pd_controlled(ctx: RunContext, requests: RequestSet) -> ServingResu
     if ctx.ttft_slo_s is None or ctx.tpot_slo_s is None:
         return run_semi_pd(ctx, requests)
     if sp.window_requests is not None:
-        return run_semi_pd_windowed(ctx, requests)
+        return run_semi_pd_windowed(ctx, requests, window=sp.window_requests,
+                                    ttft_slo_s=ctx.ttft_slo_s, tpot_slo_s=ctx.tpot_slo_s)
     res = run_semi_pd(ctx, requests)
     from ador.serve.metrics import per_request
     for _ in range(sp.max_steps):
         per = per_request(res.requests)
-        ttft_ok = np.nanmean(per["ttft_s"] <= ctx.ttft_slo_s) >= sp.attainment
-        tpot_ok = np.nanmean(np.nan_to_num(per["tpot_s"]) <= ctx.tpot_slo_s) >= sp.attainment
+        ttft_ok = np.nanmean(per[TTFT.column] <= ctx.ttft_slo_s) >= sp.attainment
+        tpot_ok = np.nanmean(np.nan_to_num(per[TPOT.column]) <= ctx.tpot_slo_s) >= sp.attainment
         if ttft_ok == tpot_ok:
             break
         x, y = spec.semi_pd.prefill_share, spec.semi_pd.decode_share
@@ -288,12 +289,13 @@ def offload_bound(*, prefill_step, decode_step, executor_share: float, prefill_c
     local attention; bandwidth bound)."""
     local_kv = decode_step.kv_capacity_for(memory_fraction=0.9, activation_tokens=4096)
     mem = prefill_count * prefill_kv_spare_tokens / max(decode_count * local_kv, 1)
-    bw = _bw_ratio(prefill_step, decode_step, executor_share, prefill_count, decode_count)
+    bw = _bw_ratio(prefill_step, decode_step, share=executor_share, pc=prefill_count,
+                   dc=decode_count)
     ob = min(mem, bw)
     return ob / (1.0 + ob)
 
 
-def _bw_ratio(p, d, share, pc, dc) -> float:
+def _bw_ratio(p, d, *, share, pc, dc) -> float:
     bp = p.work.hbm_bytes_per_s * p.chips if p.work is not None else 1.0
     bd = d.work.hbm_bytes_per_s * d.chips if d.work is not None else 1.0
     return pc * bandwidth_share(share) * bp / (dc * bd)
@@ -302,25 +304,25 @@ def _bw_ratio(p, d, share, pc, dc) -> float:
 def _adrenaline_setup(ctx: RunContext, executor_share: float) -> tuple[Disaggregated, float]:
     s, a = ctx.spec, ctx.spec.adrenaline
     m = ctx.model
-    pstep, dstep = pool_step(s.prefill, m), pool_step(s.decode, m)
+    pstep, dstep = pool_step(s.prefill_pool, m), pool_step(s.decode_pool, m)
     link = _link(ctx)
-    pcap = pstep.kv_capacity_for(memory_fraction=s.prefill.scheduler.kv_memory_fraction,
+    pcap = pstep.kv_capacity_for(memory_fraction=s.prefill_pool.scheduler.kv_memory_fraction,
                                  activation_tokens=m.max_context)
     spare = max(pcap - m.max_context, 0)  # what one prefill batch holds at a time
     ratio = a.offload_ratio
     if a.apply_offload_bound:
         ratio = min(ratio, offload_bound(
             prefill_step=pstep, decode_step=dstep, executor_share=executor_share,
-            prefill_count=s.prefill.count, decode_count=s.decode.count,
+            prefill_count=s.prefill_pool.count, decode_count=s.decode_pool.count,
             prefill_kv_spare_tokens=spare))
-    dcap = dstep.kv_capacity_for(memory_fraction=s.decode.scheduler.kv_memory_fraction,
+    dcap = dstep.kv_capacity_for(memory_fraction=s.decode_pool.scheduler.kv_memory_fraction,
                                  activation_tokens=m.max_context)
     extra = 0 if ratio <= 0 else int(min(dcap * ratio / (1.0 - ratio),
-                                         spare * s.prefill.count / s.decode.count))
+                                         spare * s.prefill_pool.count / s.decode_pool.count))
     # q, k, v out and the attention output back, per request and layer (bytes/element 2)
     bytes_el = 2.0
     per_req = bytes_el * (m.heads * m.head_dim + 2 * m.kv_heads * m.head_dim + m.hidden)
-    exec_share = bandwidth_share(executor_share) * s.prefill.count / s.decode.count
+    exec_share = bandwidth_share(executor_share) * s.prefill_pool.count / s.decode_pool.count
     dview = OffloadStep(dstep, ratio=ratio, executor=pstep, executor_bandwidth_share=exec_share,
                         transfer_bytes=per_req, layers=m.layers, link_bytes_per_s=link.bytes_per_s,
                         link_latency_s=link.latency_s, extra_kv_tokens=extra)
@@ -338,10 +340,11 @@ def pick_executor_share(ctx: RunContext, requests: RequestSet) -> float:
     s, m = ctx.spec, ctx.model
     best = 0.0
     for share in EXECUTOR_SHARES:
-        view = ShareStep(pool_step(s.prefill, m), share=1.0 - share,
+        view = ShareStep(pool_step(s.prefill_pool, m), share=1.0 - share,
                          prefill_exponent=s.adrenaline.prefill_slowdown_exponent)
-        out = run_stage(instances=[Instance(view, s.prefill.scheduler, s.prefill.tp)]
-                        * s.prefill.count, ids=np.arange(requests.n),
+        pre = s.prefill_pool
+        out = run_stage(instances=[Instance(view, pre.scheduler, pre.tp)]
+                        * pre.count, ids=np.arange(requests.n),
                         arrival_s=requests.arrival_s, prompt=requests.prompt_tokens,
                         output=np.ones(requests.n, np.int64), n=requests.n, router=s.router,
                         max_context=m.max_context)
@@ -377,7 +380,7 @@ def role_share(ctx: RunContext, requests: RequestSet) -> float:
     ``route_target``) over the pairs' chip-seconds during the arrivals, at most prefill
     demand / (prefill + decode demand) (overload); per pair, spread over all pairs."""
     from ador.serve.cluster import route_target
-    p = ctx.spec.pool
+    p = ctx.spec.main_pool
     t = route_target(Instance(pool_step(p, ctx.model), p.scheduler, p.tp),
                      ctx.model.max_context)
     dp = float(requests.prompt_tokens.sum()) / t.prefill_tokens_per_s
@@ -387,7 +390,7 @@ def role_share(ctx: RunContext, requests: RequestSet) -> float:
     # the demand mix decides
     share = dp / (dp + dd)
     if span > 0:
-        share = min(share, dp / (ctx.spec.pool.count * span))
+        share = min(share, dp / (ctx.spec.main_pool.count * span))
     lo, hi = ROLE_SHARE_BOUNDS
     return min(hi, max(lo, share))
 
@@ -402,7 +405,7 @@ def accellm_plan(redundancy: float):
     """Decode placement: a copied request decodes on the less loaded of its two holders
     (fluid backlog of decode seconds, as ``least_work``), the others where they were
     prefilled (the pair's chips take the prefill role in turn)."""
-    def plan(pair, ready_s, prompt, output, targets):
+    def plan(*, pair, ready_s, prompt, output, targets):
         copied = copied_mask(pair.shape[0], redundancy)
         # the chip in the prefill role alternates within the pair
         src = 2 * pair + (np.arange(pair.shape[0]) % 2)
@@ -426,7 +429,7 @@ def accellm_plan(redundancy: float):
 
 def run_accellm(ctx: RunContext, requests: RequestSet) -> ServingResult:
     s = ctx.spec
-    p, ac = s.pool, s.accellm
+    p, ac = s.main_pool, s.accellm
     base = pool_step(p, ctx.model)
     f = ac.prefill_time_share if ac.prefill_time_share is not None else role_share(
         ctx, requests)

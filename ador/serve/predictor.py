@@ -9,6 +9,7 @@ upper bound (largest member, edge[k+1] - 1) or its geometric middle. Determinist
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -28,7 +29,7 @@ def class_lengths(edges, representative: str = "upper") -> np.ndarray:
     e = np.asarray(edges, dtype=np.float64)
     if representative == "upper":
         return (e[1:] - 1).astype(np.int64)
-    return np.array([round(math.sqrt(a * (b - 1))) for a, b in zip(e[:-1], e[1:])], np.int64)
+    return np.array([round(math.sqrt(a * (b - 1))) for a, b in itertools.pairwise(e)], np.int64)
 
 
 def predict_classes(true_tokens, *, accuracy: float, seed: int, edges,

@@ -7,11 +7,19 @@ from typing import Any
 
 import numpy as np
 
+from ador.metrics import (
+    E2E,
+    LATENCY_STATS,
+    OUTPUT_THROUGHPUT,
+    SLO_ATTAINMENT,
+    TPOT,
+    TTFT,
+    summary_key,
+)
 from ador.serve import RequestSet, simulate
 
 SWEEP_FACTORS = (0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5)
-METRICS = ("ttft", "tpot", "e2e")
-STATS = ("mean", "p50", "p90", "p99")
+SWEPT = (TTFT, TPOT, E2E)  # latencies a rate sweep records, each by LATENCY_STATS
 
 
 def sweep_rates(goodput_per_s: float, tried: Sequence[float] = ()) -> list[float]:
@@ -28,10 +36,10 @@ def rate_sweep(*, requests: RequestSet, rates: Sequence[float],
     """One simulation per rate (``sim_kwargs`` as for ``simulate``; pass ``step_model`` to
     build it once). Columns: rate_per_s, slo_attainment (NaN without SLOs),
     ``<metric>_<stat>_s`` for ttft, tpot and e2e, output_throughput_tok_per_s."""
-    keys = [f"{m}_{s}_s" for m in METRICS for s in STATS]
+    keys = [summary_key(m, stat) for m in SWEPT for stat, _ in LATENCY_STATS]
     out: dict[str, list[float]] = {k: [] for k in
-                                   ["rate_per_s", "slo_attainment", *keys,
-                                    "output_throughput_tok_per_s"]}
+                                   ["rate_per_s", SLO_ATTAINMENT.column, *keys,
+                                    OUTPUT_THROUGHPUT.column]}
     for i, rate in enumerate(rates):
         summary = simulate(requests=requests.with_rate(rate), **sim_kwargs).summary
         out["rate_per_s"].append(float(rate))

@@ -13,7 +13,7 @@ import numpy as np
 from ador.serve.kv import KvPool
 from ador.serve.requests import RequestSet
 from ador.serve.schedulers.base import Plan
-from ador.serve.steptime import StepModel
+from ador.serve.stepviews import Step
 
 
 class Req:
@@ -33,7 +33,7 @@ class ReferenceState:
     def __init__(self, requests: RequestSet, kv: KvPool) -> None:
         self.kv = kv
         self.reqs = [Req(i, int(p), int(o)) for i, (p, o) in enumerate(
-            zip(requests.prompt_tokens, requests.output_tokens))]
+            zip(requests.prompt_tokens, requests.output_tokens, strict=True))]
         self.real_output = requests.output_tokens.tolist()
         self.waiting: deque = deque()
         self.swapped: deque = deque()
@@ -104,7 +104,7 @@ class ReferenceState:
         self.running.append(r)
         return r.blocks
 
-    def iteration(self, *, plan: Plan, step: StepModel, swap_s_per_block: float):
+    def iteration(self, *, plan: Plan, step: Step, swap_s_per_block: float):
         running = self.running if plan.decode else []
         for r in running:
             if not r.reserved:

@@ -37,7 +37,7 @@ def round_robin(*, arrival_s, prompt, output, targets) -> np.ndarray:
     return np.arange(len(arrival_s)) % k
 
 
-def _fluid(arrival_s, prompt, output, targets, key) -> np.ndarray:
+def _fluid(*, arrival_s, prompt, output, targets, key) -> np.ndarray:
     k = len(targets)
     ps = np.array([t.prefill_tokens_per_s for t in targets])
     ds = np.array([t.decode_tokens_per_s for t in targets])
@@ -46,7 +46,8 @@ def _fluid(arrival_s, prompt, output, targets, key) -> np.ndarray:
     kv_held = np.zeros(k)  # KV tokens of requests estimated still running
     last = 0.0
     out = np.empty(len(arrival_s), dtype=np.int64)
-    for i, (t, p, o) in enumerate(zip(arrival_s.tolist(), prompt.tolist(), output.tolist())):
+    for i, (t, p, o) in enumerate(zip(arrival_s.tolist(), prompt.tolist(), output.tolist(),
+                                      strict=True)):
         dt = t - last
         last = t
         w = p / ps + o / ds
@@ -63,13 +64,13 @@ def _fluid(arrival_s, prompt, output, targets, key) -> np.ndarray:
 
 
 def least_work(*, arrival_s, prompt, output, targets) -> np.ndarray:
-    return _fluid(arrival_s, prompt, output, targets,
-                  lambda b, h, c, w, kv: np.argmin(b + w))
+    return _fluid(arrival_s=arrival_s, prompt=prompt, output=output, targets=targets,
+                  key=lambda b, h, c, w, kv: np.argmin(b + w))
 
 
 def kv_aware(*, arrival_s, prompt, output, targets) -> np.ndarray:
-    return _fluid(arrival_s, prompt, output, targets,
-                  lambda b, h, c, w, kv: np.lexsort((b + w, (h + kv) / c))[0])
+    return _fluid(arrival_s=arrival_s, prompt=prompt, output=output, targets=targets,
+                  key=lambda b, h, c, w, kv: np.lexsort((b + w, (h + kv) / c))[0])
 
 
 ROUTERS: dict[str, Callable[..., np.ndarray]] = {

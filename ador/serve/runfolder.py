@@ -41,12 +41,13 @@ import numpy as np
 import pandas as pd
 
 from ador.errors import AdorError
+from ador.metrics import E2E, ITL, NORMALIZED_LATENCY, QUEUEING, TPOT, TTFT
 from ador.runfolders import create_run_folder, write_csv, write_json
 from ador.spec.io import dump_yaml, write_text_atomic
 
 KIND = "serving"
 FILES = {"config": "config.yaml", "summary": "summary.json", "requests": "requests.csv",
-         "timeseries": "timeseries.csv", "itl": "itl_quantiles.csv", "rates": "rates.csv",
+         "timeseries": "timeseries.csv", "itl_quantiles": "itl_quantiles.csv", "rates": "rates.csv",
          "tokens": "token_times.csv"}
 ITL_QUANTILES = np.linspace(0.0, 1.0, 1001)
 
@@ -62,8 +63,7 @@ def request_table(result: Any) -> pd.DataFrame:
         "first_token_s": r.first_token_s, "finish_s": r.finish_s,
         "prompt_tokens": r.prompt_tokens, "output_tokens": r.output_tokens,
         "preemptions": r.preemptions, "rejected": r.rejected.astype(np.int64),
-        "queueing_s": per["queueing_s"], "ttft_s": per["ttft_s"], "tpot_s": per["tpot_s"],
-        "e2e_s": per["e2e_s"], "normalized_latency_s": per["normalized_latency_s"],
+        **{m.column: per[m.column] for m in (QUEUEING, TTFT, TPOT, E2E, NORMALIZED_LATENCY)},
     })
 
 
@@ -88,8 +88,9 @@ def itl_table(result: Any) -> pd.DataFrame:
 
     gaps = inter_token(result.requests)
     if gaps.size == 0:
-        return pd.DataFrame({"quantile": [], "itl_s": []})
-    return pd.DataFrame({"quantile": ITL_QUANTILES, "itl_s": np.quantile(gaps, ITL_QUANTILES)})
+        return pd.DataFrame({"quantile": [], ITL.column: []})
+    return pd.DataFrame({"quantile": ITL_QUANTILES,
+                         ITL.column: np.quantile(gaps, ITL_QUANTILES)})
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,8 @@ def write_serving_run(out_dir: Path, *, name: str, config: Any, result: Any, fac
         config, header="Serving run: hardware, model, parallelism, workload and scheduler."))
     write_csv(folder / FILES["requests"], request_table(result))
     write_csv(folder / FILES["timeseries"], timeseries_table(result))
-    write_csv(folder / FILES["itl"], itl_table(result))
-    files = [FILES[k] for k in ("config", "summary", "requests", "timeseries", "itl")]
+    write_csv(folder / FILES["itl_quantiles"], itl_table(result))
+    files = [FILES[k] for k in ("config", "summary", "requests", "timeseries", "itl_quantiles")]
     if rates is not None and not rates.empty:
         write_csv(folder / FILES["rates"], rates)
         files.append(FILES["rates"])
@@ -191,5 +192,5 @@ def load_serving_run(path: str | Path) -> ServingRun:
     return ServingRun(path=root, summary=summary,
                       requests=_csv(root / FILES["requests"], required=True),
                       timeseries=_csv(root / FILES["timeseries"], required=True),
-                      itl=_csv(root / FILES["itl"], required=False),
+                      itl=_csv(root / FILES["itl_quantiles"], required=False),
                       rates=_csv(root / FILES["rates"], required=False))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ador.errors import InfeasibleError, SpecError
+from ador.metrics import TPOT, TTFT
 from ador.serve.workloads import describe, load_workload, requests_from_spec
 from ador.spec.io import load_hardware, load_model, to_data, validate_data
 from ador.spec.scenario import Scenario
@@ -70,7 +71,7 @@ def resolve_slo(workload: ServingWorkloadSpec, *, ttft: str | None,
         missing = "--tpot-slo" if tpot_s is None else "--ttft-slo"
         raise SpecError("give both SLOs (time to first token and time per output token)",
                         field=missing)
-    return None if ttft_s is None else {"ttft_s": ttft_s, "tpot_s": tpot_s}
+    return None if ttft_s is None else {TTFT.column: ttft_s, TPOT.column: tpot_s}
 
 
 def resolve_scheduler(workload: ServingWorkloadSpec, options: Mapping[str, Any]):
@@ -140,7 +141,8 @@ def serve(*, hardware: str, model: str, workload: str | Path,
     step = default_step_model(hardware=hw, model=mdl, tp=tp, pp=pp, precision=precision)
     common = dict(hardware=hw, model=mdl, scheduler=sched, tp=tp, pp=pp, precision=precision,
                   step_model=step, instances=instances)
-    slo_kw = {} if slo is None else {"ttft_slo_s": slo["ttft_s"], "tpot_slo_s": slo["tpot_s"]}
+    slo_kw = {} if slo is None else {"ttft_slo_s": slo[TTFT.column],
+                                          "tpot_slo_s": slo[TPOT.column]}
     good = rates = None
     searches = [f for f, on in (("--goodput", goodput), ("--sweep", sweep),
                                 ("--tbt-slo", tbt_slo_s)) if on]

@@ -150,10 +150,9 @@ class StepModel:
         with ``decode_ctx_sum`` context tokens in all, prefill ``chunks`` as (new tokens,
         prior cached tokens)."""
         axis = self.tokens_axis
-        if tokens <= axis.exact:  # integer token counts: an exact table entry
-            t = self.dense_s[tokens - 1]
-        else:
-            t = axis.lookup(self.dense_s, tokens)
+        # integer token counts up to axis.exact: an exact table entry
+        t = (self.dense_s[tokens - 1] if tokens <= axis.exact
+             else axis.lookup(self.dense_s, tokens))
         if sampled:
             t += self.tail_s[sampled - 1] if sampled <= axis.exact else axis.lookup(
                 self.tail_s, sampled)
@@ -185,14 +184,16 @@ class StepModel:
         base = self.dense_s[n - 1] + self.tail_s[n - 1]
         ctx = (ctx_sum + np.arange(k, dtype=np.int64) * n) / n
         i, wi = self.batch_axis.locate(n)
-        pts = self.ctx_array
+        pts, table = self.ctx_array, self.decode_attn_array
+        if pts is None or table is None:
+            raise ValueError("the step model has no decode attention arrays")
         j = np.minimum(np.searchsorted(pts, ctx, side="right") - 1, len(pts) - 2)
         lo_c = pts[j]
         wj = (ctx - lo_c) / (pts[j + 1] - lo_c)
-        row = self.decode_attn_array[i]
+        row = table[i]
         lo = row[j] + wj * (row[j + 1] - row[j])
         if wi != 0.0:
-            row = self.decode_attn_array[i + 1]
+            row = table[i + 1]
             lo = lo + wi * (row[j] + wj * (row[j + 1] - row[j]) - lo)
         return base + lo
 

@@ -156,8 +156,8 @@ def _token_tables(u: _Setup, T: np.ndarray) -> dict:
 def _decode_table(u: _Setup, batch: np.ndarray, ctx: np.ndarray) -> dict:
     """Decode attention (one fused kernel per layer) on the (batch x context) grid."""
     bb, cc = np.meshgrid(batch, ctx, indexing="ij")
-    dec = [op for op in decode_ops(u.model, u.scen, cc.ravel())
-           if op.op_class is OpClass.ATTENTION][0]
+    dec = next(op for op in decode_ops(u.model, u.scen, cc.ravel())
+           if op.op_class is OpClass.ATTENTION)
     work: dict = {}
     t = _pass_times(d=u.d, ops=[_scale(dec, bb.ravel())], rate=u.rate, scenario=u.scen,
                     work=work)["attention"].reshape(bb.shape)
@@ -179,8 +179,8 @@ def _prefill_tables(u: _Setup, chunk: np.ndarray, prior: np.ndarray) -> dict:
         t = _pass_times(d=u.d, ops=[op], rate=u.rate, scenario=u.scen)["attention"]
         per_layer = t / (op.repeat * u.pp) - overhead
         logs[batch] = np.log(np.maximum(per_layer / batch, 1e-30)).reshape(ch.shape)
-    probe = [{}, {}]
-    for p, w in zip((0.0, 1.0), probe):
+    probe: list[dict] = [{}, {}]
+    for p, w in zip((0.0, 1.0), probe, strict=True):
         _pass_times(d=u.d, ops=[prefill_attention(s, batch=1, seq=1.0, prior=p)], rate=u.rate,
                     scenario=u.scen, work=w)
     reps = s.layers * u.pp
@@ -289,8 +289,8 @@ def direct_step_time(*, hardware: HardwareSpec, model: ModelSpec, tp: int = 1, p
         total += (pp - 1) * float(np.asarray(p2p_send_time(d=d, size_bytes=size))[0, 0])
     if nd:
         ctx = float(np.mean(decode_contexts))
-        dec = [op for op in decode_ops(model, scen, np.array([ctx]))
-               if op.op_class is OpClass.ATTENTION][0]
+        dec = next(op for op in decode_ops(model, scen, np.array([ctx]))
+               if op.op_class is OpClass.ATTENTION)
         total += float(np.ravel(_pass_times(d=d, ops=[_scale(dec, float(nd))], rate=rate,
                                             scenario=scen)["attention"])[0])
     if chunks:

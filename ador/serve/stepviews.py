@@ -53,6 +53,10 @@ class StepView:
                                    decode_ctx_sum=ctx_sum + j * n) for j in range(k)])
 
 
+# What an instance runs on: a step model or a view of one (attributes pass through).
+Step = StepModel | StepView
+
+
 class KvLoadStep(StepView):
     """Decode instance of PD disaggregation: prefill chunks cost nothing (the prompt's KV
     arrived by transfer); the chunk's token is the one the prefill instance emitted."""

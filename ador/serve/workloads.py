@@ -9,7 +9,7 @@ lengths and vice versa.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -125,7 +125,7 @@ def read_trace_csv(path: str | Path):
     trace = read_trace(path)
     times = (np.zeros(len(trace)) if trace.arrival_s is None
              else trace.arrival_s - trace.arrival_s[0])
-    return _request_set(times, trace.prompt_tokens, trace.output_tokens, None)
+    return _request_set(times, trace.prompt_tokens, trace.output_tokens, concurrency=None)
 
 
 # ---------------------------------------------------------------------- lengths ----
@@ -171,8 +171,9 @@ def _empirical(d: ws.EmpiricalDist, n: int, rng: np.random.Generator) -> np.ndar
     return np.maximum(np.rint(np.interp(rng.random(n), ps, ts)), 1).astype(np.int64)
 
 
-_SAMPLERS = {"fixed": _fixed, "uniform": _uniform, "normal": _normal,
-             "lognormal": _lognormal, "empirical": _empirical}
+_SAMPLERS: dict[str, Callable[[Any, int, np.random.Generator], np.ndarray]] = {
+    "fixed": _fixed, "uniform": _uniform, "normal": _normal,
+    "lognormal": _lognormal, "empirical": _empirical}
 
 
 # --------------------------------------------------------------------- arrivals ----
@@ -183,7 +184,7 @@ def poisson_arrivals(rate: float, n: int, rng: np.random.Generator) -> np.ndarra
     return np.cumsum(gaps)
 
 
-def gamma_arrivals(rate: float, cv: float, n: int, rng: np.random.Generator) -> np.ndarray:
+def gamma_arrivals(rate: float, *, cv: float, n: int, rng: np.random.Generator) -> np.ndarray:
     """Arrival times with Gamma gaps: mean 1/rate, coefficient of variation ``cv``
     (shape 1/cv^2, scale cv^2/rate)."""
     shape = 1.0 / cv**2
@@ -247,9 +248,10 @@ def requests_from_spec(spec: ws.ServingWorkloadSpec, *, base_dir: Path | None = 
     if n > MAX_REQUESTS:
         raise SpecError(f"at most {MAX_REQUESTS} requests per run", field="num_requests",
                         value=n)
-    prompt, output = _lengths(spec.lengths, trace, n, seeds[0], seeds[1])
-    arrival, concurrency = _arrivals(spec.arrivals, trace, n, np.random.default_rng(seeds[2]))
-    requests = _request_set(arrival, prompt, output, concurrency)
+    prompt, output = _lengths(spec.lengths, trace, n=n, s_in=seeds[0], s_out=seeds[1])
+    arrival, concurrency = _arrivals(spec.arrivals, trace, n=n,
+                                      rng=np.random.default_rng(seeds[2]))
+    requests = _request_set(arrival, prompt, output, concurrency=concurrency)
     if spec.arrivals.kind == "trace" and spec.arrivals.rate is not None:
         if n < 2 or arrival[-1] <= arrival[0]:
             raise SpecError("cannot rescale the trace to a rate: its requests all arrive at "
@@ -258,18 +260,20 @@ def requests_from_spec(spec: ws.ServingWorkloadSpec, *, base_dir: Path | None = 
     return requests
 
 
-def _lengths(lengths: Any, trace: Trace | None, n: int, s_in, s_out):
+def _lengths(lengths: Any, trace: Trace | None, *, n: int, s_in, s_out):
     if lengths.kind == "fixed":
         return (np.full(n, lengths.input_tokens, dtype=np.int64),
                 np.full(n, lengths.output_tokens, dtype=np.int64))
     if lengths.kind == "distribution":
         return (sample_lengths(lengths.input, n, np.random.default_rng(s_in)),
                 sample_lengths(lengths.output, n, np.random.default_rng(s_out)))
+    if trace is None:
+        raise SpecError("lengths of kind 'trace' need a trace file", field="lengths")
     idx = np.arange(n) % len(trace)
     return trace.prompt_tokens[idx], trace.output_tokens[idx]
 
 
-def _arrivals(arrivals: Any, trace: Trace | None, n: int, rng: np.random.Generator):
+def _arrivals(arrivals: Any, trace: Trace | None, *, n: int, rng: np.random.Generator):
     kind = arrivals.kind
     if kind == "max_load":
         return np.zeros(n), None
@@ -278,7 +282,7 @@ def _arrivals(arrivals: Any, trace: Trace | None, n: int, rng: np.random.Generat
     if kind == "poisson":
         return poisson_arrivals(arrivals.rate, n, rng), None
     if kind == "gamma":
-        return gamma_arrivals(arrivals.rate, arrivals.cv, n, rng), None
+        return gamma_arrivals(arrivals.rate, cv=arrivals.cv, n=n, rng=rng), None
     if trace is None or trace.arrival_s is None:
         raise SpecError(f"arrivals of kind 'trace' need an '{TIME_COLUMN}' column; give a "
                         f"rate, a concurrency or max load instead",
@@ -289,7 +293,7 @@ def _arrivals(arrivals: Any, trace: Trace | None, n: int, rng: np.random.Generat
     return trace.arrival_s[:n] - trace.arrival_s[0], None
 
 
-def _request_set(arrival: np.ndarray, prompt: np.ndarray, output: np.ndarray,
+def _request_set(arrival: np.ndarray, prompt: np.ndarray, output: np.ndarray, *,
                  concurrency: int | None):
     from ador.serve.requests import RequestSet
 

@@ -110,6 +110,27 @@ class ClusterSpec(Spec):
             raise ValueError(f"policy {self.policy} needs a pool")
         if self.more_pools and self.policy != "colocated":
             raise ValueError("more_pools is for policy colocated (a heterogeneous pool)")
-        if self.policy == "accellm" and self.pool.count % 2:
+        if self.policy == "accellm" and self.pool is not None and self.pool.count % 2:
             raise ValueError("policy accellm needs an even pool count (pairs)")
         return self
+
+    def _required(self, role: str) -> PoolSpec:
+        pool = getattr(self, role)
+        if pool is None:
+            raise ValueError(f"policy {self.policy} has no {role} pool")
+        return pool
+
+    @property
+    def main_pool(self) -> PoolSpec:
+        """``pool``, which the validator requires for colocated, semi_pd and accellm."""
+        return self._required("pool")
+
+    @property
+    def prefill_pool(self) -> PoolSpec:
+        """``prefill``, which the validator requires for disaggregated and adrenaline."""
+        return self._required("prefill")
+
+    @property
+    def decode_pool(self) -> PoolSpec:
+        """``decode``, which the validator requires for disaggregated and adrenaline."""
+        return self._required("decode")

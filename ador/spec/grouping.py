@@ -8,6 +8,7 @@ UELLM's released code (HYIUYOU/UELLM, ``UELM/UELM-all/all.py``, ``UELM/S3/s3.py`
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -67,7 +68,7 @@ class GroupingConfig(Spec):
     @model_validator(mode="after")
     def _check(self) -> GroupingConfig:
         e = self.length_edges
-        if len(e) < 3 or any(b <= a for a, b in zip(e, e[1:])) or e[0] < 1:
+        if len(e) < 3 or any(b <= a for a, b in itertools.pairwise(e)) or e[0] < 1:
             raise ValueError("length_edges must be >= 3 increasing token counts from >= 1")
         if not self.slo_ranges_s or any(lo < 0 or hi < lo for lo, hi in self.slo_ranges_s):
             raise ValueError("slo_ranges_s must be non-empty (low, high) pairs, 0 <= low <= high")

@@ -18,6 +18,7 @@ Rates are requests per second, written ``4/s``, ``4 req/s``, ``240/min`` or a ba
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Annotated, Literal
 
@@ -128,9 +129,9 @@ class EmpiricalDist(Spec):
         ts = [t for _, t in self.quantiles]
         if ps[0] != 0 or ps[-1] != 1:
             raise ValueError(f"quantile probabilities must run from 0 to 1 (got {ps})")
-        if any(b <= a for a, b in zip(ps, ps[1:])):
+        if any(b <= a for a, b in itertools.pairwise(ps)):
             raise ValueError(f"quantile probabilities must increase (got {ps})")
-        if any(b < a for a, b in zip(ts, ts[1:])):
+        if any(b < a for a, b in itertools.pairwise(ts)):
             raise ValueError(f"quantile token counts must not decrease (got {ts})")
         return self
 
@@ -206,7 +207,7 @@ class Slo(Spec):
     ttft: SloSeconds
     tpot: SloSeconds
 
-    @field_serializer("ttft", "tpot")
+    @field_serializer("*")  # every field of Slo is a duration
     def _with_unit(self, seconds: float) -> str:
         return f"{seconds!r} s"  # written back with its unit, so that it loads again
 

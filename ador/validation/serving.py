@@ -32,6 +32,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from ador.errors import AdorError
+from ador.metrics import ITL, OUTPUT_THROUGHPUT, TPOT, TTFT, summary_key
 from ador.spec.base import Spec
 from ador.spec.precision import Precision
 
@@ -52,8 +53,8 @@ KV_FRACTION = {"max_load": 0.95, "closed_loop": 0.90}
 # 18 rounds measured in steady state between the left-out first and last rounds.
 DEFAULT_MAX_LOAD = 2000
 CLOSED_LOOP_ROUNDS = 20
-SUMMARY_KEYS = {"output_throughput": "output_throughput_tok_per_s",
-                "mean_ttft": "ttft_mean_s", "mean_itl": "itl_mean_s"}
+SUMMARY_KEYS = {"output_throughput": OUTPUT_THROUGHPUT.column,
+                "mean_ttft": summary_key(TTFT, "mean"), "mean_itl": summary_key(ITL, "mean")}
 PositiveInt = Annotated[int, Field(gt=0)]
 ServingMetric = Literal["output_throughput", "mean_ttft", "mean_itl"]
 
@@ -161,9 +162,9 @@ def steady_state(result, concurrency: int) -> dict[str, float] | None:
     per = per_request(r)
     mid = slice(c, n - c)
     tokens = np.count_nonzero((r.token_times_s >= t0) & (r.token_times_s <= t1))
-    return {"ttft_mean_s": float(np.nanmean(per["ttft_s"][mid])),
-            "itl_mean_s": float(np.nanmean(per["tpot_s"][mid])),
-            "output_throughput_tok_per_s": tokens / (t1 - t0)}
+    return {summary_key(TTFT, "mean"): float(np.nanmean(per[TTFT.column][mid])),
+            summary_key(ITL, "mean"): float(np.nanmean(per[TPOT.column][mid])),
+            OUTPUT_THROUGHPUT.column: tokens / (t1 - t0)}
 
 
 def serving_metric(result, row: ServingReferenceRow) -> float:

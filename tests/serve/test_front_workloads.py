@@ -90,7 +90,7 @@ def test_poisson_gaps_have_rate_and_cv_one():
 
 @pytest.mark.parametrize("cv", [0.5, 2.0, 4.0])
 def test_gamma_gaps_have_the_asked_rate_and_cv(cv):
-    gaps = np.diff(gamma_arrivals(3.0, cv, 400_001, np.random.default_rng(1)))
+    gaps = np.diff(gamma_arrivals(3.0, cv=cv, n=400_001, rng=np.random.default_rng(1)))
     assert 1 / gaps.mean() == pytest.approx(3.0, rel=0.02)
     assert gaps.std() / gaps.mean() == pytest.approx(cv, rel=0.05)
 

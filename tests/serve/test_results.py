@@ -82,3 +82,18 @@ def test_long_context_models_get_tables_that_cover_them():
     # a 30000-token prompt alone takes longer than a 20000-token one
     per = per_request(res.requests)
     assert per["ttft_s"][1] > per["ttft_s"][0]
+
+
+def test_summary_keys_come_from_the_metric_registry():
+    from ador.metrics import (LATENCIES, LATENCY_STATS, OUTPUT_THROUGHPUT, PER_REQUEST,
+                              REQUEST_THROUGHPUT, per_chip, summary_key)
+
+    assert summary_key(LATENCIES[0], "p99") == "ttft_p99_s"  # the README's JSON contract
+    assert per_chip(OUTPUT_THROUGHPUT) == "output_throughput_tok_per_s_per_chip"
+    res = _res(requests=RequestSet.fixed(n=4, prompt=64, output=8))
+    s = res.summary
+    assert {summary_key(m, stat) for m in LATENCIES for stat, _ in LATENCY_STATS} <= set(s)
+    assert set(per_request(res.requests)) == {m.column for m in PER_REQUEST}
+    for m in (OUTPUT_THROUGHPUT, REQUEST_THROUGHPUT):
+        assert s[per_chip(m)] == pytest.approx(s[m.column] / res.chips)
+    assert s[REQUEST_THROUGHPUT.column] == pytest.approx(4 / s["makespan_s"])

@@ -42,10 +42,10 @@ class Placement:
     @property
     def assignment(self) -> tuple[int, ...]:
         """The device of each layer."""
-        return tuple(d for d, k in zip(self.devices, self.layers) for _ in range(k))
+        return tuple(d for d, k in zip(self.devices, self.layers, strict=True) for _ in range(k))
 
 
-def _check(layer_time_s, layer_bytes, memory_bytes, hop_s) -> tuple:
+def _check(*, layer_time_s, layer_bytes, memory_bytes, hop_s) -> tuple:
     t = np.asarray(layer_time_s, dtype=np.float64)
     m = np.asarray(layer_bytes, dtype=np.float64)
     cap = np.asarray(memory_bytes, dtype=np.float64)
@@ -72,7 +72,8 @@ def helr_place(*, layer_time_s, layer_bytes, memory_bytes, hop_s) -> Placement:
     ``layer_time_s[d, l]``: seconds of layer l on device d; ``layer_bytes[l]``: memory of
     layer l; ``memory_bytes[d]``: what device d can hold; ``hop_s[d, e]``: seconds to move
     the activations from device d to device e (``inf``: no link)."""
-    t, m, cap, hop = _check(layer_time_s, layer_bytes, memory_bytes, hop_s)
+    t, m, cap, hop = _check(layer_time_s=layer_time_s, layer_bytes=layer_bytes,
+                           memory_bytes=memory_bytes, hop_s=hop_s)
     n_dev, n_lay = t.shape
     cum_t = np.concatenate([np.zeros((n_dev, 1)), np.cumsum(t, axis=1)], axis=1)
     cum_m = np.concatenate([[0.0], np.cumsum(m)])
@@ -110,10 +111,10 @@ def helr_place(*, layer_time_s, layer_bytes, memory_bytes, hop_s) -> Placement:
                 best[nm, e] = np.where(better, val, best[nm, e])
                 back[nm, e, better, 0] = d
                 back[nm, e, better, 1] = start[better]
-    return _best_placement(best, back, n_dev, n_lay)
+    return _best_placement(best, back, n_dev=n_dev, n_lay=n_lay)
 
 
-def _best_placement(best, back, n_dev: int, n_lay: int) -> Placement:
+def _best_placement(best, back, *, n_dev: int, n_lay: int) -> Placement:
     top = None
     for mask in sorted(range(1, 1 << n_dev), key=lambda x: (bin(x).count("1"), x)):
         for d in range(n_dev):

@@ -24,8 +24,9 @@ Not modelled: the released ``all.py`` caps a group's generation at its largest p
 length + 50 tokens, cutting longer answers; here every answer runs to its true length.
 
 Predictions (``ador.serve.predictor``, in ``length_units_per_token`` units) use the true
-output lengths the engine holds and the config's seed; deadlines are ``predictor.deadlines_s`` by request index. Both are computed
-on the first plan of a run, so with several instances each instance's share has its own.
+output lengths the engine holds and the config's seed; deadlines are
+``predictor.deadlines_s`` by request index. Both are computed on the first plan of a run, so
+with several instances each instance's share has its own.
 """
 
 from __future__ import annotations
@@ -107,10 +108,13 @@ class GroupedScheduler(StaticScheduler):
         self.slo: list | None = None
         self.batches: list[list[int]] = []  # request ids of each batch run, in order
 
-    def _setup(self, st: EngineState) -> None:
-        cfg = self.config.grouping
-        self.pred = rule_lengths(np.asarray(st.output), cfg).tolist()
-        self.slo = deadlines_s(len(st.output), cfg).tolist()
+    def _setup(self, st: EngineState) -> tuple[list, list]:
+        """Predicted lengths and deadlines, computed on the first plan of a run."""
+        if self.pred is None or self.slo is None:
+            cfg = self.config.grouping
+            self.pred = rule_lengths(np.asarray(st.output), cfg).tolist()
+            self.slo = deadlines_s(len(st.output), cfg).tolist()
+        return self.pred, self.slo
 
     def plan(self, st: EngineState) -> Plan:
         plan = Plan()
@@ -119,10 +123,9 @@ class GroupedScheduler(StaticScheduler):
             return plan
         if not st.waiting:
             return plan
-        if self.pred is None:
-            self._setup(st)
+        pred, slo = self._setup(st)
         ids = list(st.waiting)
-        first = self.group([self.pred[i] for i in ids], [self.slo[i] for i in ids],
+        first = self.group([pred[i] for i in ids], [slo[i] for i in ids],
                            self.config.grouping)[0]
         members = self._fitting([ids[k] for k in first], st)
         chosen = set(members)
