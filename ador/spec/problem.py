@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ador.metrics import BY_NAME, DEFAULT_OBJECTIVES, OBJECTIVES
 from ador.spec.base import Spec
@@ -114,11 +114,17 @@ class ProblemSpec(Spec):
     baselines: list[str] = Field(default_factory=lambda: ["a100", "h100", "h200"])
     search: SearchSettings = SearchSettings()
 
-    @model_validator(mode="after")
-    def _unique(self) -> ProblemSpec:
-        if len(set(self.objectives)) != len(self.objectives):
+    @field_validator("objectives")
+    @classmethod
+    def _objectives_unique(cls, objectives: list[str]) -> list[str]:
+        if len(set(objectives)) != len(objectives):
             raise ValueError("objectives must not repeat")
-        labels = [s.label for s in self.scenarios]
+        return objectives
+
+    @field_validator("scenarios")
+    @classmethod
+    def _scenarios_unique(cls, scenarios: list) -> list:
+        labels = [s.label for s in scenarios]
         if len(set(labels)) != len(labels):
             raise ValueError("scenario names must be unique (set 'name' on each)")
-        return self
+        return scenarios
