@@ -124,10 +124,11 @@ def serve_cmd(
         out_dir, name=name or f"serve-{out.config.workload.name}", config=out.config,
         result=out.result, rates=pd.DataFrame(out.rates) if out.rates else None,
         token_times=token_times,
+        power_w=(out.power or {}).get("power_w_per_iteration"),
         facts=RunFacts(hardware=data["hardware"], model=data["model"],
                        workload=data["workload"], tp=tp, pp=pp, precision=data["precision"],
                        num_requests=data["num_requests"], slo=out.slo, goodput=out.goodput,
-                       capacity=out.capacity,
+                       capacity=out.capacity, power=data["power"],
                        elapsed_s=out.elapsed_s))
     data["run_folder"] = str(folder)
     if as_json:

@@ -78,6 +78,15 @@ def throughput_table(run: Mapping[str, Any]) -> Table:
     if kv is not None:
         t.add_row("KV capacity", _n(kv, ",.0f", " tokens"))
     t.add_row("makespan", _s(s.get("makespan_s")))
+    power = run.get("power")
+    if power:
+        limit = power.get("board_power_limit_w")
+        over = limit is not None and (power.get("average_power_w") or 0.0) > limit
+        t.add_row("average power per chip" + (f" (board limit {limit:,.0f} W)" if limit else ""),
+                  _n(power.get("average_power_w"), ",.0f", " W") + (" (over)" if over else ""))
+        t.add_row("energy per output token / per request",
+                  f"{_n(power.get('energy_per_output_token_j'), '.4g', ' J')} / "
+                  f"{_n(power.get('energy_per_request_j'), '.4g', ' J')}")
     if run.get("slo"):
         slo = run["slo"]
         t.add_row(f"SLO attainment ({TTFT.name} <= {_s(slo[TTFT.column])}, "

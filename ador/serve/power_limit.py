@@ -18,6 +18,7 @@ batch drains); with no such window (too few requests), the whole run.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -104,18 +105,26 @@ def powered_run(*, hardware: HardwareSpec, model: ModelSpec, requests: RequestSe
                 scheduler: SchedulerConfig, tp: int = 1, pp: int = 1, precision: str = "fp16",
                 steady: bool = True, bisection_steps: int = 8,
                 power_constants: PowerConstants = PowerConstants(),
-                board_constants: BoardPowerConstants = BoardPowerConstants()) -> PoweredRun:
+                board_constants: BoardPowerConstants = BoardPowerConstants(),
+                nominal: ServingResult | None = None, **simulate_kw: Any) -> PoweredRun:
     """Simulate the run at the highest clock whose power fits the board limit.
 
-    ``steady``: measure power over the steady window (else the whole run).
+    ``steady``: measure power over the steady window (else the whole run);
+    ``simulate_kw`` go to every simulation (SLOs, instances); ``nominal``, the same run
+    already simulated at the nominal clock, is reused.
     """
     runs: dict[float, PoweredRun] = {}
+    # by work clock: many power clocks share one simulation
+    simulated: dict[float, ServingResult] = {} if nominal is None else {1.0: nominal}
 
     def run(s: float) -> PoweredRun:
         if s not in runs:
             work = float(work_clock_fraction(s, hardware.chip.calibration.matrix_efficiency))
-            result = simulate(hardware=clocked(hardware, work), model=model, requests=requests,
-                              scheduler=scheduler, tp=tp, pp=pp, precision=precision)
+            if work not in simulated:
+                simulated[work] = simulate(
+                    hardware=clocked(hardware, work), model=model, requests=requests,
+                    scheduler=scheduler, tp=tp, pp=pp, precision=precision, **simulate_kw)
+            result = simulated[work]
             window = None if steady else (-np.inf, np.inf)
             sp, tokens, span = window_power(
                 result=result, hardware=hardware, model=model, tp=tp, pp=pp,

@@ -76,10 +76,14 @@ def token_table(result: Any) -> pd.DataFrame:
     return pd.DataFrame({"id": ids, "token": index, "t_s": r.token_times_s})
 
 
-def timeseries_table(result: Any) -> pd.DataFrame:
+def timeseries_table(result: Any, power_w: list[float] | None = None) -> pd.DataFrame:
+    """One row per iteration; ``power_w`` (per chip, W) is added when given."""
     ts = result.timeseries
-    return pd.DataFrame({f.name: getattr(ts, f.name) for f in fields(ts)
-                         if getattr(ts, f.name) is not None})
+    frame = pd.DataFrame({f.name: getattr(ts, f.name) for f in fields(ts)
+                          if getattr(ts, f.name) is not None})
+    if power_w is not None and len(power_w) == len(frame):
+        frame["power_w"] = power_w
+    return frame
 
 
 def itl_table(result: Any) -> pd.DataFrame:
@@ -106,11 +110,13 @@ class RunFacts:
     slo: dict | None = None
     goodput: dict | None = None
     capacity: dict | None = None
+    power: dict | None = None  # without the per-iteration list (that goes in timeseries.csv)
     elapsed_s: float | None = None
 
 
 def write_serving_run(out_dir: Path, *, name: str, config: Any, result: Any, facts: RunFacts,
                       rates: pd.DataFrame | None = None, token_times: bool = False,
+                      power_w: list[float] | None = None,
                       now: datetime | None = None) -> Path:
     """Create ``out_dir/<name>-<timestamp>`` and write every file of the run; returns it.
     ``token_times`` also writes every output token's time (large for long traces)."""
@@ -118,7 +124,7 @@ def write_serving_run(out_dir: Path, *, name: str, config: Any, result: Any, fac
     write_text_atomic(folder / FILES["config"], dump_yaml(
         config, header="Serving run: hardware, model, parallelism, workload and scheduler."))
     write_csv(folder / FILES["requests"], request_table(result))
-    write_csv(folder / FILES["timeseries"], timeseries_table(result))
+    write_csv(folder / FILES["timeseries"], timeseries_table(result, power_w))
     write_csv(folder / FILES["itl_quantiles"], itl_table(result))
     files = [FILES[k] for k in ("config", "summary", "requests", "timeseries", "itl_quantiles")]
     if rates is not None and not rates.empty:

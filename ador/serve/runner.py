@@ -37,6 +37,9 @@ class ServeOutput:
     rates: dict | None  # columns of the rate sweep
     elapsed_s: float
     capacity: dict | None = None
+    # Average power per chip, energy per output token and per request (prefill included)
+    # and power per iteration, from the board-power model (ador.serve.power_limit).
+    power: dict | None = None
 
     def to_json_dict(self) -> dict:
         """The run as strict-JSON data (the ``ador serve --json`` contract)."""
@@ -50,6 +53,8 @@ class ServeOutput:
                 "summary": data["summary"], "limits": data["limits"],
                 "rejected": data["rejected"], "slo": self.slo, "goodput": self.goodput,
                 "capacity": self.capacity,
+                "power": None if self.power is None else {
+                    k: v for k, v in self.power.items() if k != "power_w_per_iteration"},
                 "elapsed_s": self.elapsed_s}
 
 
@@ -103,6 +108,7 @@ def serve(*, hardware: str, model: str, workload: str | Path,
     from ador.serve import find_capacity, find_goodput, simulate
     from ador.serve.api import default_step_model
     from ador.serve.goodput import MAX_QUEUE_MEDIAN_S
+    from ador.serve.power_limit import power_summary, powered_run
     from ador.serve.ratesweep import rate_sweep, sweep_rates
     from ador.serve.workloads import apply_overrides
 
@@ -170,8 +176,25 @@ def serve(*, hardware: str, model: str, workload: str | Path,
             f" per chip of {format_quantity(step.hbm_bytes_per_chip, 'B')} (rule: weights + "
             f"activation reserve < HBM; raise --tp or --pp or lower --precision)",
             field="memory")
+    # one instance: its time series is one chip group's iterations (several instances
+    # interleave theirs, which the per-iteration power accounting does not separate)
+    power = None
+    if instances == 1:
+        power = power_summary(result=result, hardware=hw, model=mdl, tp=tp, pp=pp,
+                              precision=precision)
+        limit = hw.chip.board_power_limit_w
+        if limit is not None and power["average_power_w"] > limit:
+            # the board lowers the clock until the run fits its power limit (which slows
+            # compute-bound work): simulate again at that clock
+            pr = powered_run(hardware=hw, model=mdl, requests=requests, scheduler=sched, tp=tp,
+                             pp=pp, precision=precision, steady=False, nominal=result,
+                             **slo_kw)
+            result = pr.result
+            power = power_summary(result=result, hardware=hw, model=mdl, tp=tp, pp=pp,
+                                  precision=precision, clock_fraction=pr.clock_fraction)
     return ServeOutput(config=config, requests=requests, result=result, slo=slo, goodput=good,
-                       rates=rates, capacity=cap, elapsed_s=time.perf_counter() - start)
+                       rates=rates, capacity=cap, power=power,
+                       elapsed_s=time.perf_counter() - start)
 
 
 def _task(progress: Progress | None, name: str) -> Callable[[float], None] | None:

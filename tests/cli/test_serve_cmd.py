@@ -13,7 +13,7 @@ CONV = ROOT.parent / "shared" / "workloads" / "splitwise_conv.csv"
 JSON_KEYS = {"hardware", "model", "workload", "workload_text", "tp", "pp", "instances",
              "precision",
              "chips", "scheduler", "num_requests", "summary", "limits", "rejected", "slo",
-             "goodput", "capacity", "elapsed_s", "run_folder"}
+             "goodput", "capacity", "power", "elapsed_s", "run_folder"}
 
 
 def trace(tmp_path: Path, rows: str, name: str = "t.csv") -> Path:
@@ -185,3 +185,25 @@ def test_capacity_search(cli, tmp_path):
     cap = strict(res.stdout)["capacity"]
     assert cap["tbt_p99_slo_s"] == pytest.approx(0.08) and cap["rate_per_s"] > 0
     assert cap["simulations"] >= 2
+
+
+def test_power_and_energy_of_a_served_run(cli, tmp_path):
+    """Average power per chip stays within the board limit (the clock drops first), energy per
+    output token is power x chips x wall time / tokens, and the time series has power."""
+    import pandas as pd
+
+    out = tmp_path / "results"
+    res = cli("serve", "h100", "--workload", small_trace(tmp_path), "--rate", "8/s",
+              "--out-dir", out, "--json")
+    assert res.code == 0, res.stderr
+    data = strict(res.stdout)
+    p = data["power"]
+    assert p["idle_power_w"] < p["average_power_w"] <= p["board_power_limit_w"] * (1 + 1e-9)
+    assert p["energy_per_output_token_j"] == pytest.approx(
+        p["average_power_w"] * data["chips"] * p["wall_s"] / p["output_tokens"], rel=1e-9)
+    assert p["energy_per_request_j"] == pytest.approx(
+        p["energy_j"] / data["summary"]["completed"], rel=1e-9)
+    ts = pd.read_csv(Path(data["run_folder"]) / "timeseries.csv")
+    assert (ts["power_w"] >= p["idle_power_w"] - 1e-9).all()
+    summary = json.loads((Path(data["run_folder"]) / "summary.json").read_text())
+    assert summary["power"]["average_power_w"] == pytest.approx(p["average_power_w"])
