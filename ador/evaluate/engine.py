@@ -75,34 +75,38 @@ def _stage(*, d: DesignArrays, ops: list[Operator], scenario: Scenario, rate: np
     if pp > 1:
         total = total + (pp - 1) * p2p_send_time(
             d=d, size_bytes=tokens * model.hidden * scenario.activation_precision.bytes)
+    shape = (d.n, weights.shape[0])
 
     def avg(a: np.ndarray) -> np.ndarray:
         # Row-wise sum rather than a matrix-vector product: BLAS sums differently for one
         # row than for many, and a design must get the same bits alone or in a population.
-        return np.sum(np.broadcast_to(a, (d.n, weights.shape[0])) * weights, axis=1)
+        if np.ndim(a) == 2 and a.shape[0] == d.n:
+            return np.sum(a * weights, axis=1)  # broadcasts to ``shape`` by itself
+        return np.sum(np.broadcast_to(a, shape) * weights, axis=1)
 
+    op_times = {name: avg(t) for name, t in times.items()}
     class_times: dict[str, np.ndarray] = {}
     for op in ops:
         key = op.op_class.value
-        class_times[key] = class_times.get(key, 0.0) + avg(times[op.name])
+        class_times[key] = class_times.get(key, 0.0) + op_times[op.name]
     span = avg(total)
     flops = {op.name: float(np.sum(np.broadcast_to(op.flops, weights.shape) * weights))
              * reps[op.name] for op in ops}
+    op_bytes = {op.name: avg(costs[op.name].hbm_bytes) * reps[op.name] for op in ops}
     mid = weights.shape[0] // 2
     return StageResult(
         time=span,
-        op_times={name: avg(t) for name, t in times.items()},
+        op_times=op_times,
         op_flops=flops,
-        op_bytes={op.name: avg(costs[op.name].hbm_bytes) * reps[op.name] for op in ops},
+        op_bytes=op_bytes,
         op_sram_bytes={op.name: avg(costs[op.name].sram_bytes) * reps[op.name] for op in ops},
         op_comm_bytes={op.name: _sent_bytes(op.comm_bytes, scenario.tp) * reps[op.name]
                        for op in ops},
-        op_bound={op.name: np.broadcast_to(costs[op.name].bound, (d.n, weights.shape[0]))[:, mid]
-                  for op in ops},
+        op_bound={op.name: costs[op.name].bound_at(shape=shape, column=mid) for op in ops},
         op_class={op.name: op.op_class.value for op in ops},
         class_times=class_times,
         utilisation=_utilisation(d=d, ops=ops, costs=costs, reps=reps, rate=rate,
-                                 span=span, avg=avg),
+                                 span=span, avg=avg, op_bytes=op_bytes, weights=weights),
         flops=float(sum(flops.values())),
     )
 
@@ -112,7 +116,8 @@ def _sent_bytes(payload: Any, p: int) -> float:
     return 2.0 * (p - 1) / p * payload if p > 1 else 0.0
 
 
-def _utilisation(*, d, ops, costs, reps, rate, span, avg) -> dict[str, np.ndarray]:
+def _utilisation(*, d, ops, costs, reps, rate, span, avg, op_bytes, weights
+                 ) -> dict[str, np.ndarray]:
     """Achieved work over peak work during the pass, per unit kind (and HBM bandwidth)."""
     kinds = matrix_kinds()
     peaks = {k.name: 2.0 * k.macs_per_cycle(d) * d.clock_hz * rate[:, 0] for k in kinds}
@@ -125,8 +130,11 @@ def _utilisation(*, d, ops, costs, reps, rate, span, avg) -> dict[str, np.ndarra
         mf = op.matrix_flops
         for k in kinds:
             work[k.name] = work[k.name] + avg(c.shares[k.name] * mf) * r
-        vu_work = vu_work + avg(np.zeros_like(c.time) + op.vector_ops + op.special_ops) * r
-        hbm = hbm + avg(c.hbm_bytes) * r
+        # the same for every design: averaged over one row, as every row would be
+        vec = np.zeros((1, c.time.shape[1])) + op.vector_ops + op.special_ops
+        vu_work = vu_work + np.sum(np.broadcast_to(vec, (1, weights.shape[0])) * weights,
+                                   axis=1) * r
+        hbm = hbm + op_bytes[op.name]
     with np.errstate(invalid="ignore", divide="ignore"):
         out = {k: np.where(peaks[k] > 0, work[k] / (peaks[k] * span), 0.0) for k in peaks}
         out[VECTOR_UNIT] = vu_work / (vu_peak * span)
