@@ -78,11 +78,7 @@ def _stage(*, d: DesignArrays, ops: list[Operator], scenario: Scenario, rate: np
     shape = (d.n, weights.shape[0])
 
     def avg(a: np.ndarray) -> np.ndarray:
-        # Row-wise sum rather than a matrix-vector product: BLAS sums differently for one
-        # row than for many, and a design must get the same bits alone or in a population.
-        if np.ndim(a) == 2 and a.shape[0] == d.n:
-            return np.sum(a * weights, axis=1)  # broadcasts to ``shape`` by itself
-        return np.sum(np.broadcast_to(a, shape) * weights, axis=1)
+        return weighted_sum(a, weights, n=d.n)
 
     op_times = {name: avg(t) for name, t in times.items()}
     class_times: dict[str, np.ndarray] = {}
@@ -111,6 +107,44 @@ def _stage(*, d: DesignArrays, ops: list[Operator], scenario: Scenario, rate: np
     )
 
 
+def weighted_sum(a: np.ndarray, weights: np.ndarray, *, n: int) -> np.ndarray:
+    """Per design, the sum over contexts of ``a * weights`` (``a`` broadcast to (n, k)), in
+    exactly the order of ``np.sum(..., axis=1)``, so bit for bit the same.
+
+    Not a matrix-vector product: BLAS sums differently for one row than for many, and a
+    design must get the same bits alone or in a population. The products are laid out
+    contexts-first, so every step below is one pass over contiguous designs instead of n
+    short reductions of k elements.
+    """
+    k = weights.shape[0]
+    terms = np.empty((k, n))
+    np.multiply(np.broadcast_to(a, (n, k)).T, weights[:, None], out=terms)
+    return _pairwise_rows(terms)
+
+
+def _pairwise_rows(p: np.ndarray) -> np.ndarray:
+    """Sum of the rows of ``p`` in numpy's pairwise order for a contiguous reduction: fewer
+    than 8 terms one by one; up to 128 in 8 interleaved partial sums joined as a tree
+    (then the remainder one by one); more split in two at a multiple of 8."""
+    k = p.shape[0]
+    if k < 8:
+        total = np.zeros(p.shape[1])
+        for row in p:
+            total = total + row
+        return total
+    if k > 128:
+        half = k // 2 - (k // 2) % 8
+        return _pairwise_rows(p[:half]) + _pairwise_rows(p[half:])
+    r = p[0:8].copy()
+    end = k - k % 8
+    for i in range(8, end, 8):
+        r += p[i:i + 8]
+    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    for row in p[end:]:
+        total = total + row
+    return total
+
+
 def _sent_bytes(payload: Any, p: int) -> float:
     """Bytes one chip sends in a ring all-reduce of ``payload`` bytes over p chips."""
     return 2.0 * (p - 1) / p * payload if p > 1 else 0.0
@@ -132,8 +166,7 @@ def _utilisation(*, d, ops, costs, reps, rate, span, avg, op_bytes, weights
             work[k.name] = work[k.name] + avg(c.shares[k.name] * mf) * r
         # the same for every design: averaged over one row, as every row would be
         vec = np.zeros((1, c.time.shape[1])) + op.vector_ops + op.special_ops
-        vu_work = vu_work + np.sum(np.broadcast_to(vec, (1, weights.shape[0])) * weights,
-                                   axis=1) * r
+        vu_work = vu_work + weighted_sum(vec, weights, n=1) * r
         hbm = hbm + op_bytes[op.name]
     with np.errstate(invalid="ignore", divide="ignore"):
         out = {k: np.where(peaks[k] > 0, work[k] / (peaks[k] * span), 0.0) for k in peaks}

@@ -65,11 +65,12 @@ class OpCost:
         an argmax across the parts is slow over whole (designs, contexts) arrays)."""
         def at(a: np.ndarray) -> np.ndarray:
             return np.broadcast_to(a, shape)[:, column]
-        limits = np.stack([at(a) for a in self._limits()])
+        limits = np.stack([np.maximum(at(self.matrix), at(self.vector)), at(self.hbm),
+                           at(self.sram), at(self.comm)])
         return np.where(at(self.overhead) > at(self.busy), 4, limits.argmax(axis=0))
 
     def _limits(self) -> tuple[np.ndarray, ...]:
-        return (np.maximum(self.matrix, self.vector), self.hbm, self.sram, self.comm)
+        return (self.matrix, self.vector, self.hbm, self.sram, self.comm)
 
 
 def _zeros(d: DesignArrays) -> np.ndarray:
