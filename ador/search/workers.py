@@ -62,15 +62,16 @@ def worker_tag(pid: int | None = None) -> str:
 
 
 def work(*, spec: ProblemSpec, file: str, storage: str, study_name: str, index: int,
-         wait: bool | None = None) -> int:
+         wait: bool | None = None, study: optuna.Study | None = None) -> int:
     """One worker: ask, evaluate and tell batches until the study holds its target of
     completed trials. ``wait``: keep polling while other workers' trials run (default: on
-    storages with heartbeats, where a dead worker's trial comes back). Returns the number
-    of trials this worker completed."""
+    storages with heartbeats, where a dead worker's trial comes back); ``study``: the study,
+    already open. Returns the number of trials this worker completed."""
     s = spec.search
     problem = SearchProblem(spec, load_design_space(spec.space), file=file)
-    study = open_study(storage=storage, study_name=study_name, n_obj=problem.n_obj,
-                       resume=True)
+    if study is None:
+        study = open_study(storage=storage, study_name=study_name, n_obj=problem.n_obj,
+                           resume=True)
     algorithm = "nsga2" if s.algorithm == "auto" else s.algorithm
     study.sampler = sampler_of(algorithm, seed=s.seed + index, batch_size=s.pop_size)
     store = study._storage
@@ -188,7 +189,7 @@ def run_workers(archive: Archive, *, workers: int, storage: str, study_name: str
     dead = {worker_tag(p.pid) for p in procs if p.exitcode != 0}
     requeue_trials_of(study, dead)
     work(spec=spec, file=problem.file, storage=storage, study_name=study_name,
-         index=workers)
+         index=workers, study=study)
     done = sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
                   key=lambda t: t.number)
     archive_trials(archive, done, batch_size=batch_size, on_batch=on_batch)

@@ -143,3 +143,22 @@ def test_a_killed_worker_s_trials_are_retried_through_heartbeats(tmp_path):
         retried = {RetryFailedTrialCallback.retried_trial_number(t)
                    for t in study.get_trials(deepcopy=False)}
         assert all(t.number in retried or "failed_trial" in t.system_attrs for t in failed)
+
+
+def test_a_bad_worker_count_is_one_line(cli, tmp_path):
+    r = cli("explore", "--backend", "optuna", "--trials", "4", "--workers", "0",
+            "--out-dir", tmp_path, "--no-progress")
+    assert r.code == 2 and r.stderr.count("\n") == 1
+    assert "search.workers" in r.stderr and "0" in r.stderr
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_workers_default_to_a_journal_file_in_the_run_folder(tmp_path):
+    from ador.search.backends import Job, study_storage
+
+    job = Job(settings=SearchSettings(backend="optuna", workers=2), name="w", folder=tmp_path,
+              resume=False)
+    url = study_storage(job)
+    assert url == f"{JOURNAL}{str((tmp_path / 'study.journal').resolve()).lstrip('/')}"
+    assert study_storage(Job(settings=SearchSettings(backend="optuna"), name="w",
+                             folder=tmp_path, resume=False)).startswith("sqlite:///")
