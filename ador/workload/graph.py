@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections import Counter
 from dataclasses import dataclass
 
 import networkx as nx
@@ -68,12 +69,21 @@ def critical_path(graph: OpGraph, times: dict[str, np.ndarray]) -> np.ndarray:
     summed in order, with no maximum over the skip edges it already covers."""
     # Summed transposed ((contexts, designs) for (designs, contexts) times): the same
     # elementwise sums, with long contiguous inner loops over designs.
+    # A finish time read by one successor only is extended in place (same sums, no copy).
+    readers = Counter(u for v in graph.order for u in graph.direct[v])
     finish: dict[str, np.ndarray] = {}
     for v in graph.order:
         preds = graph.direct[v]
         t = np.transpose(times[v])
+        if np.ndim(t) == 2 and t.shape[0] > 1:
+            t = np.ascontiguousarray(t)  # else sums inherit its designs-first layout
         if len(preds) == 1:
-            finish[v] = finish[preds[0]] + t
+            prev = finish[preds[0]]
+            if (readers[preds[0]] == 1 and preds[0] not in graph.sinks
+                    and np.broadcast_shapes(prev.shape, np.shape(t)) == prev.shape):
+                finish[v] = np.add(prev, t, out=prev)
+            else:
+                finish[v] = prev + t
             continue
         start = 0.0
         for u in preds:
