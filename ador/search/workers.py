@@ -28,6 +28,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import socket
+import sys
 import threading
 import time
 import warnings
@@ -40,6 +41,7 @@ from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.storages import BaseStorage, fail_stale_trials
 from optuna.trial import TrialState
 
+from ador.errors import AdorError
 from ador.search.archive import Archive
 from ador.search.optuna_backend import (
     HEARTBEAT_S,
@@ -177,7 +179,7 @@ def run_workers(archive: Archive, *, workers: int, storage: str, study_name: str
     open_study(storage=storage, study_name=study_name, n_obj=problem.n_obj, resume=False,
                join=True)
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=work, kwargs={
+    procs = [ctx.Process(target=_child, kwargs={
         "spec": spec, "file": problem.file, "storage": storage, "study_name": study_name,
         "index": i}) for i in range(workers)]
     for p in procs:
@@ -194,6 +196,16 @@ def run_workers(archive: Archive, *, workers: int, storage: str, study_name: str
                   key=lambda t: t.number)
     archive_trials(archive, done, batch_size=batch_size, on_batch=on_batch)
     return "nsga2" if spec.search.algorithm == "auto" else spec.search.algorithm
+
+
+def _child(**kwargs) -> None:
+    """A worker process: a user-facing error is one line on stderr and exit status 2 (the
+    parent then finishes the study itself, and reports the error once more if it recurs)."""
+    try:
+        work(**kwargs)
+    except AdorError as err:
+        print(f"worker {worker_tag()}: {err.message()}", file=sys.stderr)
+        sys.exit(2)
 
 
 def requeue_trials_of(study: optuna.Study, tags: set[str]) -> int:
