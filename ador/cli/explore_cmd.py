@@ -40,7 +40,7 @@ def build_problem(*, config: Path | None, resume: Path | None = None, space: str
                   pop_size: int | None = None, generations: int | None = None,
                   trials: int | None = None, seed: int | None = None,
                   name: str | None = None, storage: str | None = None,
-                  **limits: str | None) -> tuple[ProblemSpec, str]:
+                  workers: int | None = None, **limits: str | None) -> tuple[ProblemSpec, str]:
     """The problem: a config file (or the resumed run's config, or the defaults) with the
     command-line options laid over it, validated as one spec.
 
@@ -96,7 +96,7 @@ def build_problem(*, config: Path | None, resume: Path | None = None, space: str
             else [b.strip() for b in baselines.split(",") if b.strip()])
     for key, value in (("backend", backend), ("algorithm", algorithm), ("pop_size", pop_size),
                        ("generations", generations), ("trials", trials), ("seed", seed),
-                       ("storage", storage)):
+                       ("storage", storage), ("workers", workers)):
         if value is not None:
             put("search", key, value)
     if name is not None:
@@ -182,6 +182,8 @@ def explore_cmd(
     out_dir: Annotated[Path, Opt(help="where run folders go")] = Path("results"),
     storage: Annotated[str | None, Opt(help="Optuna storage URL (default: study.db in the run folder)")] = None,
     resume: Annotated[Path | None, Opt(help="run folder of an Optuna run to continue")] = None,
+    workers: Annotated[int | None, Opt(help="processes sharing the Optuna study (journal file, or "
+                                            "--storage, which other machines join)")] = None,
     top: Annotated[int, Opt(help="Pareto rows to print")] = 12,
     progress: Annotated[bool, Opt("--progress/--no-progress")] = True,
     wide: Annotated[bool, Opt("--wide", help="every column, whatever the terminal width")] = False,
@@ -195,7 +197,8 @@ def explore_cmd(
         cost_budget=cost_budget, power_density_budget=power_density_budget,
         memory_fit=memory_fit, objectives=objectives,
         baselines=baselines, backend=backend, algorithm=algorithm, pop_size=pop_size,
-        generations=generations, trials=trials, seed=seed, name=name, storage=storage)
+        generations=generations, trials=trials, seed=seed, name=name, storage=storage,
+        workers=workers)
     _search_and_print(spec, file, out_dir=out_dir, progress=progress, top=top, resume=resume,
                       wide=wide)
 

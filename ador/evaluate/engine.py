@@ -75,36 +75,74 @@ def _stage(*, d: DesignArrays, ops: list[Operator], scenario: Scenario, rate: np
     if pp > 1:
         total = total + (pp - 1) * p2p_send_time(
             d=d, size_bytes=tokens * model.hidden * scenario.activation_precision.bytes)
+    shape = (d.n, weights.shape[0])
 
     def avg(a: np.ndarray) -> np.ndarray:
-        # Row-wise sum rather than a matrix-vector product: BLAS sums differently for one
-        # row than for many, and a design must get the same bits alone or in a population.
-        return np.sum(np.broadcast_to(a, (d.n, weights.shape[0])) * weights, axis=1)
+        return weighted_sum(a, weights, n=d.n)
 
+    op_times = {name: avg(t) for name, t in times.items()}
     class_times: dict[str, np.ndarray] = {}
     for op in ops:
         key = op.op_class.value
-        class_times[key] = class_times.get(key, 0.0) + avg(times[op.name])
+        class_times[key] = class_times.get(key, 0.0) + op_times[op.name]
     span = avg(total)
     flops = {op.name: float(np.sum(np.broadcast_to(op.flops, weights.shape) * weights))
              * reps[op.name] for op in ops}
+    op_bytes = {op.name: avg(costs[op.name].hbm_bytes) * reps[op.name] for op in ops}
     mid = weights.shape[0] // 2
     return StageResult(
         time=span,
-        op_times={name: avg(t) for name, t in times.items()},
+        op_times=op_times,
         op_flops=flops,
-        op_bytes={op.name: avg(costs[op.name].hbm_bytes) * reps[op.name] for op in ops},
+        op_bytes=op_bytes,
         op_sram_bytes={op.name: avg(costs[op.name].sram_bytes) * reps[op.name] for op in ops},
         op_comm_bytes={op.name: _sent_bytes(op.comm_bytes, scenario.tp) * reps[op.name]
                        for op in ops},
-        op_bound={op.name: np.broadcast_to(costs[op.name].bound, (d.n, weights.shape[0]))[:, mid]
-                  for op in ops},
+        op_bound={op.name: costs[op.name].bound_at(shape=shape, column=mid) for op in ops},
         op_class={op.name: op.op_class.value for op in ops},
         class_times=class_times,
         utilisation=_utilisation(d=d, ops=ops, costs=costs, reps=reps, rate=rate,
-                                 span=span, avg=avg),
+                                 span=span, avg=avg, op_bytes=op_bytes, weights=weights),
         flops=float(sum(flops.values())),
     )
+
+
+def weighted_sum(a: np.ndarray, weights: np.ndarray, *, n: int) -> np.ndarray:
+    """Per design, the sum over contexts of ``a * weights`` (``a`` broadcast to (n, k)), in
+    exactly the order of ``np.sum(..., axis=1)``, so bit for bit the same.
+
+    Not a matrix-vector product: BLAS sums differently for one row than for many, and a
+    design must get the same bits alone or in a population. The products are laid out
+    contexts-first, so every step below is one pass over contiguous designs instead of n
+    short reductions of k elements.
+    """
+    k = weights.shape[0]
+    terms = np.empty((k, n))
+    np.multiply(np.broadcast_to(a, (n, k)).T, weights[:, None], out=terms)
+    return _pairwise_rows(terms)
+
+
+def _pairwise_rows(p: np.ndarray) -> np.ndarray:
+    """Sum of the rows of ``p`` in numpy's pairwise order for a contiguous reduction: fewer
+    than 8 terms one by one; up to 128 in 8 interleaved partial sums joined as a tree
+    (then the remainder one by one); more split in two at a multiple of 8."""
+    k = p.shape[0]
+    if k < 8:
+        total = np.zeros(p.shape[1])
+        for row in p:
+            total = total + row
+        return total
+    if k > 128:
+        half = k // 2 - (k // 2) % 8
+        return _pairwise_rows(p[:half]) + _pairwise_rows(p[half:])
+    r = p[0:8].copy()
+    end = k - k % 8
+    for i in range(8, end, 8):
+        r += p[i:i + 8]
+    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    for row in p[end:]:
+        total = total + row
+    return total
 
 
 def _sent_bytes(payload: Any, p: int) -> float:
@@ -112,7 +150,8 @@ def _sent_bytes(payload: Any, p: int) -> float:
     return 2.0 * (p - 1) / p * payload if p > 1 else 0.0
 
 
-def _utilisation(*, d, ops, costs, reps, rate, span, avg) -> dict[str, np.ndarray]:
+def _utilisation(*, d, ops, costs, reps, rate, span, avg, op_bytes, weights
+                 ) -> dict[str, np.ndarray]:
     """Achieved work over peak work during the pass, per unit kind (and HBM bandwidth)."""
     kinds = matrix_kinds()
     peaks = {k.name: 2.0 * k.macs_per_cycle(d) * d.clock_hz * rate[:, 0] for k in kinds}
@@ -125,8 +164,10 @@ def _utilisation(*, d, ops, costs, reps, rate, span, avg) -> dict[str, np.ndarra
         mf = op.matrix_flops
         for k in kinds:
             work[k.name] = work[k.name] + avg(c.shares[k.name] * mf) * r
-        vu_work = vu_work + avg(np.zeros_like(c.time) + op.vector_ops + op.special_ops) * r
-        hbm = hbm + avg(c.hbm_bytes) * r
+        # the same for every design: averaged over one row, as every row would be
+        vec = np.zeros((1, c.time.shape[1])) + op.vector_ops + op.special_ops
+        vu_work = vu_work + weighted_sum(vec, weights, n=1) * r
+        hbm = hbm + op_bytes[op.name]
     with np.errstate(invalid="ignore", divide="ignore"):
         out = {k: np.where(peaks[k] > 0, work[k] / (peaks[k] * span), 0.0) for k in peaks}
         out[VECTOR_UNIT] = vu_work / (vu_peak * span)

@@ -46,12 +46,31 @@ class OpCost:
     sram_bytes: np.ndarray
     comm: np.ndarray
     hbm_bytes: np.ndarray
-    bound: np.ndarray  # 0 compute, 1 HBM, 2 SRAM, 3 communication, 4 overhead
+    busy: np.ndarray  # compute, memory and communication combined, before the overhead
+    overhead: np.ndarray
 
     @property
     def share_sa(self) -> np.ndarray:
         """Fraction of the matrix work on the first matrix kind (systolic arrays)."""
         return next(iter(self.shares.values()))
+
+    @property
+    def bound(self) -> np.ndarray:
+        """What limits each design: 0 compute, 1 HBM, 2 SRAM, 3 communication, 4 overhead."""
+        shape = np.broadcast_shapes(*(a.shape for a in self._limits()), self.busy.shape)
+        return self.bound_at(shape=shape, column=slice(None))
+
+    def bound_at(self, *, shape: tuple[int, ...], column: int | slice) -> np.ndarray:
+        """:attr:`bound` of the arrays broadcast to ``shape``, at one column only (cheap:
+        an argmax across the parts is slow over whole (designs, contexts) arrays)."""
+        def at(a: np.ndarray) -> np.ndarray:
+            return np.broadcast_to(a, shape)[:, column]
+        limits = np.stack([np.maximum(at(self.matrix), at(self.vector)), at(self.hbm),
+                           at(self.sram), at(self.comm)])
+        return np.where(at(self.overhead) > at(self.busy), 4, limits.argmax(axis=0))
+
+    def _limits(self) -> tuple[np.ndarray, ...]:
+        return (self.matrix, self.vector, self.hbm, self.sram, self.comm)
 
 
 def _zeros(d: DesignArrays) -> np.ndarray:
@@ -65,6 +84,25 @@ def overlap(parts: np.ndarray, k: np.ndarray) -> np.ndarray:
         ratio = np.where(hi > 0, parts / np.where(hi > 0, hi, 1.0), 0.0)
         norm = np.sum(ratio ** k, axis=0) ** (1.0 / k)
     return hi * np.where(np.isfinite(k), norm, 1.0)
+
+
+def overlap2(a: np.ndarray, b: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """:func:`overlap` of two parts, bit for bit, without stacking them; where no design has
+    a finite k (perfect overlap) the norm is skipped: the result is the larger part."""
+    hi = np.maximum(a, b)
+    if not np.isfinite(k).any():
+        return hi
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        safe = np.where(hi > 0, hi, 1.0)
+        ra = np.where(hi > 0, a / safe, 0.0)
+        rb = np.where(hi > 0, b / safe, 0.0)
+        norm = (ra ** k + rb ** k) ** (1.0 / k)
+    return hi * np.where(np.isfinite(k), norm, 1.0)
+
+
+def _designs(a: np.ndarray, zero: np.ndarray) -> np.ndarray:
+    """``a`` as an array with one row per design (``a + zero``, without a copy if it is)."""
+    return a if np.ndim(a) == 2 and a.shape[0] == zero.shape[0] else a + zero
 
 
 def op_cost(*, d: DesignArrays, op: Operator, rate: np.ndarray, tp: int) -> OpCost:
@@ -99,16 +137,14 @@ def op_cost(*, d: DesignArrays, op: Operator, rate: np.ndarray, tp: int) -> OpCo
     sram = sram_bytes / col(d.sram_bw)
     comm = allreduce_time(d=d, size_bytes=op.comm_bytes, p=tp) if (
         op.op_class is OpClass.COLLECTIVE) else zero
-    parts = np.stack(np.broadcast_arrays(np.maximum(matrix, vec), hbm, sram))
-    busy = np.maximum(overlap(parts[:2], col(d.overlap_exp)), parts[2]) + comm
+    busy = np.maximum(overlap2(np.maximum(matrix, vec), hbm, col(d.overlap_exp)), sram) + comm
     overhead = col(d.kernel_overhead_s)
     time = np.maximum(busy + overhead, col(d.min_kernel_s))
-    limits = np.concatenate([parts, np.broadcast_to(comm, parts.shape[1:])[None]])
-    bound = np.where(overhead > busy, 4, limits.argmax(axis=0))
-    return OpCost(time=time, matrix=matrix + zero,
-                  shares={k.name: s + zero for k, s in zip(kinds, shares, strict=True)},
-                  vector=vec + zero, hbm=hbm, sram=sram + zero, sram_bytes=sram_bytes + zero,
-                  comm=comm + zero, hbm_bytes=hbm_bytes, bound=bound)
+    return OpCost(time=time, matrix=_designs(matrix, zero),
+                  shares={k.name: _designs(s, zero) for k, s in zip(kinds, shares, strict=True)},
+                  vector=_designs(vec, zero), hbm=hbm, sram=_designs(sram, zero),
+                  sram_bytes=_designs(sram_bytes, zero), comm=_designs(comm, zero),
+                  hbm_bytes=hbm_bytes, busy=busy, overhead=overhead)
 
 
 def overlap_collective(*, d: DesignArrays, producer: np.ndarray, collective: np.ndarray

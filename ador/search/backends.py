@@ -14,11 +14,12 @@ from pathlib import Path
 
 from ador.errors import AdorError
 from ador.search.archive import Archive
-from ador.search.optuna_backend import run_optuna
+from ador.search.optuna_backend import JOURNAL, run_optuna
 from ador.search.pymoo_backend import run_pymoo
 from ador.search.runfolder import FILES
 from ador.search.space import DesignSpace
 from ador.search.sweep import MAX_SWEEP, run_sweep
+from ador.search.workers import run_workers
 from ador.spec.problem import SearchSettings
 
 
@@ -52,12 +53,21 @@ def _pymoo(archive: Archive, job: Job) -> str:
 
 
 def study_storage(job: Job) -> str:
-    """The study of record: the given storage URL or study.db in the run folder."""
-    return job.settings.storage or f"sqlite:///{(job.folder / FILES['study']).resolve()}"
+    """The study of record: the given storage URL, else in the run folder study.db, or with
+    worker processes the journal file study.journal."""
+    if job.settings.storage:
+        return job.settings.storage
+    path = (job.folder / FILES["study"]).resolve()
+    if job.settings.workers is not None:
+        return JOURNAL + str(path.with_suffix(".journal")).lstrip("/")
+    return f"sqlite:///{path}"
 
 
 def _optuna(archive: Archive, job: Job) -> str:
     s = job.settings
+    if s.workers is not None:
+        return run_workers(archive, workers=s.workers, storage=study_storage(job),
+                           study_name=job.name, batch_size=s.pop_size, on_batch=job.on_batch)
     return run_optuna(archive, trials=s.evaluations, batch_size=s.pop_size, seed=s.seed,
                       storage=study_storage(job), study_name=job.name,
                       algorithm=s.algorithm, resume=job.resume, on_batch=job.on_batch)

@@ -85,7 +85,7 @@ def run_search(spec: ProblemSpec, *, out_dir: Path | str = "results",
     if resume is None and backend.resumable and s.storage is not None:
         # an external storage is checked (and the study created) before any folder exists
         open_study(storage=s.storage, study_name=spec.name, n_obj=problem.n_obj,
-                   resume=False)
+                   resume=False, join=s.workers is not None)
         created_study = True
     if resume is None:
         folder = create_run_folder(Path(out_dir), spec.name, now=now)

@@ -13,7 +13,9 @@ constraint is set with ``Trial.set_constraint`` under the problem's constraint n
 
 from __future__ import annotations
 
+import inspect
 import logging
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -25,11 +27,14 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
+from optuna.storages import BaseStorage, RDBStorage, RetryFailedTrialCallback
+from optuna.storages.journal import JournalStorage
 from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
 from ador.errors import AdorError
 from ador.search.archive import Archive
+from ador.search.journal import JournalFile
 
 
 def distributions(space) -> dict:
@@ -54,12 +59,41 @@ def sampler_of(name: str, *, seed: int, batch_size: int):
                     value=name)
 
 
-def open_study(*, storage: str, study_name: str, n_obj: int, resume: bool) -> optuna.Study:
+JOURNAL = "journal:///"  # storage URL prefix of an Optuna journal file (one machine)
+HEARTBEAT_S = 2  # database storages: a running trial's heartbeat period ...
+GRACE_S = 10  # ... and the silence after which it is failed and retried (RetryFailedTrial)
+MAX_RETRY = 3
+
+
+def storage_of(url: str) -> str | BaseStorage:
+    """The Optuna storage of ``url``: ``journal:///<path>`` a journal file (several processes
+    on one machine append to it under a file lock); ``sqlite:///<path>`` an SQLite file; any
+    other database URL (``postgresql://user@host/db``) a shared database whose running
+    trials send heartbeats, so that a trial of a killed worker is failed and retried."""
+    if url.startswith(JOURNAL):
+        return JournalStorage(JournalFile(url[len(JOURNAL) - 1:]))
+    if url.startswith("sqlite:"):
+        return url
+    with warnings.catch_warnings():  # experimental, or renamed in later Optuna versions
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        retry = RetryFailedTrialCallback(max_retry=MAX_RETRY)
+        if "heartbeat_stale_trial_callback" in inspect.signature(RDBStorage).parameters:
+            return RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                              heartbeat_stale_trial_callback=retry)
+        return RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                          failed_trial_callback=retry)
+
+
+def open_study(*, storage: str, study_name: str, n_obj: int, resume: bool,
+               join: bool = False) -> optuna.Study:
+    """Create the study (``resume``: load it; ``join``: load it when it exists)."""
     optuna.logging.set_verbosity(logging.WARNING)
     try:
+        store = storage_of(storage)
         if resume:
-            return optuna.load_study(study_name=study_name, storage=storage)
-        return optuna.create_study(study_name=study_name, storage=storage,
+            return optuna.load_study(study_name=study_name, storage=store)
+        return optuna.create_study(study_name=study_name, storage=store, load_if_exists=join,
                                    directions=["minimize"] * n_obj)
     except KeyError:
         raise AdorError("no study of that name in the storage", field="storage",
@@ -68,7 +102,7 @@ def open_study(*, storage: str, study_name: str, n_obj: int, resume: bool) -> op
         raise AdorError("a study of that name already exists in the storage; pass "
                         "--resume to continue it or --name for a new one", field="storage",
                         value=study_name) from None
-    except (SQLAlchemyError, ValueError, ImportError, OSError) as err:  # bad URL, no database
+    except (SQLAlchemyError, ValueError, ImportError, OSError, RuntimeError) as err:  # bad URL
         reason = str(getattr(err, "orig", None) or err).splitlines()[0]
         raise AdorError(f"cannot open the study storage: {reason}", field="storage",
                         value=storage) from None
@@ -91,15 +125,9 @@ def run_optuna(archive: Archive, *, trials: int, batch_size: int, seed: int, sto
                                   sampler=sampler_of(name, seed=seed, batch_size=batch_size))
     dists = distributions(space)
     done = record.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    batch = 0
     if done:  # earlier trials: into the replica, and re-evaluated (deterministic) for the archive
         replica.add_trials(done)
-        X = np.array([[t.params[n] for n in space.names] for t in done], dtype=float)
-        for b in range(0, len(done), batch_size):
-            archive.evaluate(X[b:b + batch_size], batch=batch)
-            batch += 1
-        if on_batch is not None:
-            on_batch(archive)
+    batch = archive_trials(archive, done, batch_size=batch_size, on_batch=on_batch)
     remaining = trials - len(done)
     while remaining > 0:
         k = min(batch_size, remaining)
@@ -118,6 +146,20 @@ def run_optuna(archive: Archive, *, trials: int, batch_size: int, seed: int, sto
     return name
 
 
+def archive_trials(archive: Archive, trials: list, *, batch_size: int,
+                   on_batch: Callable[[Archive], None] | None = None) -> int:
+    """Evaluate stored trials (deterministic) into ``archive`` in batches; the batch count."""
+    names = archive.problem.space.names
+    X = np.array([[t.params[n] for n in names] for t in trials], dtype=float)
+    batch = 0
+    for b in range(0, len(trials), batch_size):
+        archive.evaluate(X[b:b + batch_size], batch=batch)
+        batch += 1
+    if trials and on_batch is not None:
+        on_batch(archive)
+    return batch
+
+
 def _store(record: optuna.Study, trial: Any, storage: str) -> None:
     """Add a finished trial to the study of record; a full disk or a lost database is one
     line (the trials stored so far stay in the storage, and --resume continues them)."""
@@ -131,5 +173,5 @@ def _store(record: optuna.Study, trial: Any, storage: str) -> None:
 
 def completed_trials(*, storage: str, study_name: str) -> int:
     optuna.logging.set_verbosity(logging.WARNING)
-    study = optuna.load_study(study_name=study_name, storage=storage)
+    study = optuna.load_study(study_name=study_name, storage=storage_of(storage))
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))

@@ -87,6 +87,9 @@ class SearchSettings(Spec):
     trials: Annotated[int, Field(ge=1, le=10_000_000, strict=True)] | None = None
     seed: Annotated[int, Field(ge=0, strict=True)] = 0
     storage: str | None = None
+    # worker processes sharing one Optuna study (None: one process, sampling in memory);
+    # with a worker count, a study of the run's name in ``storage`` is joined, not refused
+    workers: Annotated[int, Field(ge=1, le=256, strict=True)] | None = None
 
     @property
     def evaluations(self) -> int:

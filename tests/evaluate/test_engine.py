@@ -206,3 +206,16 @@ def test_design_arrays_edits_reach_the_model(llama3_8b, chat):
     d = dataclasses.replace(d, clock_hz=np.array([0.5e9, 1e9, 2e9]))
     pop = evaluate_population(designs=d, model=llama3_8b, scenario=chat)
     assert pop.ttft[0] > pop.ttft[1] > pop.ttft[2]
+
+
+@pytest.mark.parametrize("k", [1, 3, 8, 13, 32, 33, 200])
+def test_weighted_sum_is_numpys_row_sum_bit_for_bit(k):
+    from ador.evaluate.engine import weighted_sum
+
+    rng = np.random.default_rng(k)
+    w = rng.uniform(0, 1, k)
+    w /= w.sum()
+    for a in (rng.uniform(0, 1, (300, 1)) * 10.0 ** rng.uniform(-9, 3, (300, 1)),
+              rng.uniform(0, 1, (300, k)), rng.uniform(0, 1, k)):
+        want = np.sum(np.broadcast_to(a, (300, k)) * w, axis=1)
+        assert weighted_sum(a, w, n=300).tobytes() == want.tobytes()
