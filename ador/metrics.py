@@ -175,6 +175,7 @@ RATIOS: tuple[Metric, ...] = tuple(m for m in METRICS if m.ratio)
 COMPARED: tuple[Metric, ...] = tuple(m for m in METRICS if m.compared)
 TABLE: tuple[Metric, ...] = tuple(m for m in METRICS if m.table)
 FITS_MEMORY = BY_NAME["fits_memory"]
+ENERGY_PER_REQUEST = BY_NAME["energy_per_request"]
 # Objectives of a problem that names none.
 DEFAULT_OBJECTIVES: tuple[str, ...] = ("throughput_per_chip", "tokens_per_s_per_mm2")
 # Integer-valued columns of designs.csv.

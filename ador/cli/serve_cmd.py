@@ -128,7 +128,7 @@ def serve_cmd(
         facts=RunFacts(hardware=data["hardware"], model=data["model"],
                        workload=data["workload"], tp=tp, pp=pp, precision=data["precision"],
                        num_requests=data["num_requests"], slo=out.slo, goodput=out.goodput,
-                       capacity=out.capacity, power=data["power"],
+                       capacity=out.capacity, board_power=data["board_power"],
                        elapsed_s=out.elapsed_s))
     data["run_folder"] = str(folder)
     if as_json:

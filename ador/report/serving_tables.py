@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ador.metrics import (
     E2E,
+    ENERGY_PER_REQUEST,
     ITL,
     LATENCY_STATS,
     NORMALIZED_LATENCY,
@@ -78,7 +79,7 @@ def throughput_table(run: Mapping[str, Any]) -> Table:
     if kv is not None:
         t.add_row("KV capacity", _n(kv, ",.0f", " tokens"))
     t.add_row("makespan", _s(s.get("makespan_s")))
-    power = run.get("power")
+    power = run.get("board_power")
     if power:
         limit = power.get("board_power_limit_w")
         over = limit is not None and (power.get("average_power_w") or 0.0) > limit
@@ -86,7 +87,7 @@ def throughput_table(run: Mapping[str, Any]) -> Table:
                   _n(power.get("average_power_w"), ",.0f", " W") + (" (over)" if over else ""))
         t.add_row("energy per output token / per request",
                   f"{_n(power.get('energy_per_output_token_j'), '.4g', ' J')} / "
-                  f"{_n(power.get('energy_per_request_j'), '.4g', ' J')}")
+                  f"{_n(power.get(ENERGY_PER_REQUEST.column), '.4g', ' J')}")
     if run.get("slo"):
         slo = run["slo"]
         t.add_row(f"SLO attainment ({TTFT.name} <= {_s(slo[TTFT.column])}, "

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ador.metrics import ENERGY_PER_REQUEST
 from ador.model.board_power import BoardPowerConstants, throttle_clock, work_clock_fraction
 from ador.model.power import PowerConstants
 from ador.serve.api import simulate
@@ -158,7 +159,7 @@ def power_summary(*, result: ServingResult, hardware: HardwareSpec, model: Model
     done = int(np.count_nonzero(np.isfinite(result.requests.finish_s)
                                 & ~np.asarray(result.requests.rejected, dtype=bool)))
     out = sp.to_json_dict()
-    out["energy_per_request_j"] = sp.energy_j_total / done if done else None
+    out[ENERGY_PER_REQUEST.column] = sp.energy_j_total / done if done else None
     if not tokens:
         out["energy_per_output_token_j"] = None
     out["power_w_per_iteration"] = [float(x) for x in sp.power_w]

@@ -110,7 +110,7 @@ class RunFacts:
     slo: dict | None = None
     goodput: dict | None = None
     capacity: dict | None = None
-    power: dict | None = None  # without the per-iteration list (that goes in timeseries.csv)
+    board_power: dict | None = None  # without the per-iteration list (in timeseries.csv)
     elapsed_s: float | None = None
 
 

@@ -53,7 +53,7 @@ class ServeOutput:
                 "summary": data["summary"], "limits": data["limits"],
                 "rejected": data["rejected"], "slo": self.slo, "goodput": self.goodput,
                 "capacity": self.capacity,
-                "power": None if self.power is None else {
+                "board_power": None if self.power is None else {
                     k: v for k, v in self.power.items() if k != "power_w_per_iteration"},
                 "elapsed_s": self.elapsed_s}
 

@@ -13,7 +13,7 @@ CONV = ROOT.parent / "shared" / "workloads" / "splitwise_conv.csv"
 JSON_KEYS = {"hardware", "model", "workload", "workload_text", "tp", "pp", "instances",
              "precision",
              "chips", "scheduler", "num_requests", "summary", "limits", "rejected", "slo",
-             "goodput", "capacity", "power", "elapsed_s", "run_folder"}
+             "goodput", "capacity", "board_power", "elapsed_s", "run_folder"}
 
 
 def trace(tmp_path: Path, rows: str, name: str = "t.csv") -> Path:
@@ -197,7 +197,7 @@ def test_power_and_energy_of_a_served_run(cli, tmp_path):
               "--out-dir", out, "--json")
     assert res.code == 0, res.stderr
     data = strict(res.stdout)
-    p = data["power"]
+    p = data["board_power"]
     assert p["idle_power_w"] < p["average_power_w"] <= p["board_power_limit_w"] * (1 + 1e-9)
     assert p["energy_per_output_token_j"] == pytest.approx(
         p["average_power_w"] * data["chips"] * p["wall_s"] / p["output_tokens"], rel=1e-9)
@@ -206,4 +206,4 @@ def test_power_and_energy_of_a_served_run(cli, tmp_path):
     ts = pd.read_csv(Path(data["run_folder"]) / "timeseries.csv")
     assert (ts["power_w"] >= p["idle_power_w"] - 1e-9).all()
     summary = json.loads((Path(data["run_folder"]) / "summary.json").read_text())
-    assert summary["power"]["average_power_w"] == pytest.approx(p["average_power_w"])
+    assert summary["board_power"]["average_power_w"] == pytest.approx(p["average_power_w"])
