@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from ador.errors import AdorError, SpecError
 from ador.evaluate.engine import evaluate_population
@@ -62,12 +62,13 @@ from ador.serve.power_limit import powered_run
 from ador.serve.requests import RequestSet
 from ador.spec.base import Spec
 from ador.spec.hardware import HardwareSpec
-from ador.spec.io import load_hardware, load_model, spec_error_from
+from ador.spec.io import load_hardware, load_model
 from ador.spec.model import ModelSpec
 from ador.spec.precision import Precision
 from ador.spec.scenario import Scenario
 from ador.spec.scheduler import SchedulerConfig
 from ador.validation.compare import ErrorSummary, summarise
+from ador.validation.reference import row_from
 
 ASSUMED_MEAN_INPUT_TOKENS = 384
 # Requests per simulated run: enough that the steady window holds several turnovers of the
@@ -125,25 +126,16 @@ def read_energy_reference(path: Path) -> list[EnergyRow]:
         if missing:
             raise SpecError(f"missing column(s): {', '.join(missing)}", file=str(path),
                             field="header", value=",".join(reader.fieldnames or []))
-        rows, seen = [], set()
+        rows: list = []
+        seen: set[str] = set()
         for line, raw in enumerate(reader, start=2):
             data = {k: v.strip() for k, v in raw.items() if isinstance(k, str) and v
                     and k in (*ENERGY_COLUMNS, "mean_input_len", "notes")}
-            try:
-                row = EnergyRow.model_validate(data)
-                if row.unit != ENERGY_UNITS[row.metric]:
-                    raise SpecError(f"unit of metric '{row.metric}' must be "
-                                    f"{ENERGY_UNITS[row.metric]}", file=f"{path}:{line}",
-                                    field=f"{row.id}.unit", value=row.unit)
-            except ValidationError as err:
-                error = spec_error_from(err, file=f"{path}:{line}")
-                raise SpecError(error.rule, file=error.file,
-                                field=f"{data.get('id') or 'row'}.{error.field}"
-                                if error.field else data.get("id"), value=error.value) from None
-            if row.id in seen:
-                raise SpecError("row ids must be unique", file=f"{path}:{line}", field="id",
-                                value=row.id)
-            seen.add(row.id)
+            row = row_from(EnergyRow, data, where=f"{path}:{line}", seen=seen)
+            if row.unit != ENERGY_UNITS[row.metric]:
+                raise SpecError(f"unit of metric '{row.metric}' must be "
+                                f"{ENERGY_UNITS[row.metric]}", file=f"{path}:{line}",
+                                field=f"{row.id}.unit", value=row.unit)
             rows.append(row)
     return rows
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from ador.errors import SpecError
 from ador.spec.base import Spec
@@ -35,6 +35,8 @@ MEASURES = {"ttft": "ttft", "tpot": "tpot", "e2e_latency": "e2e",
             "static_throughput_per_gpu": "throughput_per_chip"}
 PositiveInt = Annotated[int, Field(gt=0)]
 
+
+T = TypeVar("T", bound=BaseModel)
 
 class ReferenceRow(Spec):
     id: Annotated[str, Field(min_length=1)]
@@ -75,7 +77,8 @@ def read_reference(path: Path) -> list[ReferenceRow | ServingReferenceRow]:
         if missing:
             raise SpecError(f"missing column(s): {', '.join(missing)}", file=str(path),
                             field="header", value=",".join(reader.fieldnames or []))
-        rows, seen = [], set()
+        rows: list = []
+        seen: set[str] = set()
         for line, raw in enumerate(reader, start=2):
             raw = {k: (v.strip() if isinstance(v, str) else v) for k, v in raw.items()}
             cls: type[ReferenceRow] | type[ServingReferenceRow] = ReferenceRow
@@ -84,16 +87,22 @@ def read_reference(path: Path) -> list[ReferenceRow | ServingReferenceRow]:
             else:
                 data = {k: v for k, v in raw.items() if k in REQUIRED_COLUMNS or k == "notes"}
                 data["notes"] = data.get("notes") or ""
-            try:
-                row = cls.model_validate(data)
-            except ValidationError as err:
-                error = spec_error_from(err, file=f"{path}:{line}")
-                raise SpecError(error.rule, file=error.file,
-                                field=f"{data.get('id') or 'row'}.{error.field}"
-                                if error.field else data.get("id"), value=error.value) from None
-            if row.id in seen:
-                raise SpecError("row ids must be unique", file=f"{path}:{line}", field="id",
-                                value=row.id)
-            seen.add(row.id)
-            rows.append(row)
+            rows.append(row_from(cls, data, where=f"{path}:{line}", seen=seen))
     return rows
+
+
+def row_from(cls: type[T], data: dict, *, where: str, seen: set[str]) -> T:
+    """One CSV row as ``cls``: errors name ``where`` (file:line), the row's id and field;
+    ids are unique in the file (``seen`` collects them)."""
+    try:
+        row = cls.model_validate(data)
+    except ValidationError as err:
+        error = spec_error_from(err, file=where)
+        raise SpecError(error.rule, file=error.file,
+                        field=f"{data.get('id') or 'row'}.{error.field}"
+                        if error.field else data.get("id"), value=error.value) from None
+    row_id = str(vars(row)["id"])
+    if row_id in seen:
+        raise SpecError("row ids must be unique", file=where, field="id", value=row_id)
+    seen.add(row_id)
+    return row
