@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 FAST = ["--space", "ador-hetero", "--pop-size", "20", "--generations", "3", "--no-progress"]
 
 
+@pytest.mark.slow
 def test_explore_tables_fit_80_columns_uncut(cli, tmp_path):
     r = cli("explore", *FAST, "--out-dir", tmp_path, "--objectives",
             "throughput_per_chip,tokens_per_s_per_mm2,tokens_per_j,energy_per_request")

@@ -14,6 +14,7 @@ def run_dir(tmp_path):
     return make_run(tmp_path)
 
 
+@pytest.mark.slow
 def test_report_without_images_writes_html(cli, run_dir):
     r = cli("report", run_dir, "--no-images")
     assert r.code == 0, r.stderr
