@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ador.errors import AdorError, SpecError, UnitError, short_repr
-from ador.spec.hardware import HardwareSpec
+from ador.spec.hardware import UNIT_KINDS, HardwareSpec
 from ador.spec.model import ModelSpec
 from ador.spec.quantities import plain_number, with_units
 from ador.spec.scenario import ScenarioFile
@@ -320,7 +320,7 @@ def _field_path(loc: tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in {"systolic_array", "mac_tree", "vector_unit"} and path.endswith("]"):
+        elif part in UNIT_KINDS and path.endswith("]"):
             continue  # discriminator tag that pydantic inserts in the location
         else:
             path += f".{part}" if path else str(part)
