@@ -68,7 +68,7 @@ from ador.spec.precision import Precision
 from ador.spec.scenario import Scenario
 from ador.spec.scheduler import SchedulerConfig
 from ador.validation.compare import ErrorSummary, summarise
-from ador.validation.reference import row_from
+from ador.validation.reference import reference_csv, row_from
 
 ASSUMED_MEAN_INPUT_TOKENS = 384
 # Requests per simulated run: enough that the steady window holds several turnovers of the
@@ -116,16 +116,7 @@ def is_energy_csv(path: Path) -> bool:
 
 def read_energy_reference(path: Path) -> list[EnergyRow]:
     path = Path(path)
-    try:
-        handle = path.open(newline="", encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError("reference file not found", file=str(path)) from None
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in ENERGY_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise SpecError(f"missing column(s): {', '.join(missing)}", file=str(path),
-                            field="header", value=",".join(reader.fieldnames or []))
+    with reference_csv(path, required=lambda header: ENERGY_COLUMNS) as reader:
         rows: list = []
         seen: set[str] = set()
         for line, raw in enumerate(reader, start=2):

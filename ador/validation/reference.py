@@ -10,6 +10,8 @@ malformed row is an error that names the file, the line, the column, the rule an
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
@@ -19,7 +21,12 @@ from ador.errors import SpecError
 from ador.spec.base import Spec
 from ador.spec.io import spec_error_from
 from ador.spec.precision import Precision
-from ador.validation.serving import SERVING_COLUMNS, ServingReferenceRow, serving_row_data
+from ador.validation.serving import (
+    SERVING_COLUMNS,
+    ServingReferenceRow,
+    check_unit,
+    serving_row_data,
+)
 
 REQUIRED_COLUMNS = ("id", "source", "hardware", "model", "precision", "tp", "batch",
                     "input_len", "output_len", "metric", "value", "unit")
@@ -55,28 +62,31 @@ class ReferenceRow(Spec):
 
     @model_validator(mode="after")
     def _unit_matches_metric(self) -> ReferenceRow:
-        allowed = METRIC_UNITS[self.metric]
-        if self.unit not in allowed:
-            raise ValueError(f"unit of metric '{self.metric}' must be one of "
-                             f"{', '.join(allowed)} (got '{self.unit}')")
+        check_unit(self.metric, self.unit, METRIC_UNITS[self.metric])
         return self
+
+
+@contextmanager
+def reference_csv(path: Path, *, required: Callable[[list[str]], Sequence[str]]
+                  ) -> Iterator[csv.DictReader]:
+    """A reference CSV's reader; ``required(header)`` names the columns it must have."""
+    if not Path(path).exists():
+        raise SpecError("reference file not found", file=str(path))
+    with Path(path).open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header = list(reader.fieldnames or [])
+        missing = [c for c in required(header) if c not in header]
+        if missing:
+            raise SpecError(f"missing column(s): {', '.join(missing)}", file=str(path),
+                            field="header", value=",".join(header))
+        yield reader
 
 
 def read_reference(path: Path) -> list[ReferenceRow | ServingReferenceRow]:
     path = Path(path)
-    try:
-        handle = path.open(newline="", encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError("reference file not found", file=str(path)) from None
-    with handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        serving = "workload" in header
-        required = SERVING_COLUMNS if serving else REQUIRED_COLUMNS
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise SpecError(f"missing column(s): {', '.join(missing)}", file=str(path),
-                            field="header", value=",".join(reader.fieldnames or []))
+    with reference_csv(path, required=lambda header: SERVING_COLUMNS if "workload" in header
+                       else REQUIRED_COLUMNS) as reader:
+        serving = "workload" in (reader.fieldnames or [])
         rows: list = []
         seen: set[str] = set()
         for line, raw in enumerate(reader, start=2):

@@ -27,6 +27,7 @@ exactly ``input_len`` prompt and ``output_len`` output tokens. How each row is s
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -35,6 +36,14 @@ from ador.errors import AdorError
 from ador.metrics import ITL, OUTPUT_THROUGHPUT, TPOT, TTFT, summary_key
 from ador.spec.base import Spec
 from ador.spec.precision import Precision
+
+
+def check_unit(metric: str, unit: str, allowed: Collection[str]) -> None:
+    """A reference row's unit must be one its metric is measured in (ValueError if not)."""
+    if unit not in allowed:
+        raise ValueError(f"unit of metric '{metric}' must be one of "
+                         f"{', '.join(allowed)} (got '{unit}')")
+
 
 SERVING_METRIC_UNITS = {
     "output_throughput": {"tok/s": 1.0},
@@ -78,10 +87,7 @@ class ServingReferenceRow(Spec):
 
     @model_validator(mode="after")
     def _consistent(self) -> ServingReferenceRow:
-        allowed = SERVING_METRIC_UNITS[self.metric]
-        if self.unit not in allowed:
-            raise ValueError(f"unit of metric '{self.metric}' must be one of "
-                             f"{', '.join(allowed)} (got '{self.unit}')")
+        check_unit(self.metric, self.unit, SERVING_METRIC_UNITS[self.metric])
         if self.workload == "closed_loop" and self.concurrency is None:
             raise ValueError("a closed_loop row needs its concurrency (number of clients)")
         return self
