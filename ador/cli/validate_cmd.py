@@ -60,6 +60,11 @@ def validate_cmd(
                       _batch(r), f"{METRIC_LABELS.get(r['metric'], r['metric'])} {r['unit']}",
                       pred, _figure(r["measured"]), err)
     console.print(table)
+    print_groups(data)
+
+
+def print_groups(data: dict, *, note: str = "") -> None:
+    """The error by source, hardware and metric, and the overall line (``note`` added)."""
     groups = Table(title="error by source, hardware and metric")
     for col in ("source", "hardware", "metric", "n", "MAPE", "median", "max"):
         groups.add_column(col, overflow="fold")
@@ -68,7 +73,7 @@ def validate_cmd(
                        f"{g['mape']:.1%}", f"{g['median_ape']:.1%}", f"{g['max_ape']:.1%}")
     console.print(groups)
     console.print(f"MAPE {data['mape']:.1%}, median {data['median_ape']:.1%}, "
-                  f"max {data['max_ape']:.1%} over {data['n']} rows"
+                  f"max {data['max_ape']:.1%} over {data['n']} rows{note}"
                   + (f"; {len(data['errors'])} row(s) could not be predicted"
                      if data["errors"] else ""))
 

@@ -10,6 +10,7 @@ from ador.cli.common import console, print_json
 
 
 def validate_energy(reference: Path, *, as_json: bool, html: Path | None = None) -> None:
+    from ador.cli.validate_cmd import print_groups
     from ador.validation.energy import (
         ASSUMED_MEAN_INPUT_TOKENS,
         energy_curves,
@@ -43,15 +44,5 @@ def validate_energy(reference: Path, *, as_json: bool, html: Path | None = None)
                       str(r["max_num_seqs"]), str(r["batch"] or "-"), clock,
                       f"{r['metric']} [{r['unit']}]", pred, f"{r['measured']:.4g}", err)
     console.print(table)
-    groups = Table(title="error by source, hardware and metric")
-    for col in ("source", "hardware", "metric", "n", "MAPE", "median", "max"):
-        groups.add_column(col, overflow="fold")
-    for g in data["groups"]:
-        groups.add_row(g["source"][:48], g["hardware"], g["metric"], str(g["n"]),
-                       f"{g['mape']:.1%}", f"{g['median_ape']:.1%}", f"{g['max_ape']:.1%}")
-    console.print(groups)
-    console.print(f"MAPE {data['mape']:.1%}, median {data['median_ape']:.1%}, "
-                  f"max {data['max_ape']:.1%} over {data['n']} rows; mean input length "
-                  f"assumed {ASSUMED_MEAN_INPUT_TOKENS} tokens where a row gives none"
-                  + (f"; {len(data['errors'])} row(s) could not be predicted"
-                     if data["errors"] else ""))
+    print_groups(data, note=f"; mean input length assumed {ASSUMED_MEAN_INPUT_TOKENS} tokens "
+                            f"where a row gives none")

@@ -104,6 +104,18 @@ class Scheduler:
             else:
                 st.waiting.appendleft(i)
 
+    @staticmethod
+    def continue_prefills(st: EngineState, plan: Plan, budget: int) -> int:
+        """Next chunks of the requests already prefilling, oldest first, within ``budget``
+        tokens; returns the budget left."""
+        for i in st.prefilling:
+            if budget <= 0:
+                break
+            c = min(st.remaining(i), budget)
+            plan.chunks.append((i, c))
+            budget -= c
+        return budget
+
     def swap_back(self, st: EngineState, plan: Plan) -> None:
         """Bring swapped requests back (oldest first) when no request was swapped out
         this iteration and their blocks, plus this step's growth, leave the watermark."""

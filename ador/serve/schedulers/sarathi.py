@@ -27,13 +27,7 @@ class SarathiScheduler(Scheduler):
         self.make_room_for_decodes(st, plan)
         self.swap_back(st, plan)
         growth = st.decode_new_blocks()
-        budget = cfg.chunk_tokens - st.n_decode
-        for i in st.prefilling:
-            if budget <= 0:
-                break
-            c = min(st.remaining(i), budget)
-            plan.chunks.append((i, c))
-            budget -= c
+        budget = self.continue_prefills(st, plan, cfg.chunk_tokens - st.n_decode)
         seqs = st.n_decode + len(st.prefilling)
         while budget > 0 and st.waiting and seqs < cfg.max_num_seqs and not st.swapped:
             i = st.waiting[0]

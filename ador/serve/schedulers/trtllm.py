@@ -82,13 +82,7 @@ class TrtllmScheduler(Scheduler):
 
     def plan(self, st: EngineState) -> Plan:
         plan = Plan()
-        budget = self.max_tokens - st.n_decode
-        for i in st.prefilling:
-            if budget <= 0:
-                break
-            c = min(st.remaining(i), budget)
-            plan.chunks.append((i, c))
-            budget -= c
+        budget = self.continue_prefills(st, plan, self.max_tokens - st.n_decode)
         active = st.n_decode + len(st.prefilling)
         while st.waiting and active < self.max_batch_size and budget > 0:
             i = st.waiting[0]
