@@ -16,7 +16,7 @@ import pandas as pd
 from ador.errors import AdorError
 from ador.spec.io import write_text_atomic
 
-__all__ = ["create_run_folder", "timestamp", "write_csv", "write_json"]
+__all__ = ["create_run_folder", "read_csv", "timestamp", "write_csv", "write_json"]
 
 
 def timestamp(now: datetime | None = None) -> str:
@@ -62,3 +62,18 @@ def _plain(o: Any) -> Any:
     if isinstance(o, Path):
         return str(o)
     return o
+
+
+def read_csv(path: Path, *, missing: str | None = None) -> pd.DataFrame:
+    """A run folder's CSV (an empty frame when it has no rows). An absent file is an empty
+    frame too, or, with ``missing`` (the rule it breaks), an error naming the folder."""
+    if not path.exists():
+        if missing is not None:
+            raise AdorError(missing, file=str(path.parent))
+        return pd.DataFrame()
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
+        raise AdorError(f"cannot read CSV: {err}".splitlines()[0], file=str(path)) from None

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ador.errors import AdorError
 from ador.metrics import METRICS
+from ador.runfolders import read_csv
 from ador.spec.io import read_yaml
 
 REQUIRED = ("designs.csv", "pareto.csv")
@@ -79,18 +80,9 @@ class Run:
 
 
 def _csv(path: Path, *, required: bool) -> pd.DataFrame:
-    if not path.exists():
-        if required:
-            raise AdorError(f"not a run folder: {path.name} is missing (rule: a run folder "
-                            f"written by 'ador explore' holds {' and '.join(REQUIRED)})",
-                            file=str(path.parent))
-        return pd.DataFrame()
-    try:
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
-        raise AdorError(f"cannot read CSV: {err}".splitlines()[0], file=str(path)) from None
+    return read_csv(path, missing=f"not a run folder: {path.name} is missing (rule: a run "
+                                  f"folder written by 'ador explore' holds "
+                                  f"{' and '.join(REQUIRED)})" if required else None)
 
 
 def _yaml(path: Path) -> dict:

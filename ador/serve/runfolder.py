@@ -42,7 +42,7 @@ import pandas as pd
 
 from ador.errors import AdorError
 from ador.metrics import E2E, ITL, NORMALIZED_LATENCY, QUEUEING, TPOT, TTFT
-from ador.runfolders import create_run_folder, write_csv, write_json
+from ador.runfolders import create_run_folder, read_csv, write_csv, write_json
 from ador.spec.io import dump_yaml, write_text_atomic
 
 KIND = "serving"
@@ -170,17 +170,8 @@ def is_serving_run(path: str | Path) -> bool:
 
 
 def _csv(path: Path, *, required: bool) -> pd.DataFrame:
-    if not path.is_file():
-        if required:
-            raise AdorError(f"not a serving run folder: {path.name} is missing",
-                            file=str(path.parent))
-        return pd.DataFrame()
-    try:
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
-        raise AdorError(f"cannot read CSV: {err}".splitlines()[0], file=str(path)) from None
+    return read_csv(path, missing=f"not a serving run folder: {path.name} is missing"
+                    if required else None)
 
 
 def load_serving_run(path: str | Path) -> ServingRun:
