@@ -92,26 +92,38 @@ def _scale(op: Operator, rows) -> Operator:
                    special_ops=op.special_ops * rows, comm_bytes=op.comm_bytes * rows)
 
 
-def _pass_times(*, d: DesignArrays, ops: list[Operator], rate, scenario: Scenario,
-                work: dict | None = None) -> dict[str, np.ndarray]:
-    """Seconds per pass of each operator (repeats included), collectives overlapped with
-    their producing GEMM exactly as in ador's evaluator. ``work``, when given, receives the
-    pass's matrix FLOPs and HBM bytes ("flops", "bytes")."""
+def pass_times_all(*, d: DesignArrays, ops: list[Operator], rate, scenario: Scenario,
+                   work: dict | None = None) -> dict[str, np.ndarray]:
+    """Seconds per pass of each operator (repeats included) on every design (rows) at
+    each of the operator's sizes (columns), collectives overlapped with their producing
+    GEMM exactly as in ador's evaluator. ``work``, when given, receives the pass's matrix
+    FLOPs and HBM bytes ("flops", "bytes"; bytes per design row)."""
     costs = {op.name: op_cost(d=d, op=op, rate=rate, tp=scenario.tp) for op in ops}
     out = {}
     for op in ops:
+        reps = op.repeat * (scenario.pp if op.per_layer else 1)
         if work is not None:
-            reps = op.repeat * (scenario.pp if op.per_layer else 1)
             work["flops"] = work.get("flops", 0.0) + np.asarray(op.matrix_flops) * reps
             work["bytes"] = work.get("bytes", 0.0) + np.asarray(
-                costs[op.name].hbm_bytes)[0] * reps
+                costs[op.name].hbm_bytes) * reps
         t = costs[op.name].time
         if op.producer is not None and op.producer in costs:
             c = costs[op.name]
             t = overlap_collective(d=d, producer=costs[op.producer].time,
                                    collective=c.comm) + (t - c.comm)
-        reps = op.repeat * (scenario.pp if op.per_layer else 1)
-        out[op.name] = np.asarray(t)[0] * reps
+        out[op.name] = np.asarray(t) * reps
+    return out
+
+
+def _pass_times(*, d: DesignArrays, ops: list[Operator], rate, scenario: Scenario,
+                work: dict | None = None) -> dict[str, np.ndarray]:
+    """``pass_times_all`` of the first design (row 0)."""
+    full: dict | None = {} if work is not None else None
+    out = {k: v[0] for k, v in pass_times_all(d=d, ops=ops, rate=rate, scenario=scenario,
+                                              work=full).items()}
+    if work is not None and full:
+        work["flops"] = work.get("flops", 0.0) + full["flops"]
+        work["bytes"] = work.get("bytes", 0.0) + np.asarray(full["bytes"])[0]
     return out
 
 
@@ -190,23 +202,42 @@ def _prefill_tables(u: _Setup, chunk: np.ndarray, prior: np.ndarray) -> dict:
             "bytes_prior": float(np.ravel(probe[1]["bytes"] - probe[0]["bytes"])[0])}
 
 
-def _memory(u: _Setup, *, activation_tokens: int, memory_fraction: float) -> dict:
-    """Weights, KV bytes per token and activation reserve per chip, from ador's footprint."""
-    m, tp, pp = u.model, u.scen.tp, u.scen.pp
-    fp = footprint(m, Scenario.uniform(precision=u.scen.kv_precision, batch=1,
+def memory_terms(*, model: ModelSpec, scenario: Scenario, activation_tokens: int) -> dict:
+    """Design-independent memory terms per chip from ador's footprint: weights, KV bytes
+    per token, activation reserve for ``activation_tokens`` tokens (and per token)."""
+    m, tp, pp = model, scenario.tp, scenario.pp
+    fp = footprint(m, Scenario.uniform(precision=scenario.kv_precision, batch=1,
                                        input_len=activation_tokens, output_len=1, tp=tp,
                                        pp=pp))
     kv_tok = fp.kv_cache / (activation_tokens + 1)
-    hbm = float(u.d.hbm_bytes[0])
-    free = memory_fraction * (hbm - fp.weights - fp.activations)
     kv_all = 2 * m.layers * max(1, m.kv_heads // tp) * tp * m.head_dim \
-        * u.scen.kv_precision.bytes
-    return {"kv_capacity_tokens": int(max(free, 0.0) // kv_tok),
-            "kv_bytes_per_token": float(kv_tok), "weight_bytes_per_chip": float(fp.weights),
+        * scenario.kv_precision.bytes
+    return {"kv_bytes_per_token": float(kv_tok), "weight_bytes_per_chip": float(fp.weights),
             "activation_reserve_bytes": float(fp.activations),
             "activation_bytes_per_token": float(fp.activations) / activation_tokens,
-            "hbm_bytes_per_chip": hbm, "kv_bytes_per_token_all": float(kv_all),
+            "kv_bytes_per_token_all": float(kv_all),
             "weight_bytes_total": float(fp.weights * tp * pp)}
+
+
+def kv_capacity(*, hbm_bytes_per_chip, terms: dict, memory_fraction, activation_tokens
+                ) -> np.ndarray:
+    """KV tokens per instance for arrays of designs, by ``StepModel.kv_capacity_for``'s
+    rule: memory_fraction x (HBM - weights - activation reserve) per chip, over KV bytes
+    per token per chip, rounded down."""
+    free = np.asarray(memory_fraction) * (
+        np.asarray(hbm_bytes_per_chip, dtype=np.float64) - terms["weight_bytes_per_chip"]
+        - np.asarray(activation_tokens) * terms["activation_bytes_per_token"])
+    return np.floor_divide(np.maximum(free, 0.0), terms["kv_bytes_per_token"])
+
+
+def _memory(u: _Setup, *, activation_tokens: int, memory_fraction: float) -> dict:
+    """Weights, KV bytes per token and activation reserve per chip, from ador's footprint."""
+    terms = memory_terms(model=u.model, scenario=u.scen, activation_tokens=activation_tokens)
+    hbm = float(u.d.hbm_bytes[0])
+    free = memory_fraction * (hbm - terms["weight_bytes_per_chip"]
+                              - terms["activation_reserve_bytes"])
+    return {"kv_capacity_tokens": int(max(free, 0.0) // terms["kv_bytes_per_token"]),
+            "hbm_bytes_per_chip": hbm, **terms}
 
 
 def _peak_flops(u: _Setup) -> float:
