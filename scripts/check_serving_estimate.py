@@ -9,7 +9,8 @@ For each row the simulator gives the goodput (``find_goodput``) and, by ``simula
 ``--load`` x that goodput, the P99 TTFT and TPOT; the estimate is computed for all rows in
 one call per scheduler at the same rates. Prints the median, mean absolute and P90
 absolute relative errors and the Spearman rank correlation of goodput, and writes
-``rows.csv`` and ``errors.csv`` under ``--out``.
+``simulated.csv``, ``rows.csv`` and ``errors.csv`` under ``--out``. With ``--reuse`` the
+simulator's results in ``--out`` (same rows) are read back and only the estimate runs.
 
     python scripts/check_serving_estimate.py --designs 300 --out results/estimate-check
 """
@@ -56,6 +57,8 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--trace", type=Path, default=TRACE)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--reuse", action="store_true",
+                    help="read the simulator's results from --out/simulated.csv")
     return ap.parse_args()
 
 
@@ -151,6 +154,21 @@ def _errors(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _simulate_all(rows: pd.DataFrame, requests: RequestSet, slo: tuple,
+                  args: argparse.Namespace) -> list:
+    jobs = [(r.spec, int(r.tp), r.scheduler, requests, slo, args.load)
+            for r in rows.itertuples()]
+    started = time.perf_counter()
+    sims = []
+    with Pool(args.processes) as pool:
+        for k, res in enumerate(pool.imap(_simulate, jobs, chunksize=1)):
+            sims.append(res)
+            if (k + 1) % 25 == 0:
+                print(f"simulated {k + 1}/{len(jobs)} in {time.perf_counter() - started:.0f} s",
+                      flush=True)
+    return sims
+
+
 def main() -> int:
     args = _args()
     if not args.trace.is_file():
@@ -164,17 +182,19 @@ def main() -> int:
     requests = RequestSet(arrival_s=times, prompt_tokens=trace.prompt_tokens[:n],
                           output_tokens=trace.output_tokens[:n])
     rows = _rows(args.designs, seed=args.seed, tp2=args.tp2_share)
-    jobs = [(r.spec, int(r.tp), r.scheduler, requests, slo, args.load)
-            for r in rows.itertuples()]
     started = time.perf_counter()
-    with Pool(args.processes) as pool:
-        sims = []
-        for k, res in enumerate(pool.imap(_simulate, jobs, chunksize=1)):
-            sims.append(res)
-            if (k + 1) % 25 == 0:
-                print(f"simulated {k + 1}/{len(jobs)} in {time.perf_counter() - started:.0f} s",
-                      flush=True)
-    rows = pd.concat([rows, pd.DataFrame(sims, index=rows.index)], axis=1)
+    cache = args.out / "simulated.csv"
+    if args.reuse:
+        sims = pd.read_csv(cache)
+        if list(sims.design) != list(rows.design) or list(sims.tp) != list(rows.tp):
+            print(f"{cache}: other rows than --designs/--seed give", file=sys.stderr)
+            return 2
+        sims = sims.drop(columns=["design", "tp", "scheduler"])
+    else:
+        sims = pd.DataFrame(_simulate_all(rows, requests, slo, args), index=rows.index)
+        args.out.mkdir(parents=True, exist_ok=True)
+        pd.concat([rows.drop(columns="spec"), sims], axis=1).to_csv(cache, index=False)
+    rows = pd.concat([rows, sims.set_index(rows.index)], axis=1)
     if "sim_error" not in rows:
         rows["sim_error"] = ""
     ok = rows.sim_error.isna() | (rows.sim_error == "")

@@ -198,7 +198,7 @@ def _estimate(u: _Setup, capacity: np.ndarray, rejected: np.ndarray, *, rate: np
 
 
 # ------------------------------------------------------------------------- inputs ----
-def _check_inputs(*, n: int, tp, rate: float, ttft: float, tpot: float,
+def _check_inputs(*, n: int, tp, rate: float | np.ndarray, ttft: float, tpot: float,
                   attainment: float) -> np.ndarray:
     tp = np.broadcast_to(np.asarray(tp), (n,))
     if tp.size and (np.any(tp < 1) or np.any(tp != np.round(tp))):

@@ -26,7 +26,7 @@ SLO = {"ttft_slo_s": 2.0, "tpot_slo_s": 0.1}
 TEMPLATES = ("a100-sxm-80gb", "h100-sxm-80gb")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def population(n: int = 40, seed: int = 0) -> DesignArrays:
     """The two templates and random designs of the default space."""
     space = load_design_space("ador-hetero")
@@ -61,7 +61,6 @@ def test_bad_scheduler_name_is_one_error():
 def test_kv_capacity_is_the_simulators(sched, tp):
     d = DesignArrays.from_specs([hardware(t) for t in TEMPLATES])
     est = estimate(d, tp=tp, scheduler=sched)
-    p, o = lengths()
     for k, t in enumerate(TEMPLATES):
         limits = make_scheduler(config=SchedulerConfig(name=sched), step=step(t, tp=tp),
                                 requests=poisson(10, 1.0), max_context=8192)[2]
@@ -129,8 +128,7 @@ def test_agrees_with_the_simulator_at_a_mid_rate(hw, sched):
     top = estimate(d, scheduler=sched).max_throughput_per_s[0]
     rate = 0.5 * top
     est = estimate(d, scheduler=sched, rate=rate)
-    p, o = lengths()
-    req = poisson(p.size, rate, seed=3)
+    req = poisson(lengths()[0].size, rate, seed=3)
     res = simulate(requests=req, hardware=hardware(hw), model=model("llama3-8b"),
                    scheduler=SchedulerConfig(name=sched), step_model=step(hw), **SLO)
     s = res.summary
@@ -144,8 +142,7 @@ def test_agrees_with_the_simulator_at_a_mid_rate(hw, sched):
 def test_goodput_agrees_with_the_simulator(hw):
     d = DesignArrays.from_specs([hardware(hw)])
     est = estimate(d, scheduler="vllm")
-    p, o = lengths()
-    g = find_goodput(requests=poisson(p.size, 1.0, seed=3), hardware=hardware(hw),
+    g = find_goodput(requests=poisson(lengths()[0].size, 1.0, seed=3), hardware=hardware(hw),
                      model=model("llama3-8b"), scheduler=SchedulerConfig(name="vllm"),
                      step_model=step(hw), **SLO)
     assert est.goodput_per_s[0] == pytest.approx(g.rate_per_s, rel=0.3)
