@@ -57,6 +57,9 @@ class Metric:
     # A latency the serving simulator measures per request (``request``) or per token gap
     # (``token``) and summarises by its mean and percentiles (``summary_key``).
     distribution: Literal["request", "token"] | None = None
+    # A figure of the serving workload of a search (``ProblemSpec.serving``): estimated
+    # for every design (ador.serve.estimate), simulated for the confirmed ones.
+    serving: bool = False
 
     @property
     def axis_title(self) -> str:
@@ -150,6 +153,30 @@ METRICS: tuple[Metric, ...] = (
            searched=True),
     Metric("fits_memory", "fits_memory", "fits in memory", "", fmt="{:d}", combine="all",
            searched=True),
+    # Serving figures of a search with a serving workload (ador.search.serving): goodput is
+    # requests/s meeting both SLOs at the attainment target, per chip and per chip's area,
+    # power and cost; P99 latencies at the workload's arrival rate.
+    Metric("goodput_per_chip", "goodput_per_chip_per_s", "goodput per chip", "req/s",
+           fmt="{:.3f}", short="good/s/chip", higher_is_better=True, objective=True,
+           searched=True, serving=True, ratio="goodput_per_chip_ratio", table=True,
+           table_if_used=True),
+    Metric("goodput_per_mm2", "goodput_per_s_per_mm2", "goodput per area", "req/s/cm²",
+           fmt="{:.4g}", short="good/s/mm²", scale=100.0, higher_is_better=True,
+           objective=True, searched=True, serving=True, ratio="goodput_per_mm2_ratio",
+           table=True, table_if_used=True),
+    Metric("goodput_per_w", "goodput_per_s_per_w", "goodput per watt", "req/J", fmt="{:.4g}",
+           short="good/J", higher_is_better=True, objective=True, searched=True,
+           serving=True, ratio="goodput_per_w_ratio", table=True, table_if_used=True),
+    Metric("goodput_per_usd", "goodput_per_s_per_usd", "goodput per cost", "req/s/k$",
+           fmt="{:.4g}", short="good/s/$", scale=1e3, higher_is_better=True,
+           objective=True, searched=True, serving=True, ratio="goodput_per_usd_ratio",
+           table=True, table_if_used=True),
+    Metric("ttft_p99", "ttft_p99_s", "P99 time to first token (serving)", "ms", symbol="s",
+           short="ttft p99", scale=1e3, combine="worst", objective=True, searched=True,
+           serving=True, table=True, table_if_used=True, limit="slo.ttft_p99_s"),
+    Metric("tpot_p99", "tpot_p99_s", "P99 time per output token (serving)", "ms", symbol="s",
+           short="tpot p99", scale=1e3, combine="worst", objective=True, searched=True,
+           serving=True, table=True, table_if_used=True, limit="slo.tpot_p99_s"),
     # Latencies of the serving simulator only (ador.serve.metrics).
     Metric("normalized_latency", "normalized_latency_s", "normalized latency (per output token)",
            "ms", symbol="s", scale=1e3, combine="worst", distribution="request"),
@@ -171,10 +198,19 @@ BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
 BY_COLUMN: dict[str, Metric] = {m.column: m for m in METRICS}
 OBJECTIVES: tuple[str, ...] = tuple(m.name for m in METRICS if m.objective)
 SEARCHED: tuple[Metric, ...] = tuple(m for m in METRICS if m.searched)
+# Searched figures of the serving workload, and those of the static scenarios.
+SERVING: tuple[Metric, ...] = tuple(m for m in SEARCHED if m.serving)
+STATIC: tuple[Metric, ...] = tuple(m for m in SEARCHED if not m.serving)
 RATIOS: tuple[Metric, ...] = tuple(m for m in METRICS if m.ratio)
 COMPARED: tuple[Metric, ...] = tuple(m for m in METRICS if m.compared)
 TABLE: tuple[Metric, ...] = tuple(m for m in METRICS if m.table)
 FITS_MEMORY = BY_NAME["fits_memory"]
+GOODPUT_PER_CHIP, TTFT_P99, TPOT_P99 = (BY_NAME["goodput_per_chip"], BY_NAME["ttft_p99"],
+                                        BY_NAME["tpot_p99"])
+# Goodput per chip divided by a per-chip design figure: (the quotient, the divisor).
+GOODPUT_PER_FIGURE: tuple[tuple[Metric, Metric], ...] = (
+    (BY_NAME["goodput_per_mm2"], BY_NAME["area"]), (BY_NAME["goodput_per_w"], BY_NAME["power"]),
+    (BY_NAME["goodput_per_usd"], BY_NAME["cost"]))
 ENERGY_PER_REQUEST = BY_NAME["energy_per_request"]
 # Objectives of a problem that names none.
 DEFAULT_OBJECTIVES: tuple[str, ...] = ("throughput_per_chip", "tokens_per_s_per_mm2")
@@ -226,8 +262,41 @@ def known(columns: Iterable[str]) -> list[Metric]:
     return [m for m in METRICS if m.column in cols]
 
 
-__all__ = ["BY_COLUMN", "BY_NAME", "COMPARED", "DEFAULT_OBJECTIVES", "E2E", "FITS_MEMORY",
-           "INTEGER_COLUMNS", "ITL", "LATENCIES", "LATENCY_STATS", "METRICS",
-           "NORMALIZED_LATENCY", "OBJECTIVES", "OUTPUT_THROUGHPUT", "PER_REQUEST", "QUEUEING",
-           "RATIOS", "REQUEST_THROUGHPUT", "SEARCHED", "SLO_ATTAINMENT", "TABLE", "TPOT", "TTFT",
-           "Combine", "Metric", "known", "label", "metric", "per_chip", "summary_key"]
+__all__ = [
+    "BY_COLUMN",
+    "BY_NAME",
+    "COMPARED",
+    "DEFAULT_OBJECTIVES",
+    "E2E",
+    "FITS_MEMORY",
+    "GOODPUT_PER_CHIP",
+    "GOODPUT_PER_FIGURE",
+    "INTEGER_COLUMNS",
+    "ITL",
+    "LATENCIES",
+    "LATENCY_STATS",
+    "METRICS",
+    "NORMALIZED_LATENCY",
+    "OBJECTIVES",
+    "OUTPUT_THROUGHPUT",
+    "PER_REQUEST",
+    "QUEUEING",
+    "RATIOS",
+    "REQUEST_THROUGHPUT",
+    "SEARCHED",
+    "SERVING",
+    "SLO_ATTAINMENT",
+    "STATIC",
+    "TABLE",
+    "TPOT",
+    "TPOT_P99",
+    "TTFT",
+    "TTFT_P99",
+    "Combine",
+    "Metric",
+    "known",
+    "label",
+    "metric",
+    "per_chip",
+    "summary_key",
+]

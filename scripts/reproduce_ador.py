@@ -11,7 +11,18 @@ tpot and area-efficiency ratios against the A100 of the Pareto designs that are 
 each, and of the design with the best product of the two. Numbers come from the cost,
 area and power models as they stand; they are the model's findings, not the paper's.
 
+The serving section (``--serving``, on by default) asks the same question under serving:
+a joint search of the ador-joint space (the same hardware knobs plus scheduler, Sarathi
+chunk size, running-request cap and KV memory share) under problems/ador-joint.yaml -
+goodput per mm² on the Azure conversation trace's first 1,000 requests with its SLOs
+(TTFT 2 s, TPOT 100 ms, 90 % attainment), ranked by ador's analytical serving estimate
+and confirmed by the discrete-event simulator - then simulates the static search's
+winners (at vLLM's default settings, as a user would deploy them), the A100 and the H100
+on the same workload and prints goodput per mm² side by side: do the static winners stay
+winners?
+
 Usage: python scripts/reproduce_ador.py [--out-dir results] [--generations 60] [--seed 0]
+       [--serving-generations 30] [--workers 2] [--no-serving]
 """
 
 from __future__ import annotations
@@ -20,8 +31,14 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from ador.search.confirm import run_pool
 from ador.search.explore import run_search
+from ador.search.problem import SearchProblem
+from ador.search.runfolder import FILES
+from ador.search.serving import ServeArgs, serving_columns
+from ador.search.space import load_design_space
 from ador.spec.io import load_problem
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +52,13 @@ def main() -> None:
     ap.add_argument("--generations", type=int, default=None)
     ap.add_argument("--pop-size", type=int, default=None)
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--serving-config", type=Path,
+                    default=ROOT / "problems" / "ador-joint.yaml")
+    ap.add_argument("--serving-generations", type=int, default=None)
+    ap.add_argument("--serving-pop-size", type=int, default=None)
+    ap.add_argument("--workers", type=int, default=2,
+                    help="processes for the simulator's runs (default 2)")
+    ap.add_argument("--no-serving", dest="serving", action="store_false")
     args = ap.parse_args()
     spec = load_problem(args.config)
     search = spec.search.model_copy(update={k: v for k, v in (
@@ -78,6 +102,78 @@ def main() -> None:
                   f"HBM {row['hbm_stacks']}x {row['hbm_gen']}")
     print(f"\nADOR paper: {PAPER['tpot']}x tpot and {PAPER['area_efficiency']}x area "
           f"efficiency against the A100 at high batch.")
+    if args.serving:
+        serving_section(args, static_pareto=pareto, static_folder=result.folder,
+                        first=spec.scenarios[0].label if multi else "")
+
+
+def _settings(spec, generations: int | None, pop_size: int | None, workers: int):
+    search = spec.search.model_copy(update={k: v for k, v in (
+        ("generations", generations), ("pop_size", pop_size), ("workers", workers))
+        if v is not None})
+    return spec.model_copy(update={"search": search})
+
+
+def serving_section(args, *, static_pareto, static_folder: Path, first: str) -> None:
+    """Joint search, then the static winners, the A100 and the H100 simulated on the same
+    serving workload; goodput per mm² side by side."""
+    spec = _settings(load_problem(args.serving_config), args.serving_generations,
+                     args.serving_pop_size, args.workers)
+    joint = run_search(spec, out_dir=args.out_dir, config_file=str(args.serving_config))
+    setup = SearchProblem(spec, load_design_space(spec.space)).serving
+    assert setup is not None
+    pre = f"{first}:" if first else ""
+    tpot_col, eff_col = pre + "tpot_s", pre + "tokens_per_s_per_mm2"
+    picks = {"static best tpot": int(np.argmin(static_pareto[tpot_col].values)),
+             "static best tok/s/mm²": int(np.argmax(static_pareto[eff_col].values))}
+    rows = [(name, "a100" if name == "A100" else "h100", None) for name in ("A100", "H100")]
+    for label, i in picks.items():
+        row = static_pareto.iloc[i]
+        rows.append((f"{label} ({row['id']})", str(static_folder / row["yaml"]),
+                     float(row["area_mm2"])))
+    base = joint.baselines.set_index("baseline")
+    areas = [float(base.at[hw, "area_mm2"]) if area is None else area
+             for (_, hw, area) in rows]
+    tasks = [ServeArgs(hardware=hw, setup=setup, tp=1, scheduler={}).kwargs()
+             for _, hw, _ in rows]
+    sims = run_pool(tasks, workers=args.workers)
+    cols = serving_columns(
+        goodput_per_s=np.array([r.get("goodput_per_s", np.nan) for r in sims]),
+        chips=np.ones(len(rows)), ttft_p99_s=np.array([r.get("ttft_p99_s", np.nan)
+                                                       for r in sims]),
+        tpot_p99_s=np.array([r.get("tpot_p99_s", np.nan) for r in sims]),
+        static={"area_mm2": np.array(areas), "power_w": np.full(len(rows), np.nan),
+                "cost_usd": np.full(len(rows), np.nan)})
+    table = [(name, areas[k], cols["goodput_per_chip_per_s"][k],
+              cols["goodput_per_s_per_mm2"][k], cols["tpot_p99_s"][k], "vllm defaults")
+             for k, (name, _, _) in enumerate(rows)]
+    confirmed = pd.read_csv(joint.folder / FILES["confirmed"])
+    mine = confirmed[confirmed["role"] == "pareto"]
+    if not mine.empty:
+        best = mine.loc[mine["sim:goodput_per_s_per_mm2"].idxmax()]
+        knobs = joint.designs.set_index("id").loc[best["id"]]
+        table.append((f"serving search best ({best['id']})", float(knobs["area_mm2"]),
+                      best["sim:goodput_per_chip_per_s"], best["sim:goodput_per_s_per_mm2"],
+                      best["sim:tpot_p99_s"],
+                      f"{knobs['scheduler']}, chunk {knobs['chunk_tokens']}, max "
+                      f"{knobs['max_num_seqs']}, KV {knobs['memory_fraction']}"))
+    a100 = table[0][3]
+    print(f"\nServing: {setup.model_name} on {setup.workload_ref} (first "
+          f"{setup.requests.n} requests, {setup.rate_per_s:.2f} req/s), SLOs TTFT "
+          f"{setup.ttft_slo_s:g} s and TPOT {setup.tpot_slo_s * 1e3:g} ms at "
+          f"{setup.attainment:.0%} attainment; goodput from the discrete-event simulator "
+          f"(`ador serve --goodput`); joint search run folder {joint.folder}")
+    print(f"  {'design':40s} {'area mm²':>9s} {'goodput/chip':>13s} {'req/s/cm²':>10s} "
+          f"{'vs A100':>8s} {'tpot p99':>9s}  scheduler")
+    for name, area, good, per_mm2, tpot, sched in table:
+        print(f"  {name:40s} {area:9.0f} {good:9.3f} req/s {per_mm2 * 100:10.3f} "
+              f"{per_mm2 / a100:7.2f}x {tpot * 1e3:7.1f} ms  {sched}")
+    err = joint.summary["serving"]["confirmation"]["errors"]
+    if err:
+        g = err.get("goodput_per_mm2", {})
+        print(f"  estimate vs simulator over {g.get('designs', 0)} confirmed designs: "
+              f"goodput median |error| {g.get('median_abs', float('nan')):.1%}, max "
+              f"{g.get('max_abs', float('nan')):.1%}")
 
 
 if __name__ == "__main__":

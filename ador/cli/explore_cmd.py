@@ -40,7 +40,10 @@ def build_problem(*, config: Path | None, resume: Path | None = None, space: str
                   pop_size: int | None = None, generations: int | None = None,
                   trials: int | None = None, seed: int | None = None,
                   name: str | None = None, storage: str | None = None,
-                  workers: int | None = None, **limits: str | None) -> tuple[ProblemSpec, str]:
+                  workers: int | None = None, serving: str | None = None,
+                  serving_requests: int | None = None, confirm_pareto: int | None = None,
+                  confirm_sample: int | None = None,
+                  **limits: str | None) -> tuple[ProblemSpec, str]:
     """The problem: a config file (or the resumed run's config, or the defaults) with the
     command-line options laid over it, validated as one spec.
 
@@ -74,7 +77,9 @@ def build_problem(*, config: Path | None, resume: Path | None = None, space: str
         if value is ...:
             return
         overrides = True
-        target = data if section is None else data.setdefault(section, {})
+        if section is not None and data.get(section) is None:
+            data[section] = {}
+        target = data if section is None else data[section]
         target[key] = value
 
     for sc in data["scenarios"]:
@@ -101,6 +106,17 @@ def build_problem(*, config: Path | None, resume: Path | None = None, space: str
             put("search", key, value)
     if name is not None:
         put(None, "name", name)
+    if serving is not None:
+        put("serving", "workload", serving)
+    for key, value in (("num_requests", serving_requests), ("confirm_pareto", confirm_pareto),
+                       ("confirm_sample", confirm_sample)):
+        if value is not None:
+            if not data.get("serving"):
+                raise AdorError("applies to a search with a serving workload: give --serving "
+                                "NAME too", file="command line",
+                                field="--" + {"num_requests": "serving-requests"}.get(
+                                    key, key).replace("_", "-"), value=value)
+            put("serving", key, value)
     if overrides and file != "command line":
         file = f"{file} + command line"
     try:
@@ -153,6 +169,15 @@ def explore_cmd(
                                              + _limit_default("ttft_slo"))] = None,
     tpot_slo: Annotated[str | None, Opt(help="e.g. '50 ms'; 'none' removes it"
                                              + _limit_default("tpot_slo"))] = None,
+    serving: Annotated[str | None, Opt(help="serving workload (workloads/serving name or YAML "
+                                            "path): adds goodput and P99 latencies, estimated "
+                                            "for every design, simulated for the Pareto set")] = None,
+    serving_requests: Annotated[int | None, Opt(help="requests of the serving workload each design "
+                                                     "serves (default 1000)")] = None,
+    confirm_pareto: Annotated[int | None, Opt(help="Pareto designs the simulator confirms (default 16)")] = None,
+    confirm_sample: Annotated[int | None, Opt(help="other designs the simulator confirms (default 8)")] = None,
+    ttft_p99_slo: Annotated[str | None, Opt(help="limit on the serving P99 TTFT, e.g. '2 s'")] = None,
+    tpot_p99_slo: Annotated[str | None, Opt(help="limit on the serving P99 TPOT, e.g. '100 ms'")] = None,
     area_budget: Annotated[str | None, Opt(help="per-chip die area"
                                                 + _limit_default("area_budget"))] = None,
     hbm_bw_budget: Annotated[str | None, Opt(help="per-chip HBM bandwidth" + _limit_default("hbm_bw_budget"))] = None,
@@ -198,7 +223,9 @@ def explore_cmd(
         memory_fit=memory_fit, objectives=objectives,
         baselines=baselines, backend=backend, algorithm=algorithm, pop_size=pop_size,
         generations=generations, trials=trials, seed=seed, name=name, storage=storage,
-        workers=workers)
+        workers=workers, serving=serving, serving_requests=serving_requests,
+        confirm_pareto=confirm_pareto, confirm_sample=confirm_sample,
+        ttft_p99_slo=ttft_p99_slo, tpot_p99_slo=tpot_p99_slo)
     _search_and_print(spec, file, out_dir=out_dir, progress=progress, top=top, resume=resume,
                       wide=wide)
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ador.evaluate.efficiency import efficiency
 from ador.evaluate.results import PopulationResult
-from ador.metrics import FITS_MEMORY, SEARCHED
+from ador.metrics import FITS_MEMORY, STATIC
 from ador.model.design import DesignArrays
 from ador.spec.scenario import Scenario
 
@@ -35,7 +35,7 @@ def scenario_columns(*, designs: DesignArrays, result: PopulationResult,
         "p2p_bw_bytes_per_s": d.p2p_links * d.p2p_bw,
         **asdict(efficiency(designs=d, result=result, scenario=scenario)),
     }
-    return {m.column: np.asarray(computed[m.column], dtype=float) for m in SEARCHED}
+    return {m.column: np.asarray(computed[m.column], dtype=float) for m in STATIC}
 
 
 __all__ = ["scenario_columns"]

@@ -21,6 +21,7 @@ from ador.runfolders import create_run_folder, write_csv, write_json
 from ador.search.archive import Archive
 from ador.search.backends import BACKENDS, Job
 from ador.search.baselines import comparison_frame, evaluate_baselines, load_baseline
+from ador.search.confirm import Confirmation, confirm, pick_designs
 from ador.search.hypervolume import fixed_hypervolume, history
 from ador.search.optuna_backend import open_study
 from ador.search.problem import SearchProblem
@@ -34,6 +35,7 @@ from ador.search.runfolder import (
     write_status,
     write_yaml_spec,
 )
+from ador.search.serving import ServeArgs
 from ador.search.space import DesignSpace, load_design_space
 from ador.spec.io import load_problem
 from ador.spec.problem import ProblemSpec
@@ -156,22 +158,19 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
     pareto = designs.iloc[front].copy()
     pdir = folder / FILES["pareto_dir"]
     paths = []
-    run_name = folder.name
+    yaml_of: dict[int, str] = {}
     for i in front:
-        did = designs.at[i, "id"]
-        rel = f"{FILES['pareto_dir']}/{did}.yaml"
-        tp = int(designs.at[i, "tp"])
-        hw = problem.space.spec_of(archive.X[i], name=f"{run_name}-{did}",
-                                   description=f"Pareto design {did} of run {run_name} "
-                                               f"(space {problem.space.name})")
-        header = ("Pareto design of an ador search. Reproduce its numbers with:\n"
-                  + "\n".join(evaluate_commands(problem, f"{folder / rel}", tp))
-                  + "\nKnobs: " + ", ".join(f"{k}={designs.at[i, k]}"
-                                             for k in problem.space.names))
-        write_yaml_spec(folder / rel, hw, header=header)
+        rel = f"{FILES['pareto_dir']}/{designs.at[i, 'id']}.yaml"
+        _write_design(folder=folder, rel=rel, problem=problem, archive=archive,
+                      designs=designs, i=i, kind="Pareto design")
         paths.append(rel)
+        yaml_of[int(i)] = rel
     pdir.mkdir(exist_ok=True)
     pareto["yaml"] = paths
+    confirmation = None
+    if problem.serving is not None and spec.serving is not None:
+        confirmation = _confirm(folder=folder, problem=problem, archive=archive,
+                                designs=designs, front=front, yaml_of=yaml_of)
     baseline_frame = evaluate_baselines(problem, baselines)
     comparison = comparison_frame(pareto, baseline_frame)
     feas = archive.feasible
@@ -187,6 +186,8 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
     write_csv(folder / FILES["baselines"], baseline_frame)
     write_csv(folder / FILES["comparison"], comparison)
     write_csv(folder / FILES["hypervolume"], pd.DataFrame(hv_rows))
+    if confirmation is not None:
+        write_csv(folder / FILES["confirmed"], confirmation.frame)
     summary = {
         "name": spec.name,
         "folder": str(folder),
@@ -218,10 +219,74 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
         "best_ratios": _best_ratios(comparison),
         "files": FILES,
     }
+    if confirmation is not None:
+        summary["serving"] = _serving_summary(problem) | {"confirmation": confirmation.summary}
     write_json(folder / FILES["summary"], summary)
     return RunResult(folder=folder, problem=problem, archive=archive, designs=designs,
                      pareto=pareto, baselines=baseline_frame, comparison=comparison,
                      summary=summary)
+
+
+def _serve_args(*, folder: Path, rel: str, problem: SearchProblem, archive: Archive,
+                designs: pd.DataFrame, i: int) -> ServeArgs:
+    assert problem.serving is not None
+    return ServeArgs(hardware=str(folder / rel), setup=problem.serving,
+                     tp=int(designs.at[i, "tp"]),
+                     scheduler=problem.space.serving(archive.X[i:i + 1])[0])
+
+
+def _write_design(*, folder: Path, rel: str, problem: SearchProblem, archive: Archive,
+                  designs: pd.DataFrame, i: int, kind: str) -> None:
+    """A design's YAML, its header naming the commands that reproduce its figures."""
+    did, run_name = designs.at[i, "id"], folder.name
+    tp = int(designs.at[i, "tp"])
+    hw = problem.space.spec_of(archive.X[i], name=f"{run_name}-{did}",
+                               description=f"{kind} {did} of run {run_name} "
+                                           f"(space {problem.space.name})")
+    commands = evaluate_commands(problem, f"{folder / rel}", tp)
+    if problem.serving is not None:
+        commands.append(_serve_args(folder=folder, rel=rel, problem=problem, archive=archive,
+                                    designs=designs, i=i).command())
+    header = (f"{kind} of an ador search. Reproduce its numbers with:\n"
+              + "\n".join(commands)
+              + "\nKnobs: " + ", ".join(f"{k}={designs.at[i, k]}"
+                                         for k in problem.space.names))
+    write_yaml_spec(folder / rel, hw, header=header)
+
+
+def _confirm(*, folder: Path, problem: SearchProblem, archive: Archive,
+             designs: pd.DataFrame, front: np.ndarray, yaml_of: dict[int, str]
+             ) -> Confirmation:
+    """Simulate the chosen designs (module ador.search.confirm); sampled designs get a
+    YAML of their own in the ``confirmed`` folder."""
+    spec = problem.spec
+    assert spec.serving is not None
+    picks = pick_designs(F=archive.F, feasible=archive.feasible, front=front,
+                         n_pareto=spec.serving.confirm_pareto,
+                         n_sample=spec.serving.confirm_sample, seed=spec.search.seed)
+    args = []
+    for p in picks:
+        rel = yaml_of.get(p.index)
+        if rel is None:
+            rel = f"{FILES['confirmed_dir']}/{designs.at[p.index, 'id']}.yaml"
+            (folder / FILES["confirmed_dir"]).mkdir(exist_ok=True)
+            _write_design(folder=folder, rel=rel, problem=problem, archive=archive,
+                          designs=designs, i=p.index,
+                          kind="Design (sampled for the simulator's confirmation)")
+        args.append(_serve_args(folder=folder, rel=rel, problem=problem, archive=archive,
+                                designs=designs, i=p.index))
+    return confirm(picks=picks, args=args, ids=[designs.at[p.index, "id"] for p in picks],
+                   static=archive.metrics, estimated=archive.metrics,
+                   workers=spec.search.workers or 1)
+
+
+def _serving_summary(problem: SearchProblem) -> dict:
+    s = problem.serving
+    assert s is not None
+    return {"workload": s.workload_ref, "num_requests": int(s.requests.n),
+            "rate_per_s": s.rate_per_s, "ttft_slo_s": s.ttft_slo_s, "tpot_slo_s": s.tpot_slo_s,
+            "attainment": s.attainment, "model": s.model_name, "precision": s.precision,
+            "scheduler": s.scheduler.model_dump(mode="json", exclude={"grouping"})}
 
 
 def _finite(x: float):

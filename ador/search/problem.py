@@ -19,7 +19,7 @@ import numpy as np
 from ador.errors import SpecError
 from ador.evaluate.columns import scenario_columns
 from ador.evaluate.engine import evaluate_population
-from ador.metrics import BY_COLUMN, BY_NAME, FITS_MEMORY, SEARCHED, Metric
+from ador.metrics import BY_COLUMN, BY_NAME, FITS_MEMORY, SERVING, STATIC, Metric
 from ador.model.design import DesignArrays
 from ador.search.constraints import (
     PENALTY,
@@ -28,6 +28,7 @@ from ador.search.constraints import (
     active_constraints,
     constraint_matrix,
 )
+from ador.search.serving import ServingSetup
 from ador.search.space import DesignSpace
 from ador.spec.hardware import HardwareSpec
 from ador.spec.io import load_model
@@ -73,7 +74,8 @@ class SearchProblem:
         self.objective_metrics: list[Metric] = [BY_NAME[o] for o in self.objectives]
         self.constraint_defs: list[Constraint] = active_constraints(spec)
         self.constraints = [c.name for c in self.constraint_defs]
-        _refuse_inert_knobs(space)
+        _refuse_inert_knobs(space, serving=spec.serving is not None)
+        self.serving = ServingSetup.load(spec, file=file) if spec.serving is not None else None
 
     @property
     def n_obj(self) -> int:
@@ -85,7 +87,10 @@ class SearchProblem:
 
     @property
     def metric_names(self) -> list[str]:
-        return [m.column for m in SEARCHED]
+        """Metric columns of every design: the static scenarios', then the serving
+        workload's when the problem has one."""
+        return [m.column for m in STATIC] + (
+            [m.column for m in SERVING] if self.serving is not None else [])
 
     # -- evaluation -------------------------------------------------------------------------
 
@@ -94,21 +99,24 @@ class SearchProblem:
         X = np.atleast_2d(np.asarray(X, dtype=float))
         specs, valid = self.space.build(X)
         tp = self.space.tp(X)
-        return self.evaluate_specs(specs, tp=tp, valid=valid)
+        return self.evaluate_specs(specs, tp=tp, valid=valid, serving=self.space.serving(X))
 
     def evaluate_specs(self, specs: list[HardwareSpec], *, tp: np.ndarray | None = None,
-                       valid: np.ndarray | None = None) -> Evaluation:
+                       valid: np.ndarray | None = None,
+                       serving: list[dict] | None = None) -> Evaluation:
         """The same for ready-made specs (baselines, saved designs); ``tp`` overrides each
-        scenario's tensor-parallel degree per design."""
+        scenario's tensor-parallel degree per design; ``serving``: each design's serving
+        scheduler settings (the problem's scheduler when None)."""
         n = len(specs)
         valid = np.ones(n, dtype=bool) if valid is None else valid
         designs = DesignArrays.from_specs(specs)
         per: dict[str, dict[str, np.ndarray]] = {}
+        static = [m.column for m in STATIC]
         supported = np.ones(n, dtype=bool)
         mem_excess = np.full(n, -np.inf)
         for sc in self.spec.scenarios:
             tps = np.full(n, sc.tp) if tp is None else np.asarray(tp, dtype=int)
-            cols = {m: np.full(n, np.nan) for m in self.metric_names}
+            cols = {m: np.full(n, np.nan) for m in static}
             for t in np.unique(tps):
                 idx = np.flatnonzero(tps == t)
                 sub = designs.take(idx)
@@ -124,6 +132,12 @@ class SearchProblem:
             per[sc.label] = cols
         metrics = _aggregate(per)
         metrics[FITS_MEMORY.column] = (mem_excess <= 0).astype(float)
+        if self.serving is not None:
+            first = self.spec.scenarios[0].tp
+            metrics.update(self.serving.columns(
+                designs=designs, tp=np.full(n, first) if tp is None else np.asarray(tp),
+                schedulers=self.serving.schedulers(serving or [{}] * n),
+                static=metrics))
         G = constraint_matrix(self.constraint_defs,
                               Inputs(metrics=metrics, valid=valid, supported=supported,
                                      mem_excess=mem_excess), self.spec)
@@ -143,8 +157,13 @@ INERT_PATHS = {"system.chips": "every figure is per chip or per deployment, and 
                "template to at least the largest tp x pp instead"}
 
 
-def _refuse_inert_knobs(space: DesignSpace) -> None:
+def _refuse_inert_knobs(space: DesignSpace, *, serving: bool) -> None:
     for i, knob in enumerate(space.spec.knobs):
+        if not serving and any(i == j for j, _ in space.serving_knobs):
+            raise SpecError(f"knob '{knob.name}' sets a serving setting, which no metric "
+                            f"depends on without a serving workload (give serving.workload "
+                            f"or --serving NAME)", file=space.source,
+                            field=f"knobs[{i}].path", value=knob.paths[0])
         for path in knob.paths:
             if path in INERT_PATHS:
                 raise SpecError(f"knob '{knob.name}' cannot change any metric of a search: "
@@ -158,12 +177,15 @@ def design_keys(space: DesignSpace, X: np.ndarray) -> list[str]:
     count is 0). Invalid genomes key on their genes."""
     specs, valid = space.build(X)
     tp = space.tp(X)
+    serving = space.serving(X)
     keys = []
     for r, spec in enumerate(specs):
         if not valid[r]:
             keys.append("invalid:" + X[r].tobytes().hex())
             continue
         body = spec.model_dump_json(exclude={"name", "description"})
+        if serving[r]:
+            body += repr(sorted(serving[r].items()))
         # a 128-bit digest keeps the archive's key table small for large sweeps
         digest = hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
         keys.append(f"{'' if tp is None else int(tp[r])}|{digest}")

@@ -99,6 +99,7 @@ FILES = {
     "pareto": "pareto.csv", "pareto_dir": "pareto", "baselines": "baselines.csv",
     "comparison": "comparison.csv", "hypervolume": "hypervolume.csv",
     "summary": "summary.json", "study": "study.db", "status": "status.json",
+    "confirmed": "confirmed.csv", "confirmed_dir": "confirmed",
 }
 LOCK = ".lock"
 # What a resumed run must share with the stored one (the rest, e.g. trials, may change).

@@ -23,7 +23,8 @@ from ador.errors import SpecError, UnitError
 from ador.metrics import METRICS
 from ador.spec.hardware import HardwareSpec
 from ador.spec.io import load_hardware, load_space, space_path, spec_error_from
-from ador.spec.space import SCENARIO_TP, Knob, SpaceSpec
+from ador.spec.scheduler import SchedulerConfig
+from ador.spec.space import SCENARIO_TP, Knob, SpaceSpec, is_hardware_path, serving_field
 from ador.units import parse_quantity
 
 MAX_LEVELS = 100_000
@@ -85,7 +86,7 @@ class DesignSpace:
         self._cache: dict[tuple, HardwareSpec | SpecError] = {}
         for i, knob in enumerate(spec.knobs):
             for path in knob.paths:
-                if path != SCENARIO_TP:
+                if is_hardware_path(path):
                     _check_path(self._base_data, path, file=source, knob=i)
         for i, knob in enumerate(spec.knobs):
             if knob.name in RESERVED:
@@ -93,6 +94,13 @@ class DesignSpace:
                                 file=source, field=f"knobs[{i}].name", value=knob.name)
         self.tp_knob = next((i for i, k in enumerate(spec.knobs)
                              if SCENARIO_TP in k.paths), None)
+        # knobs of the serving scheduler: (gene index, SchedulerConfig fields)
+        self.serving_knobs = [(i, [f for p in k.paths if (f := serving_field(p))])
+                              for i, k in enumerate(spec.knobs)]
+        self.serving_knobs = [(i, fs) for i, fs in self.serving_knobs if fs]
+        for i, fields in self.serving_knobs:
+            for level in self.domains[i].levels or (self.domains[i].low, self.domains[i].high):
+                _check_serving_level(fields, level, file=source, knob=i)
         for i, d in enumerate(self.domains):  # every level must give a valid spec alone
             for gene in _probe_genes(d):
                 g = self.default_genome()
@@ -137,8 +145,7 @@ class DesignSpace:
         """The genome closest to the base template (first level where no match)."""
         genome = []
         for d in self.domains:
-            current = _read(self._base_data, d.knob.paths[0]) if d.knob.paths[0] != SCENARIO_TP \
-                else 1
+            current = _current(self._base_data, d.knob.paths[0])
             if d.levels is None:
                 genome.append(float(min(max(float(current), d.low), d.high)))
             else:
@@ -172,6 +179,16 @@ class DesignSpace:
         d = self.domains[self.tp_knob]
         return np.array([int(d.value(g)) for g in X[:, self.tp_knob]])
 
+    def serving(self, X: np.ndarray) -> list[dict[str, Any]]:
+        """The serving scheduler fields each genome row sets (empty without serving knobs)."""
+        rows: list[dict[str, Any]] = [{} for _ in range(X.shape[0])]
+        for i, fields in self.serving_knobs:
+            d = self.domains[i]
+            for r, g in enumerate(X[:, i]):
+                value = d.value(g)
+                rows[r].update(dict.fromkeys(fields, value))
+        return rows
+
     def labels(self, X: np.ndarray) -> dict[str, list[Any]]:
         return {d.knob.name: [d.label(g) for g in X[:, i]] for i, d in enumerate(self.domains)}
 
@@ -204,7 +221,7 @@ class DesignSpace:
         for d, g in zip(self.domains, genome, strict=False):
             value = d.value(g)
             for path in d.knob.paths:
-                if path != SCENARIO_TP:
+                if is_hardware_path(path):
                     _write(data, path, value)
         try:
             built: HardwareSpec | SpecError = HardwareSpec.model_validate(data)
@@ -301,6 +318,27 @@ def _mapping_label(v: dict) -> str:
         if key in v:
             return str(v[key])
     return ",".join(f"{k}={v[k]}" for k in sorted(v))
+
+
+def _current(data: dict, path: str) -> Any:
+    """The base's value of a knob's field: the template's, tp 1, or the default
+    scheduler's setting."""
+    if path == SCENARIO_TP:
+        return 1
+    field = serving_field(path)
+    if field is not None:
+        return getattr(SchedulerConfig(), field)
+    return _read(data, path)
+
+
+def _check_serving_level(fields: list[str], level: Any, *, file: str, knob: int) -> None:
+    """A serving knob's level must be a valid value of its scheduler fields."""
+    try:
+        SchedulerConfig.model_validate(dict.fromkeys(fields, level))
+    except ValidationError as err:
+        problem = err.errors()[0]
+        raise SpecError(f"value {level!r} is not a valid serving setting: {problem['msg']}",
+                        file=file, field=f"knobs[{knob}]", value=None) from None
 
 
 def _probe_genes(d: Domain) -> list[float]:

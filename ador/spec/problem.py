@@ -11,11 +11,13 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from ador.metrics import BY_NAME, DEFAULT_OBJECTIVES, OBJECTIVES
+from ador.metrics import BY_NAME, DEFAULT_OBJECTIVES, METRICS, OBJECTIVES
 from ador.spec.base import Spec
 from ador.spec.precision import Precision
 from ador.spec.quantities import BytesPerS, PositiveInt, Seconds, SquareMm, Usd, Watts, WattsPerMm2
 from ador.spec.scenario import Scenario
+from ador.spec.scheduler import SCHEDULER_NAMES
+from ador.spec.serving import Rate, WorkloadSlo
 
 
 def _objective(name: str) -> str:
@@ -61,8 +63,56 @@ class ProblemScenario(Spec):
 
 
 class Slo(Spec):
+    """Latency limits: the static scenarios' TTFT and TPOT, and the 99th percentiles of
+    the serving simulation (a problem with a ``serving`` workload; at its arrival rate)."""
+
     ttft_s: PositiveSeconds | None = None
     tpot_s: PositiveSeconds | None = None
+    ttft_p99_s: PositiveSeconds | None = None
+    tpot_p99_s: PositiveSeconds | None = None
+
+
+SchedulerName = Literal[SCHEDULER_NAMES]  # type: ignore[valid-type]
+
+
+class ServingScheduler(Spec):
+    """Scheduler settings of a serving search over the workload's own (None: the
+    workload's, else ador's default): the settings ``ador serve`` takes as options, so
+    that every design's run is one command."""
+
+    name: SchedulerName | None = None  # vllm, sarathi, trtllm, ...
+    max_num_seqs: PositiveInt | None = None  # running requests at most
+    max_batched_tokens: PositiveInt | None = None  # tokens per iteration (vllm, static)
+    chunk_tokens: PositiveInt | None = None  # Sarathi token budget per iteration
+    memory_fraction: Annotated[float, Field(gt=0, le=1)] | None = None  # of the free HBM
+
+
+class ServingSearch(Spec):
+    """The serving workload a search simulates (``ador explore --serving``).
+
+    Each design serves the workload's first ``num_requests`` requests (the first scenario's
+    model, precision and tensor-parallel degree, or the ``scenario.tp`` knob) with the
+    ``scheduler`` (the workload's, else the defaults; ``serving.*`` knobs of the space
+    override its fields). Goodput is the highest arrival rate at which ``attainment`` of the
+    requests meet both SLOs (``slo``, else the workload's); P99 latencies are taken at the
+    workload's arrival rate (``rate`` replaces it). The search ranks designs by the
+    analytical estimate (``ador.serve.estimate``); the discrete-event simulator then
+    re-evaluates ``confirm_pareto`` designs of the Pareto set (all when fewer) and
+    ``confirm_sample`` others drawn at random, and the run folder keeps both figures.
+    """
+
+    workload: Annotated[str, Field(min_length=1)]  # name in workloads/serving or YAML path
+    # the workload's first requests each design serves (estimate and simulator alike)
+    num_requests: Annotated[int, Field(ge=10, le=100_000, strict=True)] = 1000
+    rate: Rate | None = None  # arrival rate of the P99 latencies (None: the workload's)
+    slo: WorkloadSlo | None = None  # TTFT and TPOT SLOs of goodput (None: the workload's)
+    # share of requests that must meet both SLOs at the goodput rate
+    attainment: Annotated[float, Field(gt=0, le=1)] = 0.9
+    scheduler: ServingScheduler = ServingScheduler()  # over the workload's scheduler
+    # Pareto designs the simulator confirms, spread along the first objective
+    confirm_pareto: Annotated[int, Field(ge=0, le=10_000, strict=True)] = 16
+    # other feasible designs, drawn at random, the simulator confirms
+    confirm_sample: Annotated[int, Field(ge=0, le=10_000, strict=True)] = 8
 
 
 class Budgets(Spec):
@@ -88,7 +138,8 @@ class SearchSettings(Spec):
     seed: Annotated[int, Field(ge=0, strict=True)] = 0
     storage: str | None = None
     # worker processes sharing one Optuna study (None: one process, sampling in memory);
-    # with a worker count, a study of the run's name in ``storage`` is joined, not refused
+    # with a worker count, a study of the run's name in ``storage`` is joined, not refused;
+    # a serving search also spreads the simulator's confirmations over this many processes
     workers: Annotated[int, Field(ge=1, le=256, strict=True)] | None = None
 
     @property
@@ -116,6 +167,8 @@ class ProblemSpec(Spec):
         default_factory=lambda: list(DEFAULT_OBJECTIVES))]
     baselines: list[str] = Field(default_factory=lambda: ["a100", "h100", "h200"])
     search: SearchSettings = SearchSettings()
+    # serving workload of a joint hardware and serving search (None: static scenarios only)
+    serving: ServingSearch | None = None
 
     @field_validator("objectives")
     @classmethod
@@ -123,6 +176,21 @@ class ProblemSpec(Spec):
         if len(set(objectives)) != len(objectives):
             raise ValueError("objectives must not repeat")
         return objectives
+
+    @model_validator(mode="after")
+    def _serving_metrics_need_serving(self) -> ProblemSpec:
+        if self.serving is not None:
+            return self
+        for name in self.objectives:
+            if BY_NAME[name].serving:
+                raise ValueError(f"objective '{name}' is a serving figure: give a serving "
+                                 f"workload (serving.workload, or --serving NAME)")
+        for key, value in self.slo:
+            limited = next((m for m in METRICS if m.limit == f"slo.{key}"), None)
+            if value is not None and limited is not None and limited.serving:
+                raise ValueError(f"slo.{key} limits a serving figure: give a serving "
+                                 f"workload (serving.workload, or --serving NAME)")
+        return self
 
     @field_validator("scenarios")
     @classmethod

@@ -202,12 +202,12 @@ Arrivals = Annotated[MaxLoad | Poisson | GammaArrivals | ClosedLoop | TraceArriv
                      Field(discriminator="kind")]
 
 
-class Slo(Spec):
+class WorkloadSlo(Spec):
     """Latency targets: time to first token and time per output token (units required)."""
     ttft: SloSeconds
     tpot: SloSeconds
 
-    @field_serializer("*")  # every field of Slo is a duration
+    @field_serializer("*")  # every field of WorkloadSlo is a duration
     def _with_unit(self, seconds: float) -> str:
         return f"{seconds!r} s"  # written back with its unit, so that it loads again
 
@@ -220,7 +220,7 @@ class ServingWorkloadSpec(Spec):
     num_requests: PositiveInt | None = None
     seed: Annotated[int, Field(ge=0, strict=True)] = 0
     scheduler: SchedulerConfig | None = None
-    slo: Slo | None = None
+    slo: WorkloadSlo | None = None
     cluster: ClusterSpec | None = None  # pools and serving policy (``ador cluster``)
     description: str = ""
 

@@ -11,8 +11,11 @@ Paths: ``chip.clock_hz``, ``chip.sram.capacity_bytes``, ``chip.hbm.stacks``, ``c
 (mapping choices), ``chip.p2p.links``, ``system.chips``, ``chip.units.<kind>.<field>``
 where ``<kind>`` is ``systolic_array``, ``mac_tree`` or ``vector_unit`` (a unit count of 0
 removes that unit group), and ``scenario.tp``: the tensor-parallel degree the design is
-evaluated at. Quantities may carry units when ``unit`` names their dimension
-(``bytes``, ``bytes_per_s``, ``hz``, ``s``, ``w``).
+evaluated at. ``serving.<field>`` varies the serving scheduler of a search with a serving
+workload: ``serving.scheduler`` (vllm, sarathi, trtllm, ...), ``serving.chunk_tokens``,
+``serving.max_num_seqs``, ``serving.max_batched_tokens`` and ``serving.memory_fraction``
+(fields of ``ador.spec.scheduler.SchedulerConfig``). Quantities may carry units when
+``unit`` names their dimension (``bytes``, ``bytes_per_s``, ``hz``, ``s``, ``w``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,25 @@ from ador.spec.quantities import dimension_at
 from ador.units import is_plain_number, plain_number_rule
 
 SCENARIO_TP = "scenario.tp"
+SERVING_ROOT = "serving."
+# serving knob path -> SchedulerConfig field (the scheduler's name is "serving.scheduler")
+# (the settings ``ador serve`` takes as options, so that a design's run is one command)
+SERVING_FIELDS = {"scheduler": "name", "chunk_tokens": "chunk_tokens",
+                  "max_num_seqs": "max_num_seqs", "max_batched_tokens": "max_batched_tokens",
+                  "memory_fraction": "memory_fraction"}
+
+
+def is_hardware_path(path: str) -> bool:
+    """Whether a knob path names a field of the hardware template (not the scenario's
+    tensor-parallel degree or a serving setting)."""
+    return path != SCENARIO_TP and not path.startswith(SERVING_ROOT)
+
+
+def serving_field(path: str) -> str | None:
+    """The SchedulerConfig field a ``serving.*`` knob path sets (None for other paths)."""
+    if not path.startswith(SERVING_ROOT):
+        return None
+    return SERVING_FIELDS.get(path.removeprefix(SERVING_ROOT))
 
 
 class Knob(Spec):
@@ -108,7 +130,7 @@ def _check_units(knob: Knob) -> None:
     from ador.spec.hardware import HardwareSpec
 
     for path in knob.paths:
-        if path == SCENARIO_TP:
+        if not is_hardware_path(path):
             continue
         dim = dimension_at(HardwareSpec, path)
         if dim is not None and knob.unit != dim:
@@ -131,9 +153,14 @@ def _check_units(knob: Knob) -> None:
 
 
 def _known_root(path: str) -> None:
+    if path.startswith(SERVING_ROOT):
+        if serving_field(path) is None:
+            raise ValueError(f"serving knob path '{path}' must be one of "
+                             + ", ".join(SERVING_ROOT + k for k in SERVING_FIELDS))
+        return
     if path != SCENARIO_TP and not path.startswith(("chip.", "system.")):
-        raise ValueError(f"path '{path}' must start with 'chip.' or 'system.', "
-                         f"or be 'scenario.tp'")
+        raise ValueError(f"path '{path}' must start with 'chip.', 'system.' or "
+                         f"'serving.', or be 'scenario.tp'")
     parts = path.split(".")
     if len(parts) >= 3 and parts[:2] == ["chip", "units"] and parts[2] not in UNIT_KINDS:
         raise ValueError(f"unit kind in '{path}' must be one of {', '.join(UNIT_KINDS)}")
