@@ -177,6 +177,7 @@ def test_serving_search_without_slos_or_with_a_closed_loop_is_refused(hetero_spa
                       hetero_space)
 
 
+@pytest.mark.slow
 def test_joint_search_confirms_pareto_designs_reproducibly(cli, tmp_path):
     r = cli("explore", "--space", "ador-hetero", "--pop-size", "8", "--generations", "1",
             "--serving", "fixed-512-512", "--serving-requests", "60", "--confirm-pareto", "2",
