@@ -377,6 +377,21 @@ def area_power_data(area: Mapping[str, Any]) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- validation ----
+def confirmation_rows(confirmed: pd.DataFrame) -> list[dict]:
+    """A serving search's confirmed designs as parity rows for :func:`validation_data`:
+    one per design and serving metric, the estimate as ``predicted`` and the simulator as
+    ``measured`` (columns ``est:<column>`` and ``sim:<column>`` of confirmed.csv)."""
+    rows = []
+    for m in ALL_METRICS:
+        est, sim = f"est:{m.column}", f"sim:{m.column}"
+        if not m.serving or est not in confirmed.columns or sim not in confirmed.columns:
+            continue
+        for _, r in confirmed.iterrows():
+            rows.append({"id": r["id"], "metric": m.title, "predicted": r[est],
+                         "measured": r[sim]})
+    return rows
+
+
 def validation_data(rows: Any, *, band: float = 0.10) -> dict:
     """Predicted vs measured points and the ±``band`` lines of a log-log parity plot.
 

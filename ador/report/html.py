@@ -233,6 +233,15 @@ def build_report(run: Run, *, validation: Any = None, area: Any = None,
         _add(report, "area", "Area and power",
              caption="Die area and peak power per chip by component, from the area/power model.",
              make=lambda: figures.area_power(figdata.area_power_data(area)))
+    if not run.confirmed.empty:
+        _add(report, "confirmation", "Serving estimate against the simulator",
+             caption="Each design the discrete-event simulator re-ran after the search, "
+             "one point per serving metric: the analytical estimate the search ranked it by "
+             "(vertical) against the simulated figure (horizontal); the shaded band is "
+             "±10%. Non-positive figures (no goodput) are left out of the log axes.",
+             make=lambda: figures.validation(
+                 figdata.validation_data(figdata.confirmation_rows(run.confirmed)),
+                 title="Estimate vs simulator"))
     if validation is not None:
         _add(report, "validation", "Model validation",
              caption="Predicted against measured values (log-log); the shaded band is ±10%.",
@@ -372,6 +381,34 @@ def _pareto_table(run: Run, limit: int = 200) -> str:
             f"</section>")
 
 
+def _confirmed_table(run: Run) -> str:
+    """The simulator's confirmation of a serving search: estimate, simulation and the
+    ``ador serve`` command that reproduces the simulated figures."""
+    c = run.confirmed
+    if c.empty:
+        return ""
+    pairs = [m for m in figdata.METRICS.values() if m.serving and f"sim:{m.column}" in c]
+    head = "<th>design</th><th>role</th>" + "".join(
+        f"<th>{html.escape(_header(m.column))}<br>estimate / simulated</th>" for m in pairs) \
+        + "<th>reproduce with</th>"
+    body = []
+    for _, r in c.iterrows():
+        cells = "".join(
+            f"<td>{html.escape(_metric_pair(m, r[f'est:{m.column}'], r[f'sim:{m.column}']))}"
+            f"</td>" for m in pairs)
+        body.append(f"<tr><td>{html.escape(str(r['id']))}</td><td>{html.escape(str(r['role']))}"
+                    f"</td>{cells}<td><code>{html.escape(str(r['command']))}</code></td></tr>")
+    return (f"<section id='confirmed'><h2>Confirmed by the simulator</h2><p class='caption'>"
+            f"Designs the discrete-event simulator re-ran after the search (the Pareto set and "
+            f"a random sample of others); each command reproduces its simulated figures "
+            f"exactly.</p><div class='tablewrap'><table><thead><tr>{head}</tr></thead><tbody>"
+            f"{''.join(body)}</tbody></table></div></section>")
+
+
+def _metric_pair(m: Metric, est: float, sim: float) -> str:
+    return f"{number_text(est * m.scale)} / {number_text(sim * m.scale)}"
+
+
 def render_html(report: Report) -> str:
     """The whole page as one string; plotly.js is embedded in the first figure only."""
     run = report.run
@@ -394,6 +431,7 @@ def render_html(report: Report) -> str:
         parts.append(f"<section id='{s.key}'><h2>{html.escape(s.title)}</h2>"
                      f"<p class='caption'>{html.escape(s.caption)}</p>{div}</section>")
     parts.append(_pareto_table(run))
+    parts.append(_confirmed_table(run))
     if report.notes:
         items = "".join(f"<li>{html.escape(n)}</li>" for n in report.notes)
         parts.append(f"<section id='notes'><h2>Notes</h2><ul class='notes'>{items}</ul>"

@@ -38,6 +38,8 @@ class Run:
     config: dict = field(default_factory=dict)
     space: dict = field(default_factory=dict)
     status_file: dict = field(default_factory=dict)  # status.json
+    # a serving search's designs re-run by the simulator (confirmed.csv), estimate beside
+    confirmed: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def status(self) -> str:
@@ -107,8 +109,8 @@ def load_run(path: str | Path) -> Run:
 
     Raises AdorError (one line naming the path and the rule) when ``path`` does not exist,
     is not a folder, or lacks designs.csv / pareto.csv. Optional files (baselines.csv,
-    hypervolume.csv, comparison.csv, summary.json, config.yaml, space.yaml) give empty
-    frames or dicts when absent.
+    hypervolume.csv, comparison.csv, confirmed.csv, summary.json, config.yaml, space.yaml)
+    give empty frames or dicts when absent.
     """
     root = Path(path)
     if not root.exists():
@@ -138,4 +140,5 @@ def load_run(path: str | Path) -> Run:
         config=_yaml(root / "config.yaml"),
         space=_yaml(root / "space.yaml"),
         status_file=status,
+        confirmed=_csv(root / "confirmed.csv", required=False),
     )
