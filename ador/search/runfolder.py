@@ -103,7 +103,7 @@ FILES = {
 }
 LOCK = ".lock"
 # What a resumed run must share with the stored one (the rest, e.g. trials, may change).
-RESUME_FIELDS = ("objectives", "scenarios", "slo", "budgets")
+RESUME_FIELDS = ("objectives", "scenarios", "slo", "budgets", "serving")
 
 
 class RunLock:
