@@ -23,10 +23,12 @@ POOLS = {"prefill": ("prefill_busy_fraction", "prefill_kv_peak_fraction"),
 
 
 def _need(frame: pd.DataFrame, columns: Sequence[str], file: str) -> None:
+    if frame.empty:
+        raise AdorError("no rows (a comparison run without rates around the goodput has "
+                        "none in rates.csv)", file=file)
     missing = [c for c in columns if c not in frame.columns]
-    if frame.empty or missing:
-        raise AdorError("no rows with the needed columns", file=file,
-                        field=",".join(missing) or None)
+    if missing:
+        raise AdorError("lacks columns", file=file, field=",".join(missing))
 
 
 def _ordered(frame: pd.DataFrame, column: str, order: Sequence[str] | None) -> pd.DataFrame:
