@@ -4,6 +4,7 @@ and bad input as one line with exit code 2."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -42,11 +43,11 @@ def test_report_renders_the_folder(cli, tiny_json):
     res = cli("report", folder, "--no-images")
     assert res.code == 0, res.stderr
     assert "5 figures" in res.stdout
-    page = open(f"{folder}/report.html", encoding="utf-8").read()
+    page = Path(folder, "report.html").read_text(encoding="utf-8")
     for key in ("goodput", "attainment", "latency", "pools", "kv"):
         assert f'id="fig-{key}"' in page
     assert "Goodput per chip (requests/s)" in page
-    manifest = json.load(open(f"{folder}/summary.json", encoding="utf-8"))
+    manifest = json.loads(Path(folder, "summary.json").read_text(encoding="utf-8"))
     assert manifest["workload"]["spec"]["num_requests"] == 40
     assert manifest["workload"]["overrides"] == {"num_requests": 40}
     assert manifest["grid"]["hardware"][0] == {"label": "a100", "prefill": "a100",

@@ -99,7 +99,7 @@ def test_empty_rates_are_one_error(step):
 
 
 def test_goodput_without_columns_is_one_error():
-    with pytest.raises(AdorError, match="goodput.csv"):
+    with pytest.raises(AdorError, match=r"goodput\.csv"):
         data.goodput_table(pd.DataFrame({"policy": ["a"]}))
 
 

@@ -102,7 +102,7 @@ def test_names_resolve():
     assert (choice.prefill, choice.decode, choice.single) == ("ador-systolic", "ador-mactree",
                                                               False)
     assert parse_hardware("h100").single
-    assert [h.label for h in grid_config(hardware=None).hardware][0] == "a100"
+    assert grid_config(hardware=None).hardware[0].label == "a100"
 
 
 # ------------------------------------------------------------------- goodput_of ----
@@ -175,5 +175,5 @@ def test_other_folders_are_not_policy_runs(tmp_path):
     with pytest.raises(AdorError, match="does not exist"):
         load_policy_run(tmp_path / "absent")
     (tmp_path / "summary.json").write_text('{"kind": "policies"}')
-    with pytest.raises(AdorError, match="goodput.csv is missing"):
+    with pytest.raises(AdorError, match=r"goodput\.csv is missing"):
         load_policy_run(tmp_path)
