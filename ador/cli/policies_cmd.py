@@ -46,8 +46,10 @@ def policies_cmd(
                          "accellm [default: all]")] = None,
     model: Annotated[str, typer.Option("--model", "-m", help="model name or YAML path")
                      ] = "llama3-8b",
-    chips: Annotated[int, typer.Option(help="chips per configuration (even: two-pool "
-                                            "policies split them half and half)")] = 2,
+    chips: Annotated[int, typer.Option(help="chips per configuration (a multiple of 2 x tp: "
+                                            "two-pool policies split them half and half)")
+                     ] = 2,
+    tp: Annotated[int, typer.Option(help="tensor-parallel degree of every instance")] = 1,
     ttft_slo: Annotated[str | None, typer.Option(help="TTFT SLO with unit, e.g. '500ms' "
                                                       "(default: the workload's)")] = None,
     tpot_slo: Annotated[str | None, typer.Option(help="TPOT SLO with unit, e.g. '50ms' "
@@ -76,7 +78,7 @@ def policies_cmd(
 
     grid, folder = run_policy_comparison(
         workload=workload, model=model, hardware=_names(hardware, "--hardware"),
-        policies=_names(policy, "--policy"), chips=chips, ttft_slo=ttft_slo,
+        policies=_names(policy, "--policy"), chips=chips, tp=tp, ttft_slo=ttft_slo,
         tpot_slo=tpot_slo, attainment=attainment, rate_fractions=_fractions(rates),
         overrides={"num_requests": num_requests, "seed": seed}, out_dir=out, name=name,
         progress=progress)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rich.table import Table
 
 from ador.metrics import (
@@ -69,7 +71,8 @@ def policy_view(goodput, *, hardware: list[str] | None = None, title: str = "") 
         table.add_column(str(hw), justify="right")
     table.add_column("best", justify="left")
     for policy, row in per_chip.iterrows():
-        cells = ["-" if v != v else f"{v:.2f} ({rel.at[policy, hw]:.2f}x)"
+        cells = ["-" if v != v else f"{v:.2f}" + (
+                 f" ({rel.at[policy, hw]:.2f}x)" if math.isfinite(rel.at[policy, hw]) else "")
                  for hw, v in row.items()]
         table.add_row(str(policy), *cells, str(t["best"][policy]))
     return table

@@ -67,40 +67,44 @@ def parse_hardware(text: str, *, field_name: str = "--hardware") -> HardwareChoi
 
 
 # ----------------------------------------------------------------------- policies ----
-def _half(chips: int) -> int:
-    return chips // 2
+def _half(instances: int) -> int:
+    return instances // 2
 
 
 @dataclass(frozen=True)
 class GridPolicy:
-    """One policy of the grid: its ClusterSpec at ``chips`` chips on (prefill, decode)."""
+    """One policy of the grid: its ClusterSpec with ``n`` instances of ``tp`` chips each on
+    (prefill, decode); ``label(n)`` names it."""
 
     key: str  # ClusterSpec.policy
     label: Callable[[int], str]
     single_only: bool  # runs both phases on every chip: one design
-    build: Callable[[str, str, int], ClusterSpec]
+    build: Callable[[str, str, int, int], ClusterSpec]
 
 
 POLICIES: dict[str, GridPolicy] = {p.key: p for p in (
     GridPolicy("colocated", lambda n: "colocated (Sarathi)", True,
-               lambda pre, dec, n: ClusterSpec(router="least_work", pool=PoolSpec(
-                   hardware=pre, count=n, scheduler=SchedulerConfig(name="sarathi")))),
+               lambda pre, dec, n, tp: ClusterSpec(router="least_work", pool=PoolSpec(
+                   hardware=pre, tp=tp, count=n, scheduler=SchedulerConfig(name="sarathi")))),
     GridPolicy("disaggregated", lambda n: f"PD {_half(n)}P{_half(n)}D", False,
-               lambda pre, dec, n: ClusterSpec(
-                   policy="disaggregated", prefill=PoolSpec(hardware=pre, count=_half(n)),
-                   decode=PoolSpec(hardware=dec, count=_half(n)))),
+               lambda pre, dec, n, tp: ClusterSpec(
+                   policy="disaggregated",
+                   prefill=PoolSpec(hardware=pre, tp=tp, count=_half(n)),
+                   decode=PoolSpec(hardware=dec, tp=tp, count=_half(n)))),
     GridPolicy("adrenaline", lambda n: f"Adrenaline {_half(n)}P{_half(n)}D", False,
-               lambda pre, dec, n: ClusterSpec(
-                   policy="adrenaline", prefill=PoolSpec(hardware=pre, count=_half(n)),
-                   decode=PoolSpec(hardware=dec, count=_half(n)),
+               lambda pre, dec, n, tp: ClusterSpec(
+                   policy="adrenaline", prefill=PoolSpec(hardware=pre, tp=tp, count=_half(n)),
+                   decode=PoolSpec(hardware=dec, tp=tp, count=_half(n)),
                    adrenaline=AdrenalineSpec(executor_share=None))),
     GridPolicy("semi_pd", lambda n: "semi-PD", True,
-               lambda pre, dec, n: ClusterSpec(
-                   policy="semi_pd", router="least_work", pool=PoolSpec(hardware=pre, count=n),
+               lambda pre, dec, n, tp: ClusterSpec(
+                   policy="semi_pd", router="least_work",
+                   pool=PoolSpec(hardware=pre, tp=tp, count=n),
                    semi_pd=SemiPdSpec(controller=True))),
     GridPolicy("accellm", lambda n: "AcceLLM pair" if n == 2 else f"AcceLLM {_half(n)} pairs",
-               True, lambda pre, dec, n: ClusterSpec(
-                   policy="accellm", router="least_work", pool=PoolSpec(hardware=pre, count=n),
+               True, lambda pre, dec, n, tp: ClusterSpec(
+                   policy="accellm", router="least_work",
+                   pool=PoolSpec(hardware=pre, tp=tp, count=n),
                    accellm=AccellmSpec(redundancy=1.0))),
 )}
 
@@ -109,12 +113,13 @@ POLICIES: dict[str, GridPolicy] = {p.key: p for p in (
 @dataclass(frozen=True)
 class GridConfig:
     """What the grid runs: hardware choices, policies (keys of ``POLICIES``), chips per
-    configuration, SLOs (s), the attainment goodput requires and the rates (fractions of
-    each goodput) whose latency and pool figures are kept."""
+    configuration (instances of ``tp`` chips), SLOs (s), the attainment goodput requires
+    and the rates (fractions of each goodput) whose latency and pool figures are kept."""
 
     hardware: tuple[HardwareChoice, ...]
     policies: tuple[str, ...] = tuple(POLICIES)
     chips: int = 2
+    tp: int = 1  # tensor-parallel degree of every instance
     ttft_slo_s: float = 0.5
     tpot_slo_s: float = 0.05
     attainment: float = 0.9
@@ -124,8 +129,10 @@ class GridConfig:
         checks = (
             ("hardware", bool(self.hardware), "at least one hardware choice", self.hardware),
             ("policies", bool(self.policies), "at least one policy", self.policies),
-            ("chips", self.chips >= 2 and self.chips % 2 == 0,
-             "an even number >= 2 (two-pool policies split them half and half)", self.chips),
+            ("tp", self.tp >= 1, "must be >= 1", self.tp),
+            ("chips", self.chips >= 2 * self.tp and self.chips % max(2 * self.tp, 1) == 0,
+             f"a multiple of 2 x tp = {2 * self.tp} (two-pool policies split the instances "
+             "half and half)", self.chips),
             ("ttft_slo_s", self.ttft_slo_s > 0, "must be > 0 s", self.ttft_slo_s),
             ("tpot_slo_s", self.tpot_slo_s > 0, "must be > 0 s", self.tpot_slo_s),
             ("attainment", 0 < self.attainment <= 1, "must be in (0, 1]", self.attainment),
@@ -146,6 +153,10 @@ class GridConfig:
                             "accellm need one design, not a PREFILL+DECODE pair)",
                             field="policies", value=self.policies)
 
+    @property
+    def instances(self) -> int:
+        return self.chips // self.tp
+
     def cells(self) -> list[tuple[GridPolicy, HardwareChoice]]:
         """(policy, hardware) pairs that run, hardware-major in the given orders."""
         return [(POLICIES[p], h) for h in self.hardware for p in self.policies
@@ -153,7 +164,7 @@ class GridConfig:
 
     def to_json_dict(self) -> dict:
         return {"hardware": [h.__dict__ for h in self.hardware], "policies": list(self.policies),
-                "chips": self.chips, "ttft_slo_s": self.ttft_slo_s,
+                "chips": self.chips, "tp": self.tp, "ttft_slo_s": self.ttft_slo_s,
                 "tpot_slo_s": self.tpot_slo_s, "attainment": self.attainment,
                 "rate_fractions": list(self.rate_fractions)}
 
@@ -213,7 +224,7 @@ def run_policy_grid(*, config: GridConfig, model: ModelSpec, requests: RequestSe
     ttft, tpot = config.ttft_slo_s, config.tpot_slo_s
     points, rates, clusters = [], [], []
     for policy, hw in config.cells():
-        spec = policy.build(hw.prefill, hw.decode, config.chips)
+        spec = policy.build(hw.prefill, hw.decode, config.instances, config.tp)
         clusters.append((policy.key, hw.label, spec))
 
         def sim(r: RequestSet, s: ClusterSpec = spec) -> ServingResult:
@@ -223,7 +234,7 @@ def run_policy_grid(*, config: GridConfig, model: ModelSpec, requests: RequestSe
         g = goodput_of(sim, requests=requests, attainment=config.attainment, ttft_slo_s=ttft,
                        tpot_slo_s=tpot)
         chips = g.at_rate.chips if g.at_rate is not None else config.chips
-        point = GoodputPoint(policy=policy.label(config.chips), policy_key=policy.key,
+        point = GoodputPoint(policy=policy.label(config.instances), policy_key=policy.key,
                              hardware=hw.label, prefill_hardware=hw.prefill,
                              decode_hardware=hw.decode, chips=chips,
                              goodput_per_s=g.rate_per_s, goodput_per_chip=g.per_chip,

@@ -13,13 +13,13 @@ from ador.serve.policy_grid import GoodputPoint, PolicyGrid, grid_config, run_po
 from ador.serve.policy_runfolder import write_policy_run
 
 # GridConfig field -> the command-line option that sets it
-OPTION_OF = {"hardware": "--hardware", "policies": "--policy", "chips": "--chips",
+OPTION_OF = {"hardware": "--hardware", "policies": "--policy", "chips": "--chips", "tp": "--tp",
              "ttft_slo_s": "--ttft-slo", "tpot_slo_s": "--tpot-slo",
              "attainment": "--attainment", "rate_fractions": "--rates"}
 
 
 def run_policy_comparison(*, workload: str | Path, model: str, hardware: Sequence[str] | None,
-                          policies: Sequence[str] | None, chips: int = 2,
+                          policies: Sequence[str] | None, chips: int = 2, tp: int = 1,
                           ttft_slo: str | None = None, tpot_slo: str | None = None,
                           attainment: float = 0.9,
                           rate_fractions: Sequence[float] | None = None,
@@ -42,7 +42,7 @@ def run_policy_comparison(*, workload: str | Path, model: str, hardware: Sequenc
                         "an 'slo' block in the workload", field="--ttft-slo")
     fractions = tuple(DEFAULT_RATE_FRACTIONS if rate_fractions is None else rate_fractions)
     try:
-        config = grid_config(hardware=hardware, policies=policies, chips=chips,
+        config = grid_config(hardware=hardware, policies=policies, chips=chips, tp=tp,
                              ttft_slo_s=slo[TTFT.column], tpot_slo_s=slo[TPOT.column],
                              attainment=attainment, rate_fractions=fractions)
     except SpecError as err:

@@ -74,6 +74,7 @@ def test_table_output(cli, tmp_path):
     (("--policy", "fifo"), "--policy"),
     (("--hardware", "ador-systolic+ador-mactree", "--policy", "colocated"), "--policy"),
     (("--chips", "3"), "--chips"),
+    (("--chips", "4", "--tp", "4"), "--chips"),
     (("--rates", "0.5,x"), "--rates"),
     (("--rates", "0.5,-1"), "--rates"),
     (("--attainment", "0"), "--attainment"),

@@ -71,15 +71,17 @@ def test_pairs_run_only_two_pool_policies():
     cells = [(p.key, h.label) for p, h in config.cells()]
     assert [k for k, h in cells if h == "sys+mac"] == ["disaggregated", "adrenaline"]
     assert [k for k, h in cells if h == "A100"] == list(POLICIES)
-    spec = POLICIES["disaggregated"].build("ador-systolic", "ador-mactree", 4)
-    assert spec.prefill.count == spec.decode.count == 2
+    spec = POLICIES["disaggregated"].build("ador-systolic", "ador-mactree", 4, 2)
+    assert spec.prefill.count == spec.decode.count == 2 and spec.decode.tp == 2
     assert spec.prefill.hardware == "ador-systolic" and spec.decode.hardware == "ador-mactree"
     assert POLICIES["disaggregated"].label(4) == "PD 2P2D"
-    assert POLICIES["colocated"].build("a100", "a100", 4).pool.count == 4
+    assert POLICIES["colocated"].build("a100", "a100", 4, 1).pool.count == 4
+    assert GridConfig(hardware=(A100,), chips=8, tp=2).instances == 4
 
 
 @pytest.mark.parametrize(("kwargs", "field_name"), [
-    ({"chips": 3}, "chips"), ({"chips": 0}, "chips"), ({"policies": ("fifo",)}, "policies"),
+    ({"chips": 3}, "chips"), ({"chips": 0}, "chips"), ({"chips": 2, "tp": 2}, "chips"),
+    ({"tp": 0}, "tp"), ({"policies": ("fifo",)}, "policies"),
     ({"policies": ()}, "policies"), ({"ttft_slo_s": 0.0}, "ttft_slo_s"),
     ({"attainment": 1.5}, "attainment"), ({"rate_fractions": (0.5, -1.0)}, "rate_fractions"),
     ({"hardware": (PAIR,), "policies": ("colocated", "semi_pd")}, "policies"),
