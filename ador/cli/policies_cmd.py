@@ -39,11 +39,11 @@ def policies_cmd(
                                  "path (its lengths and arrival pattern; rates are searched)")],
     hardware: Annotated[str | None, typer.Option(
         "--hardware", help="comma-separated hardware choices, each NAME (every chip) or "
-                           "PREFILL+DECODE (two-pool policies only) [default: a100,h100,h200,"
-                           "ador-hetero,ador-systolic+ador-mactree]")] = None,
+                           "PREFILL+DECODE (two-pool policies only) (default: a100,h100,h200,"
+                           "ador-hetero,ador-systolic+ador-mactree)")] = None,
     policy: Annotated[str | None, typer.Option(
         "--policy", help="comma-separated: colocated, disaggregated, adrenaline, semi_pd, "
-                         "accellm [default: all]")] = None,
+                         "accellm (default: all)")] = None,
     model: Annotated[str, typer.Option("--model", "-m", help="model name or YAML path")
                      ] = "llama3-8b",
     chips: Annotated[int, typer.Option(help="chips per configuration (a multiple of 2 x tp: "
@@ -63,7 +63,7 @@ def policies_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="folder for the run folder")
                    ] = Path("results"),
     name: Annotated[str | None, typer.Option(help="run folder name before the timestamp "
-                                                  "[default: policies-WORKLOAD]")] = None,
+                                                  "(default: policies-WORKLOAD)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Goodput per chip of every serving policy (colocated, PD disaggregation, Adrenaline,
