@@ -15,6 +15,7 @@ from ador.cli.compare_cmd import compare_cmd
 from ador.cli.evaluate_cmd import evaluate_cmd
 from ador.cli.explore_cmd import explore_cmd, sweep_cmd
 from ador.cli.list_cmd import list_cmd
+from ador.cli.policies_cmd import policies_cmd
 from ador.cli.report_cmd import plot_app, report_cmd
 from ador.cli.serve_cmd import serve_cmd
 from ador.cli.spec_cmd import spec_app
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.command("evaluate")(evaluate_cmd)
 app.command("serve")(serve_cmd)
 app.command("cluster")(cluster_cmd)
+app.command("policies")(policies_cmd)
 app.command("explore")(explore_cmd)
 app.command("sweep")(sweep_cmd)
 app.add_typer(spec_app, name="spec")

@@ -13,6 +13,7 @@ from ador.errors import AdorError
 
 if TYPE_CHECKING:
     from ador.report.html import Report
+    from ador.report.policy_report import PolicyReport
     from ador.report.serving_report import ServingReport
 
 plot_app = typer.Typer(help="Draw one figure of a run folder (HTML, SVG or PNG).",
@@ -45,8 +46,8 @@ def _validation(path: Path | None) -> Any:
 
 
 def report_cmd(
-    run_dir: Annotated[Path, typer.Argument(help="run folder written by 'ador explore' "
-                                                 "or 'ador serve'")],
+    run_dir: Annotated[Path, typer.Argument(help="run folder written by 'ador explore', "
+                                                 "'ador serve' or 'ador policies'")],
     fmt: Annotated[str, typer.Option("--format", "-f",
                                      help="image format of each figure: svg or png")] = "svg",
     images: Annotated[bool, typer.Option(help="also write each figure as an image "
@@ -60,7 +61,9 @@ def report_cmd(
     """Write RUN_DIR/report.html (self-contained, offline) and RUN_DIR/figures/*.svg|png.
 
     A serving run folder ('ador serve') gets its latency CDFs, batch size and KV occupancy
-    over time, and latency and attainment versus rate (with --goodput)."""
+    over time, and latency and attainment versus rate (with --goodput). A policy comparison
+    ('ador policies') gets its goodput-per-chip table, attainment versus rate, TTFT/TPOT
+    percentiles, pool utilisation and KV occupancy."""
     from ador.report.browser import BrowserError
     from ador.report.export import FORMATS, export_images
     from ador.report.html import build_report, render_html
@@ -70,17 +73,27 @@ def report_cmd(
     if fmt not in FORMATS:
         raise AdorError(f"image format must be one of {', '.join(FORMATS)}", field="--format",
                         value=fmt)
+    from ador.serve.policy_runfolder import is_policy_run
     from ador.serve.runfolder import is_serving_run
 
-    if is_serving_run(run_dir):
+    if (validation is not None or area is not None) and (
+            is_serving_run(run_dir) or is_policy_run(run_dir)):
+        raise AdorError("--validation and --area apply to search run folders, not to a "
+                        "serving run or a policy comparison",
+                        field="--validation" if validation else "--area")
+    if is_policy_run(run_dir):
+        from ador.report.policy_report import build_policy_report, render_policy_html
+        from ador.serve.policy_runfolder import load_policy_run
+
+        policies = build_policy_report(load_policy_run(run_dir))
+        report: Report | ServingReport | PolicyReport = policies
+        html_text = render_policy_html(policies)
+    elif is_serving_run(run_dir):
         from ador.report.serving_report import build_serving_report, render_serving_html
         from ador.serve.runfolder import load_serving_run
 
-        if validation is not None or area is not None:
-            raise AdorError("--validation and --area apply to search run folders, not to a "
-                            "serving run", field="--validation" if validation else "--area")
         serving = build_serving_report(load_serving_run(run_dir))
-        report: Report | ServingReport = serving
+        report = serving
         html_text = render_serving_html(serving)
     else:
         search = build_report(load_run(run_dir), validation=_validation(validation),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rich.table import Table
 
 from ador.metrics import (
@@ -52,3 +54,25 @@ def cluster_view(data: dict) -> Table:
         t.add_row("goodput req/s (per chip)",
                   f"{g['rate_per_s']:.4g} ({g['rate_per_s_per_chip']:.4g})")
     return t
+
+
+def policy_view(goodput, *, hardware: list[str] | None = None, title: str = "") -> Table:
+    """Goodput per chip (requests/s) of each policy on each hardware (a ``ador policies``
+    grid), with the best hardware of each policy and the ratio to the first hardware."""
+    from ador.report.policy_data import goodput_table
+
+    t = goodput_table(goodput, hardware=hardware,
+                      policies=list(dict.fromkeys(goodput["policy"])))
+    per_chip, rel = t["per_chip"], t["relative"]
+    table = Table(title=title or "goodput per chip (requests/s); in brackets: ratio to "
+                                 f"{t['baseline']}")
+    table.add_column("policy")
+    for hw in per_chip.columns:
+        table.add_column(str(hw), justify="right")
+    table.add_column("best", justify="left")
+    for policy, row in per_chip.iterrows():
+        cells = ["-" if v != v else f"{v:.2f}" + (
+                 f" ({rel.at[policy, hw]:.2f}x)" if math.isfinite(rel.at[policy, hw]) else "")
+                 for hw, v in row.items()]
+        table.add_row(str(policy), *cells, str(t["best"][policy]))
+    return table

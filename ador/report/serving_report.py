@@ -75,26 +75,37 @@ def _facts(run: ServingRun) -> list[tuple[str, str]]:
 
 def render_serving_html(report: ServingReport) -> str:
     run = report.run
+    return sections_page(heading="Serving simulation", title="ador serving report",
+                         run_name=run.name, run_path=str(run.path), facts=_facts(run),
+                         sections=report.sections, notes=report.notes)
+
+
+def sections_page(*, heading: str, title: str, run_name: str, run_path: str,
+                  facts: list[tuple[str, str]], sections: list[Section], notes: list[str],
+                  tables: str = "") -> str:
+    """One offline HTML page: the run's facts, ``tables`` (HTML), each section's figure
+    (plotly.js embedded once) and the notes."""
     rows = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>"
-                   for k, v in _facts(run))
+                   for k, v in facts)
     parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-             f"<title>ador serving report: {html.escape(run.name)}</title>"
+             f"<title>{html.escape(title)}: {html.escape(run_name)}</title>"
              f"<style>{CSS}</style></head><body><main>",
-             f"<h1>Serving simulation: {html.escape(run.name)}</h1>",
-             f"<p class='sub'>{html.escape(str(run.path))}</p>",
-             f"<section id='facts'><h2>Run</h2><table class='facts'>{rows}</table></section>"]
-    for i, s in enumerate(report.sections):
+             f"<h1>{html.escape(heading)}: {html.escape(run_name)}</h1>",
+             f"<p class='sub'>{html.escape(run_path)}</p>",
+             f"<section id='facts'><h2>Run</h2><table class='facts'>{rows}</table></section>",
+             tables]
+    for i, s in enumerate(sections):
         div = s.figure.to_html(full_html=False, include_plotlyjs=(i == 0),
                                include_mathjax=False, div_id=f"fig-{s.key}",
                                config=PLOTLY_CONFIG, default_width="100%")
         parts.append(f"<section id='{s.key}'><h2>{html.escape(s.title)}</h2>"
                      f"<p class='caption'>{html.escape(s.caption)}</p>{div}</section>")
-    if report.notes:
-        items = "".join(f"<li>{html.escape(n)}</li>" for n in report.notes)
+    if notes:
+        items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
         parts.append(f"<section id='notes'><h2>Notes</h2><ul class='notes'>{items}</ul>"
                      "</section>")
     parts.append("</main></body></html>")
     return "\n".join(parts)
 
 
-__all__ = ["ServingReport", "build_serving_report", "render_serving_html"]
+__all__ = ["ServingReport", "build_serving_report", "render_serving_html", "sections_page"]

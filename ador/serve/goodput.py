@@ -145,8 +145,8 @@ def goodput_of(run, *, requests: RequestSet, ttft_slo_s: float, tpot_slo_s: floa
         if not ok(hi):
             break
         lo, hi = hi, 2.0 * hi
-    else:
-        lo = hi
+    else:  # still passing after the last doubling: the highest rate tried and passed
+        hi = lo
     while sims < max_sims and lo < hi and (hi - lo) > rel_tol * hi:
         mid = 0.5 * (lo + hi)
         sims += 1

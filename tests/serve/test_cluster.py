@@ -232,22 +232,6 @@ def test_accellm_needs_pairs():
         ClusterSpec(policy="accellm", pool=PoolSpec(count=3))
 
 
-def test_policy_figures_have_points():
-    import pandas as pd
-
-    from ador.report.policy_figures import goodput_bars, policy_report, rate_panels
-    g = pd.DataFrame({"policy": ["a", "b"], "hardware": ["A100", "A100"],
-                      "goodput_per_chip": [1.0, 2.0]})
-    runs = pd.DataFrame({"policy": ["a", "a"], "hardware": ["A100", "A100"],
-                         "rate_per_chip": [1.0, 2.0], "slo_attainment": [1.0, 0.8],
-                         "ttft_p90_s": [0.1, 0.3], "tpot_p90_s": [0.02, 0.03],
-                         "busy_fraction": [0.5, 0.9], "kv_occupancy_max": [0.2, 0.6]})
-    assert len(goodput_bars(g).data) == 1
-    fig = rate_panels(runs, "A100")
-    assert sum(len(t.x) for t in fig.data) == 3 * 2 + 2  # three curves, two bars
-    assert "<html>" in policy_report(g, runs)
-
-
 @pytest.mark.parametrize("spec", [
     ClusterSpec(policy="semi_pd", pool=PoolSpec()),
     ClusterSpec(policy="adrenaline", prefill=PoolSpec(), decode=PoolSpec()),
