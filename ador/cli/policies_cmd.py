@@ -72,7 +72,7 @@ def policies_cmd(
     progress = None
     if not as_json:
         def progress(p) -> None:
-            console.print(f"  {p.policy} on {p.hardware}: {p.goodput_per_chip:.3g} requests/s "
+            console.print(f"  {p.policy} on {p.hardware}: {p.goodput_per_chip_per_s:.3g} requests/s "
                           f"per chip ({p.simulations} simulations)", highlight=False)
     from ador.serve.policy_run import run_policy_comparison
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ador.errors import AdorError
-from ador.metrics import SLO_ATTAINMENT, TPOT, TTFT, summary_key
+from ador.metrics import GOODPUT_PER_CHIP, SLO_ATTAINMENT, TPOT, TTFT, summary_key
 
 KEYS = ["policy", "hardware"]
 LATENCY_STATS = ("p50", "p90", "p99")
@@ -42,9 +42,9 @@ def _ordered(frame: pd.DataFrame, column: str, order: Sequence[str] | None) -> p
 
 def goodput_bars(goodput: pd.DataFrame, hardware: Sequence[str] | None = None) -> pd.DataFrame:
     """Goodput per chip (requests/s) of each policy on each hardware: columns policy,
-    hardware, goodput_per_chip, in the grid's hardware order."""
-    _need(goodput, [*KEYS, "goodput_per_chip"], "goodput.csv")
-    out = goodput[[*KEYS, "goodput_per_chip"]].astype({"goodput_per_chip": np.float64})
+    hardware, goodput_per_chip_per_s, in the grid's hardware order."""
+    _need(goodput, [*KEYS, GOODPUT_PER_CHIP.column], "goodput.csv")
+    out = goodput[[*KEYS, GOODPUT_PER_CHIP.column]].astype({GOODPUT_PER_CHIP.column: np.float64})
     return _ordered(out, "hardware", hardware).reset_index(drop=True)
 
 
@@ -54,8 +54,8 @@ def goodput_table(goodput: pd.DataFrame, *, hardware: Sequence[str] | None = Non
     where the policy does not run on it); ``relative``: the same over the first hardware
     column; ``best``: the hardware with the highest goodput per chip for each policy.
     Rows follow ``policies`` (default: sorted), columns ``hardware`` (default: first seen)."""
-    _need(goodput, [*KEYS, "goodput_per_chip"], "goodput.csv")
-    table = goodput.pivot(index="policy", columns="hardware", values="goodput_per_chip")
+    _need(goodput, [*KEYS, GOODPUT_PER_CHIP.column], "goodput.csv")
+    table = goodput.pivot(index="policy", columns="hardware", values=GOODPUT_PER_CHIP.column)
     cols = [h for h in (hardware or dict.fromkeys(goodput["hardware"])) if h in table.columns]
     table = table[cols]
     if policies:

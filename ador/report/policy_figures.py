@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from ador.metrics import SLO_ATTAINMENT, TPOT, TTFT, label
+from ador.metrics import GOODPUT_PER_CHIP, SLO_ATTAINMENT, TPOT, TTFT, label
 from ador.report.figures import _layout
 
 PALETTE = qualitative.Plotly
@@ -27,7 +27,7 @@ def goodput_bars(data: pd.DataFrame, *, title: str = "Goodput per chip") -> go.F
     fig = go.Figure()
     colors = _colors(data["hardware"])
     for hw, part in data.groupby("hardware", sort=False):
-        fig.add_bar(x=part["policy"], y=part["goodput_per_chip"], name=str(hw),
+        fig.add_bar(x=part["policy"], y=part[GOODPUT_PER_CHIP.column], name=str(hw),
                     marker_color=colors[hw],
                     hovertemplate="%{x}: %{y:.3g} requests/s per chip<extra>" + str(hw)
                                   + "</extra>")

@@ -179,7 +179,7 @@ class GoodputPoint:
     decode_hardware: str
     chips: int
     goodput_per_s: float
-    goodput_per_chip: float
+    goodput_per_chip_per_s: float
     simulations: int
 
 
@@ -237,7 +237,7 @@ def run_policy_grid(*, config: GridConfig, model: ModelSpec, requests: RequestSe
         point = GoodputPoint(policy=policy.label(config.instances), policy_key=policy.key,
                              hardware=hw.label, prefill_hardware=hw.prefill,
                              decode_hardware=hw.decode, chips=chips,
-                             goodput_per_s=g.rate_per_s, goodput_per_chip=g.per_chip,
+                             goodput_per_s=g.rate_per_s, goodput_per_chip_per_s=g.per_chip,
                              simulations=g.simulations)
         points.append(point)
         if progress is not None:

@@ -11,7 +11,7 @@ versions add files and columns, never rename or remove them)::
                    (the ClusterSpec of each policy and hardware), ``elapsed_s``, ``files``
     goodput.csv    one row per (policy, hardware): policy (label), policy_key, hardware,
                    prefill_hardware, decode_hardware, chips, goodput_per_s,
-                   goodput_per_chip (requests/s), simulations
+                   goodput_per_chip_per_s (requests/s), simulations
     rates.csv      one row per simulated rate: policy, policy_key, hardware, fraction (of
                    the goodput), rate_per_s, rate_per_chip, then the run's summary (SLO
                    attainment, latency percentiles in s, pool busy fractions, KV peaks)
@@ -120,7 +120,7 @@ def load_policy_run(path: str | Path) -> PolicyRun:
                         file=str(root / FILES["summary"]), field="kind")
     goodput = read_csv(root / FILES["goodput"], missing="not a policy comparison folder: "
                        f"{FILES['goodput']} is missing")
-    need = {"policy", "hardware", "goodput_per_chip"}
+    need = {"policy", "hardware", "goodput_per_chip_per_s"}
     if not need <= set(goodput.columns):
         raise AdorError("goodput.csv lacks columns", file=str(root / FILES["goodput"]),
                         field=",".join(sorted(need - set(goodput.columns))))

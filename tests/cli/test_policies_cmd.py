@@ -35,7 +35,7 @@ def test_json_names_the_folder_and_every_cell(tiny_json):
         ("a100", "colocated"), ("a100", "disaggregated"), ("h100", "colocated"),
         ("h100", "disaggregated")]
     assert data["grid"]["ttft_slo_s"] == 0.5 and data["num_requests"] == 40
-    assert all(g["goodput_per_chip"] > 0 for g in data["goodput"])
+    assert all(g["goodput_per_chip_per_s"] > 0 for g in data["goodput"])
 
 
 def test_report_renders_the_folder(cli, tiny_json):

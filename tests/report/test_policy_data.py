@@ -15,7 +15,7 @@ from ador.report import policy_figures as figs
 GOODPUT = pd.DataFrame({
     "policy": ["colo", "PD", "colo", "PD", "PD"],
     "hardware": ["A100", "A100", "H100", "H100", "pair"],
-    "goodput_per_chip": [2.0, 1.0, 6.0, 4.0, 3.0]})
+    "goodput_per_chip_per_s": [2.0, 1.0, 6.0, 4.0, 3.0]})
 
 
 def _rates() -> pd.DataFrame:
@@ -54,7 +54,7 @@ def test_goodput_table_ratios_and_best():
 def test_goodput_bars_follow_the_hardware_order():
     bars = data.goodput_bars(GOODPUT, ["H100", "pair", "A100"])
     assert list(bars["hardware"]) == ["H100", "H100", "pair", "A100", "A100"]
-    assert bars["goodput_per_chip"].sum() == pytest.approx(16.0)
+    assert bars["goodput_per_chip_per_s"].sum() == pytest.approx(16.0)
 
 
 def test_attainment_is_sorted_by_rate():

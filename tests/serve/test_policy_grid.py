@@ -47,8 +47,8 @@ def test_tiny_grid_has_every_cell_and_rate(tiny):
         ("A100", "colocated"), ("A100", "disaggregated"),
         ("H100", "colocated"), ("H100", "disaggregated")]
     assert (g["chips"] == 2).all() and grid.num_requests == rq.n == 80
-    np.testing.assert_allclose(g["goodput_per_chip"], g["goodput_per_s"] / g["chips"])
-    assert (g["goodput_per_chip"] > 0).all()
+    np.testing.assert_allclose(g["goodput_per_chip_per_s"], g["goodput_per_s"] / g["chips"])
+    assert (g["goodput_per_chip_per_s"] > 0).all()
     r = grid.rates_frame()
     assert len(r) == len(g) * len(grid.config.rate_fractions)
     np.testing.assert_allclose(r["rate_per_chip"] * 2, r["rate_per_s"])
@@ -61,7 +61,7 @@ def test_goodput_rate_meets_the_slos_and_h100_beats_a100(tiny):
     assert (at[SLO_ATTAINMENT.column] >= grid.config.attainment).all()
     low = r[r["fraction"] == 0.5]
     assert (low[SLO_ATTAINMENT.column] >= grid.config.attainment).all()
-    g = grid.goodput_frame().set_index(["policy_key", "hardware"])["goodput_per_chip"]
+    g = grid.goodput_frame().set_index(["policy_key", "hardware"])["goodput_per_chip_per_s"]
     for policy in ("colocated", "disaggregated"):  # more FLOP/s and bandwidth per chip
         assert g[(policy, "H100")] > g[(policy, "A100")]
 
