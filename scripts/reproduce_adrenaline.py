@@ -24,17 +24,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
+from ador.calibration.data import shared_dir
 from ador.serve import RequestSet
 from ador.serve.cluster import Instance, route_target
 from ador.serve.policies import pool_step, simulate_cluster
 from ador.spec.cluster import AdrenalineSpec, ClusterSpec, PoolSpec
 from ador.spec.io import load_model
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "workloads"
+SHARED = shared_dir() / "workloads"
 TTFT_SLO_S, TPOT_SLO_S = 0.5, 0.1
 SHAREGPT_MEAN_INPUT = 251  # semi-PD paper's ShareGPT mean input (tokens)
 PREFILL_LOAD = 0.6  # offered prompt tokens / the prefill instance's prefill speed

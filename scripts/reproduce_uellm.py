@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
+from ador.calibration.data import shared_dir
 from ador.errors import AdorError
 from ador.serve import RequestSet, SchedulerConfig, build_step_model, simulate
 from ador.serve.deploy import helr_place, layer_costs
@@ -51,7 +52,7 @@ from ador.spec.grouping import GroupingConfig
 from ador.spec.io import load_hardware, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
-TRACE = ROOT.parent / "shared" / "workloads" / "splitwise_conv.csv"
+TRACE = shared_dir() / "workloads" / "splitwise_conv.csv"
 HARDWARE = "a100-sxm-80gb"
 DEVICES = 4  # the paper's server: four GPUs; S3 splits the layers over all of them
 N_QUERIES = 100
