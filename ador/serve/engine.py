@@ -43,6 +43,8 @@ class RawRun:
     series: dict  # iteration arrays
     stopped: bool = False  # ended early (stop_ttft_misses)
     work: dict | None = None  # per-iteration work counts (Recorder.work_arrays)
+    # tokens each request delivered, when the scheduler may truncate (None: all of them)
+    output_tokens: np.ndarray | None = None
 
 
 class Recorder:
@@ -169,7 +171,8 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: Step, kv: KvPool,
                 progress(finished / n)
     if progress is not None:
         progress(1.0)
-    out_real = np.where(np.array(rejected), 0, requests.output_tokens)
+    delivered = np.asarray(st.real_output, dtype=np.int64)
+    out_real = np.where(np.array(rejected), 0, delivered)
     offsets = np.concatenate([[0], np.cumsum(out_real)]).astype(np.int64)
     return RawRun(
         arrival_s=np.array(arrival, dtype=np.float64), start_s=np.array(start),
@@ -178,7 +181,8 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: Step, kv: KvPool,
         token_times_s=np.full(int(offsets[-1]), np.nan) if stopped else st.token_times(offsets),
         token_offsets=offsets, stopped=stopped,
         rejected=np.array(rejected), reject_reasons=reasons,
-        series=rec.arrays(kv.capacity_tokens), work=rec.work_arrays())
+        series=rec.arrays(kv.capacity_tokens), work=rec.work_arrays(),
+        output_tokens=delivered if scheduler.truncates else None)
 
 
 def _rejections(scheduler: Scheduler, prompt: list, output: list) -> tuple[list, dict]:
