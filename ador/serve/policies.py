@@ -43,6 +43,7 @@ from ador.serve.stepviews import (
     ShareStep,
     TimeShareStep,
     bandwidth_share,
+    executor_prefill_view,
 )
 from ador.spec.cluster import ClusterSpec, PoolSpec
 from ador.spec.io import load_hardware
@@ -326,8 +327,9 @@ def _adrenaline_setup(ctx: RunContext, executor_share: float) -> tuple[Disaggreg
     dview = OffloadStep(dstep, ratio=ratio, executor=pstep, executor_bandwidth_share=exec_share,
                         transfer_bytes=per_req, layers=m.layers, link_bytes_per_s=link.bytes_per_s,
                         link_latency_s=link.latency_s, extra_kv_tokens=extra)
-    pview = ShareStep(pstep, share=1.0 - executor_share,
-                      prefill_exponent=a.prefill_slowdown_exponent) if executor_share > 0 else pstep
+    pview = executor_prefill_view(pstep, executor_share=executor_share,
+                                  exponent=a.prefill_slowdown_exponent
+                                  ) if executor_share > 0 else pstep
     setup = _two_pools(ctx, pview, dview, name="adrenaline")
     return setup, ratio
 
@@ -340,8 +342,8 @@ def pick_executor_share(ctx: RunContext, requests: RequestSet) -> float:
     s, m = ctx.spec, ctx.model
     best = 0.0
     for share in EXECUTOR_SHARES:
-        view = ShareStep(pool_step(s.prefill_pool, m), share=1.0 - share,
-                         prefill_exponent=s.adrenaline.prefill_slowdown_exponent)
+        view = executor_prefill_view(pool_step(s.prefill_pool, m), executor_share=share,
+                                     exponent=s.adrenaline.prefill_slowdown_exponent)
         pre = s.prefill_pool
         out = run_stage(instances=[Instance(view, pre.scheduler, pre.tp)]
                         * pre.count, ids=np.arange(requests.n),

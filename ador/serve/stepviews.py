@@ -9,6 +9,9 @@ attribute through to the step model it wraps:
 - ``ShareStep``: a worker holding a share of the chip's compute units (semi-PD, Adrenaline's
   prefill instance): prefill-bearing iterations are compute-bound and take time / share;
   decode-only iterations are bandwidth-bound and take time / bandwidth_share(share).
+- ``ExecutorSharedStep``: Adrenaline's prefill instance sharing its chip with the attention
+  executor: a roofline of the reduced compute and bandwidth shares over the iteration's
+  compute-time / memory-time split (sub-linear prefill slowdown; see the class).
 - ``OffloadStep``: a decode instance whose decode attention runs for a fraction of its
   requests on an executor elsewhere (Adrenaline): per step, the local attention and the
   remote attention plus its q/k/v/output transfers overlap.
@@ -117,6 +120,74 @@ class ShareStep(StepView):
 
     def decode_times(self, n: int, ctx_sum: int, k: int) -> np.ndarray:
         return self.decode_factor * self.base.decode_times(n, ctx_sum, k)
+
+
+class ExecutorSharedStep(StepView):
+    """Adrenaline's prefill instance with an attention executor beside it on the same chip
+    (SMs partitioned by MPS): the prefill keeps ``compute_share`` of the compute units and
+    ``hbm_share`` of the HBM bandwidth (what its units reach, less what the executor's
+    bandwidth-bound decode attention takes).
+
+    Rule, per prefill-bearing iteration: the step model's time ``t`` splits into its
+    roofline part R = max(Tc, Tm) (Tc = matrix FLOPs / peak, Tm = HBM bytes / bandwidth,
+    per chip, from the step model's work tables) and the rest t - R (kernel launches,
+    synchronisation, wave tails and latency-bound kernels, which fewer SMs do not
+    lengthen); with the shares the iteration takes (t - R) + max(Tc / compute_share,
+    Tm / hbm_share). A compute-bound prefill thus slows by less than 1 / compute_share:
+    on ador's A100 llama2-7b step model a 2048-token prefill has R = Tc = 0.66 t, so an
+    executor with 20% of the SMs (prefill share 0.8) lengthens it 1.16x (linear: 1.25x)
+    and 40% of the SMs 1.44x (linear: 1.67x); Adrenaline (arXiv 2503.20552) reports the
+    prefill slowdown as sub-linear in the SMs taken. A short prefill whose Tm / hbm_share
+    exceeds Tc / compute_share (bandwidth taken by the executor) slows more.
+    ``exponent`` set: the rule is replaced by t / compute_share ** exponent (override).
+    Decode-only iterations take time / bandwidth_share(compute_share)."""
+
+    def __init__(self, base: StepModel, *, compute_share: float, hbm_share: float,
+                 exponent: float | None = None) -> None:
+        super().__init__(base)
+        if not 0.0 < compute_share <= 1.0 or not 0.0 < hbm_share <= 1.0:
+            raise ValueError(f"shares {compute_share}, {hbm_share} outside (0, 1]")
+        self.compute_share = compute_share
+        self.hbm_share = hbm_share
+        self.exponent = exponent
+
+    def slowed(self, t: float, *, tokens: int, sampled: int, decode_n: int,
+               decode_ctx_sum: float, chunks) -> float:
+        """Time of an iteration that takes ``t`` on the whole chip (see the class)."""
+        w = self.base.work
+        if self.exponent is not None or w is None:
+            return t / self.compute_share ** (self.exponent or 1.0)
+        scores = sum(c * (p + (c + 1) / 2.0) for c, p in chunks)
+        flops, nbytes = w.totals(
+            tokens=[tokens], sampled=[sampled], decode_n=[decode_n],
+            decode_ctx_sum=[decode_ctx_sum], scores=[scores],
+            prior_tokens=[sum(p for _, p in chunks)], new_tokens=[sum(c for c, _ in chunks)])
+        tc, tm = flops / w.peak_flops, nbytes / w.hbm_bytes_per_s
+        roof = min(max(tc, tm), t)
+        return t - roof + max(tc / self.compute_share, tm / self.hbm_share)
+
+    def time(self, *, tokens: int, sampled: int, decode_n: int = 0,
+             decode_ctx_sum: float = 0.0, chunks=()) -> float:
+        t = self.base.time(tokens=tokens, sampled=sampled, decode_n=decode_n,
+                           decode_ctx_sum=decode_ctx_sum, chunks=chunks)
+        if not chunks:
+            return t / bandwidth_share(self.compute_share)
+        return self.slowed(t, tokens=tokens, sampled=sampled, decode_n=decode_n,
+                           decode_ctx_sum=decode_ctx_sum, chunks=chunks)
+
+    def decode_times(self, n: int, ctx_sum: int, k: int) -> np.ndarray:
+        return self.base.decode_times(n, ctx_sum, k) / bandwidth_share(self.compute_share)
+
+
+def executor_prefill_view(base: StepModel, *, executor_share: float,
+                          exponent: float | None = None) -> ExecutorSharedStep:
+    """The prefill's view when an executor holds ``executor_share`` of the SMs: compute
+    share 1 - executor_share; HBM share what those SMs reach less the executor's
+    bandwidth_share(executor_share) (the executor is charged its bandwidth all the time)."""
+    keep = 1.0 - executor_share
+    hbm = min(bandwidth_share(keep), 1.0 - bandwidth_share(executor_share))
+    return ExecutorSharedStep(base, compute_share=keep, hbm_share=max(hbm, 1e-9),
+                              exponent=exponent)
 
 
 class OffloadStep(StepView):
