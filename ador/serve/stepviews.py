@@ -12,7 +12,7 @@ attribute through to the step model it wraps:
 - ``ExecutorSharedStep``: Adrenaline's prefill instance sharing its chip with the attention
   executor: a roofline of the reduced compute and bandwidth shares over the iteration's
   compute-time / memory-time split (sub-linear prefill slowdown; see the class).
-- ``OffloadStep``: a decode instance whose decode attention runs for a fraction of its
+- ``OffloadStep``: a decode instance whose decode attention runs for its offloaded
   requests on an executor elsewhere (Adrenaline): per step, the local attention and the
   remote attention plus its q/k/v/output transfers overlap.
 
@@ -143,13 +143,21 @@ class ExecutorSharedStep(StepView):
     Decode-only iterations take time / bandwidth_share(compute_share)."""
 
     def __init__(self, base: StepModel, *, compute_share: float, hbm_share: float,
-                 exponent: float | None = None) -> None:
+                 exponent: float | None = None, kv_reserved_tokens: int = 0) -> None:
         super().__init__(base)
+        self.kv_reserved_tokens = kv_reserved_tokens
         if not 0.0 < compute_share <= 1.0 or not 0.0 < hbm_share <= 1.0:
             raise ValueError(f"shares {compute_share}, {hbm_share} outside (0, 1]")
         self.compute_share = compute_share
         self.hbm_share = hbm_share
         self.exponent = exponent
+
+    def kv_capacity_for(self, *, memory_fraction: float, activation_tokens: int) -> int:
+        """The prefill's own KV room: the chip's, less ``kv_reserved_tokens`` held for the
+        executor's offloaded requests."""
+        return max(self.base.kv_capacity_for(memory_fraction=memory_fraction,
+                                             activation_tokens=activation_tokens)
+                   - self.kv_reserved_tokens, 0)
 
     def slowed(self, t: float, *, tokens: int, sampled: int, decode_n: int,
                decode_ctx_sum: float, chunks) -> float:
@@ -180,49 +188,56 @@ class ExecutorSharedStep(StepView):
 
 
 def executor_prefill_view(base: StepModel, *, executor_share: float,
-                          exponent: float | None = None) -> ExecutorSharedStep:
+                          exponent: float | None = None, kv_reserved_tokens: int = 0
+                          ) -> ExecutorSharedStep:
     """The prefill's view when an executor holds ``executor_share`` of the SMs: compute
     share 1 - executor_share; HBM share what those SMs reach less the executor's
     bandwidth_share(executor_share) (the executor is charged its bandwidth all the time)."""
     keep = 1.0 - executor_share
     hbm = min(bandwidth_share(keep), 1.0 - bandwidth_share(executor_share))
     return ExecutorSharedStep(base, compute_share=keep, hbm_share=max(hbm, 1e-9),
-                              exponent=exponent)
+                              exponent=exponent, kv_reserved_tokens=kv_reserved_tokens)
 
 
 class OffloadStep(StepView):
-    """Adrenaline's decode instance: a fraction ``ratio`` of its decoding requests has its
-    KV and attention on an executor with ``executor_bandwidth_share`` of the HBM bandwidth
-    of the chip ``executor`` (a step model of the prefill instance). Per step: dense layers
-    for the whole batch, then max(local attention, remote attention + transfers), where a
-    transfer per layer is q/k/v out and the attention output back (``transfer_bytes`` per
-    offloaded request and layer pass, over ``link_bytes_per_s`` with ``link_latency_s``
-    each way); ``extra_kv_tokens`` is the KV room the offloaded requests get on the
-    prefill instances. Prefill chunks cost nothing (KV arrived by transfer)."""
+    """Adrenaline's decode instance: some of its decoding requests have their KV and
+    attention on an executor with ``executor_bandwidth_share`` of the HBM bandwidth of the
+    chip ``executor`` (a step model of the prefill instance). Which ones is decided per
+    request at admission (``ador.serve.offload``): a view bound to an instance's ledger
+    (``bind``) reads how many of the running requests are offloaded; an unbound view (the
+    router's speed estimate) takes ``ratio`` of them. Per step: dense layers for the whole
+    batch, then max(local attention, remote attention + transfers), where a transfer per
+    layer is q/k/v out and the attention output back (``transfer_bytes`` per offloaded
+    request and layer pass, over ``link_bytes_per_s`` with ``link_latency_s`` each way);
+    both parts at the batch's mean context. Prefill chunks cost nothing (KV arrived by
+    transfer)."""
 
     def __init__(self, base: StepModel, *, ratio: float, executor: StepModel,
                  executor_bandwidth_share: float, transfer_bytes: float, layers: int,
-                 link_bytes_per_s: float, link_latency_s: float,
-                 extra_kv_tokens: int = 0) -> None:
+                 link_bytes_per_s: float, link_latency_s: float, ledger=None) -> None:
         super().__init__(base)
-        self.extra_kv_tokens = extra_kv_tokens
         self.ratio = ratio
         self.executor = executor
+        self.executor_bandwidth_share = executor_bandwidth_share
         self.exec_factor = 1.0 / max(executor_bandwidth_share, 1e-9)
         self.transfer_bytes = transfer_bytes
         self.layers = layers
         self.link_bytes_per_s = link_bytes_per_s
         self.link_latency_s = link_latency_s
+        self.ledger = ledger
 
-    def kv_capacity_for(self, *, memory_fraction: float, activation_tokens: int) -> int:
-        """Local KV tokens plus those the offloaded requests hold on prefill instances."""
-        return self.base.kv_capacity_for(memory_fraction=memory_fraction,
-                                         activation_tokens=activation_tokens
-                                         ) + self.extra_kv_tokens
+    def bind(self, ledger) -> OffloadStep:
+        """This view for one instance whose offloaded requests ``ledger`` counts."""
+        return OffloadStep(self.base, ratio=self.ratio, executor=self.executor,
+                           executor_bandwidth_share=self.executor_bandwidth_share,
+                           transfer_bytes=self.transfer_bytes, layers=self.layers,
+                           link_bytes_per_s=self.link_bytes_per_s,
+                           link_latency_s=self.link_latency_s, ledger=ledger)
 
     def attention_split(self, n: int, ctx: float) -> tuple[float, float]:
         """(local, remote + transfer) seconds of one step's decode attention."""
-        remote_n = round(self.ratio * n)
+        remote_n = (round(self.ratio * n) if self.ledger is None
+                    else min(self.ledger.decoding, n))
         local_n = n - remote_n
         local = self.base._decode_attention(local_n, ctx) if local_n else 0.0
         if not remote_n:

@@ -93,6 +93,9 @@ class Scheduler:
     def plan(self, st: EngineState) -> Plan:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def finished(self, ids: list[int]) -> None:
+        """Told the requests that completed in the last iteration (nothing by default)."""
+
     def make_room_for_decodes(self, st: EngineState, plan: Plan) -> None:
         """Preempt the most recently admitted decoding requests until the next decode
         step's new blocks fit (vLLM: recompute puts them back at the queue's front, swap
