@@ -11,11 +11,14 @@ Two-stage back-pressure: the prefill instance keeps a finished prompt's KV in it
 pool until the decode instance admits the request (as DistServe's decode instance pulls the
 KV when it has room), and admits no new prefill whose blocks its pool cannot hold, so a
 full decode pool slows the prefills (TTFT) instead of piling KV up nowhere. The two stages
-run one after the other: the prefill stage is replayed with the decode admissions of the
-previous pass as the release times until its results stop changing (at most
-``BACKPRESSURE_PASSES`` runs; ``limits`` give the passes and whether they settled). The
-link is charged when the prefill ends, before the decode queue (the transfer's time is
-counted ahead of the admission it follows in reality).
+run one after the other: the prefill stage is replayed, each prompt's KV held until the
+latest decode admission any earlier pass gave it (release times only grow), until no
+decode instance admits a request after its prefill instance released it (at most
+``BACKPRESSURE_PASSES`` runs). ``limits`` give the passes, whether they settled, the mean
+time a KV stayed past its admission (the cost of the monotone replay: the prefill holds
+no less than it must) and, when unsettled, the largest early release. The link is charged
+when the prefill ends, before the decode queue (the transfer's time is counted ahead of
+the admission it follows in reality).
 
 KV transfers are flows on links: each prefill instance has one egress and each decode
 instance one ingress link of ``Link.bytes_per_s``; a flow takes both for bytes / bandwidth
@@ -253,17 +256,22 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
     pre = _prefill_stage(hold_until_s=None, **kw)
     dec = _decode_stage(pre=pre, **kw)
     passes, settled = 1, setup.link is None or setup.same_instance
-    while not settled and passes < BACKPRESSURE_PASSES:
-        again = _prefill_stage(hold_until_s=_release_times(pre, dec.stage, n), **kw)
-        passes += 1
-        if (np.array_equal(again.first, pre.first, equal_nan=True)
-                and np.array_equal(again.start, pre.start, equal_nan=True)
-                and np.array_equal(again.where, pre.where)):
-            settled = True  # the decode stage would repeat itself: consistent
-            pre = again
+    release = np.full(n, -np.inf)  # the holds the last prefill pass ran with
+    while not settled:
+        admitted = _admission_times(pre, dec.stage)
+        if np.all(admitted <= release):
+            settled = True  # every prompt's KV stayed on its prefill instance until taken
             break
-        pre = again
+        if passes == BACKPRESSURE_PASSES:
+            break
+        release = np.fmax(release, admitted)
+        pre = _prefill_stage(hold_until_s=release, **kw)
         dec = _decode_stage(pre=pre, **kw)
+        passes += 1
+    admitted = _admission_times(pre, dec.stage)
+    took = np.isfinite(admitted)  # decoded: its KV was taken by a decode instance
+    late = took & (admitted > release)
+    gap = np.where(took, admitted, 0.0) - np.where(took, release, 0.0)
     go, P = dec.go, len(setup.prefill)
     raw = _merge(requests=requests, pre=pre, dec=dec.stage, go=go)
     nbytes = requests.prompt_tokens * setup.kv_bytes_per_token
@@ -272,7 +280,12 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
     limits = {"instances": P + len(setup.decode), "prefill_instances": P,
               "decode_instances": len(setup.decode), "kv_transferred_bytes": transferred,
               "kv_produced_bytes": float(nbytes[go].sum()),
-              "backpressure_passes": passes, "backpressure_settled": float(settled)}
+              "backpressure_passes": passes, "backpressure_settled": float(settled),
+              # KV held past its decode admission (release times only grow between passes)
+              # and, unsettled, admitted after its prefill instance let it go
+              "backpressure_overhold_mean_s": _mean_gap(-gap, took & ~late),
+              "backpressure_early_release_max_s": float(np.max(gap, where=late,
+                                                               initial=0.0))}
     res = assemble(raw=raw, requests=requests, chips=chips, scheduler=name, limits=limits,
                    ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s)
     if any(x.offload is not None for x in setup.decode):
@@ -287,14 +300,19 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
     return _with_pool_summary(res, pre=pre, dec=dec.stage, P=P)
 
 
-# replays of the prefill stage with the decode admissions of the previous pass
+# replays of the prefill stage with the decode admissions of the previous passes
 BACKPRESSURE_PASSES = 8
 
 
-def _release_times(pre: StageOut, dec: StageOut, n: int) -> np.ndarray:
-    """When each prefill instance frees a request's KV: when the decode instance admitted
-    it (its decode start), or at its prefill's end when it does not decode there."""
+def _admission_times(pre: StageOut, dec: StageOut) -> np.ndarray:
+    """When each decode instance admitted each request (its decode start; -inf for one
+    that does not decode: its prefill instance frees its KV when the prefill ends)."""
     return np.where(np.isfinite(dec.start), np.fmax(dec.start, pre.first), -np.inf)
+
+
+def _mean_gap(gap: np.ndarray, mask: np.ndarray) -> float:
+    mask = mask & np.isfinite(gap)
+    return float(gap[mask].mean()) if mask.any() else 0.0
 
 
 def _prefill_stage(*, setup: Disaggregated, requests: RequestSet, max_context: int,
