@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ador.calibration.data import shared_dir
 from ador.serve import RequestSet
 from ador.serve.goodput import goodput_of
 from ador.serve.policies import simulate_cluster
@@ -34,7 +35,7 @@ from ador.spec.cluster import (
 from ador.spec.io import load_model
 from ador.spec.scheduler import SchedulerConfig
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "workloads"
+SHARED = shared_dir() / "workloads"
 TTFT, TPOT = 0.5, 0.05
 HARDWARE = {"A100": ("a100-sxm-80gb",) * 2, "H100": ("h100-sxm-80gb",) * 2,
             "H200": ("h200-sxm-141gb",) * 2, "ador-hetero": ("ador-hetero",) * 2,

@@ -257,6 +257,10 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
     dec = _decode_stage(pre=pre, **kw)
     passes, settled = 1, setup.link is None or setup.same_instance
     release = np.full(n, -np.inf)  # the holds the last prefill pass ran with
+    if not settled and _holds_fit(setup, requests, pre, _admission_times(pre, dec.stage)):
+        # holding every prompt's KV until its admission never fills a prefill pool, so the
+        # prefill stage would run exactly as it did: no replay needed
+        release, settled = _admission_times(pre, dec.stage), True
     while not settled:
         admitted = _admission_times(pre, dec.stage)
         if np.all(admitted <= release):
@@ -296,7 +300,8 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
         res = replace(res, extras=frozen({
             "offloaded": st.offloaded.copy(), "offload_share_at_admission":
             st.offload_share.copy(), "offload_kv_tokens_at_admission": st.offload_kv.copy(),
-            "decode_instance": st.where - P, "decode_admitted_s": st.start.copy()}))
+            "decode_instance": np.where(st.where >= 0, st.where - P, -1),
+            "decode_admitted_s": st.start.copy()}))
     return _with_pool_summary(res, pre=pre, dec=dec.stage, P=P)
 
 
@@ -308,6 +313,31 @@ def _admission_times(pre: StageOut, dec: StageOut) -> np.ndarray:
     """When each decode instance admitted each request (its decode start; -inf for one
     that does not decode: its prefill instance frees its KV when the prefill ends)."""
     return np.where(np.isfinite(dec.start), np.fmax(dec.start, pre.first), -np.inf)
+
+
+def _holds_fit(setup: Disaggregated, requests: RequestSet, pre: StageOut,
+               admitted: np.ndarray) -> bool:
+    """Whether each prefill instance's peak own KV plus the peak of the prompts' KV held from
+    prefill end to decode admission stays within its pool less the admission watermark (a
+    sufficient condition for the holds to change no admission)."""
+    held = np.isfinite(admitted)
+    for k, inst in enumerate(setup.prefill):
+        own = [x for x in pre.series if x["instance"].size and x["instance"][0] == k]
+        if not own:
+            continue
+        cap = int(own[0]["kv_capacity_tokens"][0])
+        b = inst.scheduler.block_tokens
+        mine = np.flatnonzero(held & (pre.where == k))
+        tokens = -(-requests.prompt_tokens[mine] // b) * b
+        t = np.concatenate([pre.first[mine], admitted[mine]])
+        delta = np.concatenate([tokens, -tokens])
+        order = np.lexsort((-delta, t))  # at equal times, count the new hold first
+        peak_held = float(np.max(np.cumsum(delta[order]), initial=0))
+        peak_own = float(own[0]["kv_used_tokens"].max(initial=0))
+        margin = inst.scheduler.watermark_fraction * cap + b
+        if peak_own + peak_held > cap - margin:
+            return False
+    return True
 
 
 def _mean_gap(gap: np.ndarray, mask: np.ndarray) -> float:

@@ -91,3 +91,22 @@ def test_back_pressure_fast_engine_equals_reference():
                          reference=True)
     np.testing.assert_allclose(a.requests.token_times_s, b.requests.token_times_s,
                                rtol=1e-12)
+
+
+def test_holds_that_fit_skip_the_replay_and_change_nothing(monkeypatch):
+    import ador.serve.cluster as cluster
+
+    rq = poisson(120, 8.0, mean_in=600, mean_out=100, max_in=2000, max_out=400)
+    roomy = SMALL_DECODE.model_copy(update={"decode": PoolSpec(), "prefill": PoolSpec()})
+    quick = simulate_cluster(cluster=roomy, model=model("llama2-7b"), requests=rq)
+    assert quick.limits["backpressure_passes"] == 1
+    assert quick.limits["backpressure_settled"] == 1.0
+    monkeypatch.setattr(cluster, "_holds_fit", lambda *a: False)
+    replayed = simulate_cluster(cluster=roomy, model=model("llama2-7b"), requests=rq)
+    assert replayed.limits["backpressure_passes"] == 2
+    np.testing.assert_array_equal(quick.requests.token_times_s,
+                                  replayed.requests.token_times_s)
+    # under pressure the condition fails and the replay runs
+    busy = poisson(120, 40.0, mean_in=800, mean_out=300, max_in=3000, max_out=1500)
+    res = simulate_cluster(cluster=SMALL_DECODE, model=model("llama2-7b"), requests=busy)
+    assert res.limits["backpressure_passes"] >= 2
