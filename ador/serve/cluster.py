@@ -257,7 +257,8 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
     dec = _decode_stage(pre=pre, **kw)
     passes, settled = 1, setup.link is None or setup.same_instance
     release = np.full(n, -np.inf)  # the holds the last prefill pass ran with
-    if not settled and _holds_fit(setup, requests, pre, _admission_times(pre, dec.stage)):
+    if not settled and _holds_fit(setup=setup, requests=requests, pre=pre,
+                                  admitted=_admission_times(pre, dec.stage)):
         # holding every prompt's KV until its admission never fills a prefill pool, so the
         # prefill stage would run exactly as it did: no replay needed
         release, settled = _admission_times(pre, dec.stage), True
@@ -315,7 +316,7 @@ def _admission_times(pre: StageOut, dec: StageOut) -> np.ndarray:
     return np.where(np.isfinite(dec.start), np.fmax(dec.start, pre.first), -np.inf)
 
 
-def _holds_fit(setup: Disaggregated, requests: RequestSet, pre: StageOut,
+def _holds_fit(*, setup: Disaggregated, requests: RequestSet, pre: StageOut,
                admitted: np.ndarray) -> bool:
     """Whether each prefill instance's peak own KV plus the peak of the prompts' KV held from
     prefill end to decode admission stays within its pool less the admission watermark (a

@@ -101,7 +101,7 @@ def test_holds_that_fit_skip_the_replay_and_change_nothing(monkeypatch):
     quick = simulate_cluster(cluster=roomy, model=model("llama2-7b"), requests=rq)
     assert quick.limits["backpressure_passes"] == 1
     assert quick.limits["backpressure_settled"] == 1.0
-    monkeypatch.setattr(cluster, "_holds_fit", lambda *a: False)
+    monkeypatch.setattr(cluster, "_holds_fit", lambda **kw: False)
     replayed = simulate_cluster(cluster=roomy, model=model("llama2-7b"), requests=rq)
     assert replayed.limits["backpressure_passes"] == 2
     np.testing.assert_array_equal(quick.requests.token_times_s,
