@@ -6,8 +6,10 @@ a ``ClusterSpec`` and runs them through the cluster layer (one event loop for al
 - ``semi_pd``: semi-PD (arXiv 2504.19867): on every instance a prefill worker with a share x
   and a decode worker with a share y of the compute units, one KV pool, no KV transfer.
 - ``adrenaline``: Adrenaline (arXiv 2503.20552): PD disaggregation whose decode instances
-  offload the attention of ``offload_ratio`` of their requests to an executor on the prefill
-  instances (which keep that KV), the prefill running on the remaining share.
+  admit each request to offloading (KV and attention in an executor on the prefill
+  instances) when its max-length KV fits their spare KV and the offloaded share stays
+  within the offload bound (``ador.serve.offload``), the prefill running on the remaining
+  SMs and HBM bandwidth (``ExecutorSharedStep``).
 - ``accellm``: AcceLLM (arXiv 2411.05555): instances in pairs; at any time one chip of a
   pair runs prefills at full speed (the prefill role passes between the two), the decode
   role gets the rest of the pair's time (each chip decodes at 1 - ``prefill_time_share`` of
