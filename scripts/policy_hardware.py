@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ador.calibration.data import shared_dir
 from ador.report.policy_data import goodput_table
 from ador.serve import RequestSet
 from ador.serve.policy_grid import (
@@ -32,7 +33,7 @@ from ador.serve.policy_grid import (
 )
 from ador.spec.io import load_model
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "workloads"
+SHARED = shared_dir() / "workloads"
 TTFT, TPOT = 0.5, 0.05
 HARDWARE = (HardwareChoice("A100", "a100-sxm-80gb", "a100-sxm-80gb"),
             HardwareChoice("H100", "h100-sxm-80gb", "h100-sxm-80gb"),

@@ -19,17 +19,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
+from ador.calibration.data import shared_dir
 from ador.serve import RequestSet, SchedulerConfig, find_capacity
 from ador.serve.goodput import goodput_of
 from ador.serve.policies import simulate_cluster
 from ador.spec.cluster import ClusterSpec, PoolSpec
 from ador.spec.io import load_hardware, load_model
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "workloads"
+SHARED = shared_dir() / "workloads"
 
 
 def poisson_fixed(n: int, prompt: int, output: int, seed: int = 0) -> RequestSet:

@@ -19,9 +19,10 @@ violations. This script runs the paper's setting as closely as ador can:
 - UELLM: HELR places the layers on the four chips (it picks one chip when the model fits;
   a placement on k chips runs as an even k-stage layer split, ador's pipeline model),
   SLO-ODBS groups (a = 1, b = 0.5, padding bound 15000, 10 per batch), static padded batches
-  one after another; S3-like: groups by predicted length (sum <= 1024 tokens, <= 20 per
-  batch) on a four-chip layer split; Morphling-like: first come first served, 10 per batch,
-  one chip.
+  one after another, each generating at most its largest predicted length + 50 tokens as
+  the released code does (longer answers are cut: column "cut"); S3-like: groups by
+  predicted length (sum <= 1024 tokens, <= 20 per batch) on a four-chip layer split;
+  Morphling-like: first come first served, 10 per batch, one chip.
 
 Ablations separate the two mechanisms (one-chip deployment, padding-aware grouping), and a
 continuous-batching (vLLM) run shows how much of the grouping gain survives there. The
@@ -42,6 +43,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
+from ador.calibration.data import shared_dir
 from ador.errors import AdorError
 from ador.serve import RequestSet, SchedulerConfig, build_step_model, simulate
 from ador.serve.deploy import helr_place, layer_costs
@@ -51,7 +53,7 @@ from ador.spec.grouping import GroupingConfig
 from ador.spec.io import load_hardware, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
-TRACE = ROOT.parent / "shared" / "workloads" / "splitwise_conv.csv"
+TRACE = shared_dir() / "workloads" / "splitwise_conv.csv"
 HARDWARE = "a100-sxm-80gb"
 DEVICES = 4  # the paper's server: four GPUs; S3 splits the layers over all of them
 N_QUERIES = 100
@@ -108,7 +110,10 @@ def run_case(*, hw, model, reqs, deadline, steps, name, pp, grouping, order=None
            "throughput_req_per_s_per_chip": s["request_throughput_per_s_per_chip"],
            "compute_utilisation": s["compute_utilisation"],
            "violations": violations(res.requests.finish_s, deadline),
-           "completed": int(s["completed"])}
+           "completed": int(s["completed"]),
+           # answers cut at the group's largest prediction + margin (as released for UELLM)
+           "truncated_requests": int(res.limits.get("truncated_requests", 0)),
+           "truncated_tokens": int(res.limits.get("truncated_tokens", 0))}
     if name != "vllm":
         out["padding_efficiency"] = padding_efficiency(res)
     return out
@@ -156,13 +161,15 @@ def print_report(res: dict, rat: dict, *, model: str, accuracy: float, placement
     print(f"HELR placement over {DEVICES} chips: devices {placement.devices}, layers "
           f"{placement.layers}, batch latency {placement.latency_s:.2f} s\n")
     head = (f"{'system':28s} {'chips':>5s} {'all done s':>10s} {'mean lat s':>10s} "
-            f"{'req/s':>7s} {'req/s/chip':>10s} {'util':>6s} {'pad eff':>7s} {'viol':>5s}")
+            f"{'req/s':>7s} {'req/s/chip':>10s} {'util':>6s} {'pad eff':>7s} {'viol':>5s} "
+            f"{'cut':>4s}")
     print(head)
     for name, r in res.items():
         pad = f"{r['padding_efficiency']:.2f}" if "padding_efficiency" in r else "-"
         print(f"{name:28s} {r['chips']:5d} {r['makespan_s']:10.1f} {r['mean_latency_s']:10.1f} "
               f"{r['throughput_req_per_s']:7.3f} {r['throughput_req_per_s_per_chip']:10.3f} "
-              f"{r['compute_utilisation']:6.3f} {pad:>7s} {r['violations']:5d}")
+              f"{r['compute_utilisation']:6.3f} {pad:>7s} {r['violations']:5d} "
+              f"{r['truncated_requests']:4d}")
     lo, hi = PAPER["latency_reduction"]
     tlo, thi = PAPER["throughput_gain"]
     ulo, uhi = PAPER["utilisation_gain"]
@@ -233,20 +240,23 @@ def sensitivity(*, hw, model, reqs, grouping, helr_chips) -> dict:
     for label, change in SENSITIVITY:
         g = grouping.model_copy(update=change)
         res = cases(hw=hw, model=model, reqs=reqs, grouping=g, helr_chips=helr_chips)
+        ue = res["UELLM (HELR + SLO-ODBS)"]
         out[label] = {"ratios": ratios(res), "violations": {
-            k: res[k]["violations"] for k in list(res)[:3]}}
+            k: res[k]["violations"] for k in list(res)[:3]},
+            "uellm_truncated": (ue["truncated_requests"], ue["truncated_tokens"])}
     return out
 
 
 def print_sensitivity(sens: dict) -> None:
     print("\nPredictor sensitivity (UELLM vs S3-like / Morphling-like; violations UELLM, "
-          "S3-like, Morphling-like):")
+          "S3-like, Morphling-like; UELLM answers cut at prediction + 50, tokens lost):")
     for label, v in sens.items():
         s3, mo = v["ratios"].values()
         print(f"  {label:32s} all done {-s3['makespan_reduction']:+.1%} / "
               f"{-mo['makespan_reduction']:+.1%}, throughput {s3['throughput_gain']:.2f}x / "
               f"{mo['throughput_gain']:.2f}x, violations "
-              f"{'/'.join(str(x) for x in v['violations'].values())}")
+              f"{'/'.join(str(x) for x in v['violations'].values())}, cut "
+              f"{v['uellm_truncated'][0]} ({v['uellm_truncated'][1]} tokens)")
 
 
 def main(argv=None) -> int:

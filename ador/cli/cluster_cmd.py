@@ -24,7 +24,7 @@ def cluster_cmd(
         help="colocated, disaggregated, semi_pd, adrenaline or accellm")] = None,
     router: Annotated[str | None, typer.Option(
         help="round_robin, least_work or kv_aware")] = None,
-    offload_ratio: Annotated[float | None, typer.Option(help="Adrenaline: share of decode "
+    offload_ratio: Annotated[float | None, typer.Option(help="Adrenaline: largest share of decode "
                                                              "requests offloaded")] = None,
     executor_share: Annotated[float | None, typer.Option(
         help="Adrenaline: compute share of the attention executor")] = None,

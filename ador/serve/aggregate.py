@@ -44,6 +44,7 @@ class FastState:
         self.alloc = [0] * n  # blocks held (reserved requests: fixed)
         self.reserved = [False] * n
         self.used = 0
+        self.held = 0  # blocks of finished requests kept until released (engine's holds)
         self.nd = 0
         self.ctx_sum = 0
         self.D = 0
@@ -67,7 +68,7 @@ class FastState:
 
     @property
     def free_blocks(self) -> int:
-        return self.kv.capacity_blocks - self.used
+        return self.kv.capacity_blocks - self.used - self.held
 
     def remaining(self, i: int) -> int:
         return self._remaining[i]
@@ -209,7 +210,7 @@ class FastState:
 
     @property
     def kv_used_tokens(self) -> int:
-        return self.used * self.B
+        return (self.used + self.held) * self.B
 
     def fast_forward(self, *, t: float, step: Step, until_s: float, rec) -> float:
         """Run, in bulk, the decode-only iterations before the next completion, the next

@@ -195,9 +195,14 @@ def assemble(*, raw: RawRun, requests: RequestSet, chips: int, scheduler: str, l
     recs = RequestRecords(
         arrival_s=raw.arrival_s, start_s=raw.start_s, first_token_s=raw.first_token_s,
         finish_s=raw.finish_s, prompt_tokens=requests.prompt_tokens,
-        output_tokens=requests.output_tokens, preemptions=raw.preemptions,
+        output_tokens=requests.output_tokens if raw.output_tokens is None
+        else raw.output_tokens, preemptions=raw.preemptions,
         rejected=raw.rejected, token_times_s=raw.token_times_s, token_offsets=raw.token_offsets)
     ts = TimeSeries(**raw.series)
+    if raw.output_tokens is not None:  # a truncating scheduler: what it cut
+        lost = np.where(raw.rejected, 0, requests.output_tokens - raw.output_tokens)
+        limits = {**limits, "truncated_requests": int((lost > 0).sum()),
+                  "truncated_tokens": int(lost.sum())}
     summary = summarize(recs, ts, chips=chips, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s)
     if "busy_fraction" in summary:
         summary["busy_fraction"] /= instances

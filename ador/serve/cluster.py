@@ -5,10 +5,20 @@ A request either runs whole on one instance of a colocated pool, or in two stage
 prefill (and first token) on a prefill instance, then a KV transfer, then its decode on a
 decode instance. A decode instance admits a request (allocates its KV blocks) when its
 scheduler finds the blocks free; the transferred prompt costs it no compute
-(``KvLoadStep``). Stage two starts from stage one's results, so prefill instances are not
-held back by full decode instances (their KV of requests waiting to move is assumed to fit:
-prefill instances use about 20% of their HBM, Adrenaline arXiv 2503.20552); the decode
-instance's queue is where back-pressure shows.
+(``KvLoadStep``).
+
+Two-stage back-pressure: the prefill instance keeps a finished prompt's KV in its own KV
+pool until the decode instance admits the request (as DistServe's decode instance pulls the
+KV when it has room), and admits no new prefill whose blocks its pool cannot hold, so a
+full decode pool slows the prefills (TTFT) instead of piling KV up nowhere. The two stages
+run one after the other: the prefill stage is replayed, each prompt's KV held until the
+latest decode admission any earlier pass gave it (release times only grow), until no
+decode instance admits a request after its prefill instance released it (at most
+``BACKPRESSURE_PASSES`` runs). ``limits`` give the passes, whether they settled, the mean
+time a KV stayed past its admission (the cost of the monotone replay: the prefill holds
+no less than it must) and, when unsettled, the largest early release. The link is charged
+when the prefill ends, before the decode queue (the transfer's time is counted ahead of
+the admission it follows in reality).
 
 KV transfers are flows on links: each prefill instance has one egress and each decode
 instance one ingress link of ``Link.bytes_per_s``; a flow takes both for bytes / bandwidth
@@ -21,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +39,7 @@ from ador.errors import AdorError
 from ador.serve.aggregate import FastState
 from ador.serve.api import assemble, make_scheduler
 from ador.serve.engine import RawRun, run
+from ador.serve.offload import OffloadAdmission, OffloadLedger, OffloadRule
 from ador.serve.reference import ReferenceState
 from ador.serve.requests import RequestSet
 from ador.serve.results import ServingResult
@@ -78,6 +90,9 @@ class Instance:
     scheduler: SchedulerConfig
     chips: int
     pool: str = "colocated"
+    # a decode instance that may offload requests' KV and attention (Adrenaline); its step
+    # is then an ``OffloadStep``
+    offload: OffloadRule | None = None
 
 
 @dataclass
@@ -91,6 +106,9 @@ class StageOut:
     preempt: np.ndarray = field(init=False)
     rejected: np.ndarray = field(init=False)
     where: np.ndarray = field(init=False)
+    offloaded: np.ndarray = field(init=False)  # decode placement (``ador.serve.offload``)
+    offload_share: np.ndarray = field(init=False)
+    offload_kv: np.ndarray = field(init=False)
     tokens: list = field(init=False)
     series: list = field(default_factory=list)
     reasons: dict = field(default_factory=dict)
@@ -103,6 +121,9 @@ class StageOut:
         self.preempt = np.zeros(self.n, dtype=np.int64)
         self.rejected = np.zeros(self.n, dtype=bool)
         self.where = np.full(self.n, -1, dtype=np.int64)
+        self.offloaded = np.zeros(self.n, dtype=bool)
+        self.offload_share = np.full(self.n, np.nan)
+        self.offload_kv = np.full(self.n, np.nan)
         self.tokens = [np.zeros(0)] * self.n
 
 
@@ -121,9 +142,11 @@ def route_target(inst: Instance, max_context: int) -> RouteTarget:
 
 def run_stage(*, instances: list[Instance], ids: np.ndarray, arrival_s: np.ndarray,
               prompt: np.ndarray, output: np.ndarray, n: int, router: str, max_context: int,
-              reference: bool = False, offset: int = 0) -> StageOut:
+              reference: bool = False, offset: int = 0,
+              hold_until_s: np.ndarray | None = None) -> StageOut:
     """Route requests ``ids`` (arriving at ``arrival_s``) to ``instances`` and run each
-    instance's share through the event loop; results scattered to global indices."""
+    instance's share through the event loop; results scattered to global indices.
+    ``hold_until_s`` (by global index): keep a completed request's KV until then."""
     out = StageOut(n)
     if ids.size == 0:
         return out
@@ -141,10 +164,20 @@ def run_stage(*, instances: list[Instance], ids: np.ndarray, arrival_s: np.ndarr
                                       max_context=max_context)
         swap_s = (kv.block_tokens * inst.step.kv_bytes_per_token
                   / inst.scheduler.swap_bandwidth_bytes_per_s)
-        raw = run(requests=sub, scheduler=sched, step=inst.step, kv=kv,
-                  state_factory=ReferenceState if reference else FastState,
-                  swap_s_per_block=swap_s)
         g = ids[mine]
+        step, ledger = inst.step, None
+        if inst.offload is not None:
+            ledger = OffloadLedger(inst.offload, n=mine.size, block_tokens=kv.block_tokens)
+            sched = OffloadAdmission(sched, ledger)
+            step = inst.step.bind(ledger)  # type: ignore[union-attr]
+        raw = run(requests=sub, scheduler=sched, step=step, kv=kv,
+                  state_factory=ReferenceState if reference else FastState,
+                  swap_s_per_block=swap_s,
+                  hold_until_s=None if hold_until_s is None else hold_until_s[g])
+        if ledger is not None:
+            out.offloaded[g] = ledger.offloaded
+            out.offload_share[g] = ledger.share_at_admission
+            out.offload_kv[g] = ledger.kv_at_admission
         out.where[g] = k + offset
         out.start[g] = raw.start_s
         out.first[g] = raw.first_token_s
@@ -208,22 +241,136 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
                            ttft_slo_s: float | None = None, tpot_slo_s: float | None = None,
                            reference: bool = False, name: str = "disaggregated"
                            ) -> ServingResult:
-    """Prefill stage, KV flows, decode stage; one result over all requests."""
+    """Prefill stage, KV flows, decode stage; one result over all requests. The prefill
+    instances hold each prompt's KV until its decode instance admits it (two-stage
+    back-pressure, see the module), found by replaying the prefill stage with the decode
+    admissions of the previous pass until they settle."""
     _check_router(router)
     _check_router(decode_router or router)
     if requests.concurrency is not None:
         raise AdorError("a disaggregated cluster needs an open-loop request set",
                         field="concurrency", value=requests.concurrency)
     n = requests.n
-    ids = np.arange(n)
-    pre = run_stage(instances=setup.prefill, ids=ids, arrival_s=requests.arrival_s,
-                    prompt=requests.prompt_tokens, output=np.ones(n, np.int64), n=n,
-                    router=router, max_context=max_context, reference=reference)
-    rej = pre.rejected.copy()
-    go = np.flatnonzero((requests.output_tokens > 1) & ~rej & np.isfinite(pre.first))
+    kw: dict[str, Any] = dict(setup=setup, requests=requests, max_context=max_context,
+                              router=router, decode_router=decode_router, reference=reference)
+    pre = _prefill_stage(hold_until_s=None, **kw)
+    dec = _decode_stage(pre=pre, **kw)
+    passes, settled = 1, setup.link is None or setup.same_instance
+    release = np.full(n, -np.inf)  # the holds the last prefill pass ran with
+    if not settled and _holds_fit(setup=setup, requests=requests, pre=pre,
+                                  admitted=_admission_times(pre, dec.stage)):
+        # holding every prompt's KV until its admission never fills a prefill pool, so the
+        # prefill stage would run exactly as it did: no replay needed
+        release, settled = _admission_times(pre, dec.stage), True
+    while not settled:
+        admitted = _admission_times(pre, dec.stage)
+        if np.all(admitted <= release):
+            settled = True  # every prompt's KV stayed on its prefill instance until taken
+            break
+        if passes == BACKPRESSURE_PASSES:
+            break
+        release = np.fmax(release, admitted)
+        pre = _prefill_stage(hold_until_s=release, **kw)
+        dec = _decode_stage(pre=pre, **kw)
+        passes += 1
+    admitted = _admission_times(pre, dec.stage)
+    took = np.isfinite(admitted)  # decoded: its KV was taken by a decode instance
+    late = took & (admitted > release)
+    gap = np.where(took, admitted, 0.0) - np.where(took, release, 0.0)
+    go, P = dec.go, len(setup.prefill)
+    raw = _merge(requests=requests, pre=pre, dec=dec.stage, go=go)
+    nbytes = requests.prompt_tokens * setup.kv_bytes_per_token
+    transferred = float(nbytes[go][dec.copied].sum()) if setup.link is not None else 0.0
+    chips = setup.chips or sum(x.chips for x in setup.prefill + setup.decode)
+    limits = {"instances": P + len(setup.decode), "prefill_instances": P,
+              "decode_instances": len(setup.decode), "kv_transferred_bytes": transferred,
+              "kv_produced_bytes": float(nbytes[go].sum()),
+              "backpressure_passes": passes, "backpressure_settled": float(settled),
+              # KV held past its decode admission (release times only grow between passes)
+              # and, unsettled, admitted after its prefill instance let it go
+              "backpressure_overhold_mean_s": _mean_gap(-gap, took & ~late),
+              "backpressure_early_release_max_s": float(np.max(gap, where=late,
+                                                               initial=0.0))}
+    res = assemble(raw=raw, requests=requests, chips=chips, scheduler=name, limits=limits,
+                   ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s)
+    if any(x.offload is not None for x in setup.decode):
+        from dataclasses import replace
+
+        from ador.serve.results import frozen
+        st = dec.stage
+        res = replace(res, extras=frozen({
+            "offloaded": st.offloaded.copy(), "offload_share_at_admission":
+            st.offload_share.copy(), "offload_kv_tokens_at_admission": st.offload_kv.copy(),
+            "decode_instance": np.where(st.where >= 0, st.where - P, -1),
+            "decode_admitted_s": st.start.copy()}))
+    return _with_pool_summary(res, pre=pre, dec=dec.stage, P=P)
+
+
+# replays of the prefill stage with the decode admissions of the previous passes
+BACKPRESSURE_PASSES = 8
+
+
+def _admission_times(pre: StageOut, dec: StageOut) -> np.ndarray:
+    """When each decode instance admitted each request (its decode start; -inf for one
+    that does not decode: its prefill instance frees its KV when the prefill ends)."""
+    return np.where(np.isfinite(dec.start), np.fmax(dec.start, pre.first), -np.inf)
+
+
+def _holds_fit(*, setup: Disaggregated, requests: RequestSet, pre: StageOut,
+               admitted: np.ndarray) -> bool:
+    """Whether each prefill instance's peak own KV plus the peak of the prompts' KV held from
+    prefill end to decode admission stays within its pool less the admission watermark (a
+    sufficient condition for the holds to change no admission)."""
+    held = np.isfinite(admitted)
+    for k, inst in enumerate(setup.prefill):
+        own = [x for x in pre.series if x["instance"].size and x["instance"][0] == k]
+        if not own:
+            continue
+        cap = int(own[0]["kv_capacity_tokens"][0])
+        b = inst.scheduler.block_tokens
+        mine = np.flatnonzero(held & (pre.where == k))
+        tokens = -(-requests.prompt_tokens[mine] // b) * b
+        t = np.concatenate([pre.first[mine], admitted[mine]])
+        delta = np.concatenate([tokens, -tokens])
+        order = np.lexsort((-delta, t))  # at equal times, count the new hold first
+        peak_held = float(np.max(np.cumsum(delta[order]), initial=0))
+        peak_own = float(own[0]["kv_used_tokens"].max(initial=0))
+        margin = inst.scheduler.watermark_fraction * cap + b
+        if peak_own + peak_held > cap - margin:
+            return False
+    return True
+
+
+def _mean_gap(gap: np.ndarray, mask: np.ndarray) -> float:
+    mask = mask & np.isfinite(gap)
+    return float(gap[mask].mean()) if mask.any() else 0.0
+
+
+def _prefill_stage(*, setup: Disaggregated, requests: RequestSet, max_context: int,
+                   router: str, decode_router: str | None, reference: bool,
+                   hold_until_s: np.ndarray | None) -> StageOut:
+    n = requests.n
+    return run_stage(instances=setup.prefill, ids=np.arange(n), arrival_s=requests.arrival_s,
+                     prompt=requests.prompt_tokens, output=np.ones(n, np.int64), n=n,
+                     router=router, max_context=max_context, reference=reference,
+                     hold_until_s=hold_until_s)
+
+
+@dataclass
+class DecodeOut:
+    stage: StageOut
+    go: np.ndarray  # requests that decode (global indices)
+    copied: np.ndarray  # of go: whose KV flowed
+
+
+def _decode_stage(*, setup: Disaggregated, requests: RequestSet, max_context: int,
+                  router: str, decode_router: str | None, reference: bool, pre: StageOut
+                  ) -> DecodeOut:
+    """KV flows from the prefill instances and the decode instances' runs."""
+    n = requests.n
+    go = np.flatnonzero((requests.output_tokens > 1) & ~pre.rejected & np.isfinite(pre.first))
     nbytes = requests.prompt_tokens * setup.kv_bytes_per_token
     # decode routing happens when the KV is ready; the flow's destination follows it
-    dec_ids = go
     ready = pre.first[go]
     targets = [route_target(x, max_context) for x in setup.decode]
     order = np.argsort(ready, kind="stable")
@@ -251,27 +398,20 @@ def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_co
     P = len(setup.prefill)
     for k, inst in enumerate(setup.decode):
         mine = dst == k
-        part = run_stage(instances=[inst], ids=dec_ids[mine], arrival_s=arrive[mine],
+        part = run_stage(instances=[inst], ids=go[mine], arrival_s=arrive[mine],
                          prompt=requests.prompt_tokens[go][mine],
                          output=requests.output_tokens[go][mine], n=n, router="round_robin",
                          max_context=max_context, reference=reference, offset=P + k)
-        g = dec_ids[mine]
-        for name_ in ("start", "first", "finish", "preempt", "rejected", "where"):
+        g = go[mine]
+        for name_ in ("start", "first", "finish", "preempt", "rejected", "where",
+                      "offloaded", "offload_share", "offload_kv"):
             getattr(dec, name_)[g] = getattr(part, name_)[g]
         for gi in g.tolist():
             dec.tokens[gi] = part.tokens[gi]
         dec.series.extend(part.series)
         for why, c in part.reasons.items():
             dec.reasons[why] = dec.reasons.get(why, 0) + c
-    raw = _merge(requests=requests, pre=pre, dec=dec, go=go)
-    transferred = float(nbytes[go][copied].sum()) if setup.link is not None else 0.0
-    chips = setup.chips or sum(x.chips for x in setup.prefill + setup.decode)
-    limits = {"instances": P + len(setup.decode), "prefill_instances": P,
-              "decode_instances": len(setup.decode), "kv_transferred_bytes": transferred,
-              "kv_produced_bytes": float(nbytes[go].sum())}
-    res = assemble(raw=raw, requests=requests, chips=chips, scheduler=name, limits=limits,
-                   ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s)
-    return _with_pool_summary(res, pre=pre, dec=dec, P=P)
+    return DecodeOut(stage=dec, go=go, copied=copied)
 
 
 def _merge(*, requests: RequestSet, pre: StageOut, dec: StageOut, go: np.ndarray) -> RawRun:

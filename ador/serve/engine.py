@@ -10,10 +10,14 @@ A step model (or view) with an ``at(t)`` method is told the time before each ite
 (semi-PD's share schedule); a bulk run of decode-only iterations keeps the speed at its
 start. KV swapping (swap preemption) is a transfer over the host link whose time is added to the
 iteration that starts it (the GPU waits for the copy, as vLLM's swap does).
+``hold_until_s`` keeps a completed request's KV blocks allocated until that time (a PD
+prefill instance holding a prompt's KV until a decode instance takes it); an instance whose
+waiting requests do not fit meanwhile idles until the next release or arrival.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,6 +47,8 @@ class RawRun:
     series: dict  # iteration arrays
     stopped: bool = False  # ended early (stop_ttft_misses)
     work: dict | None = None  # per-iteration work counts (Recorder.work_arrays)
+    # tokens each request delivered, when the scheduler may truncate (None: all of them)
+    output_tokens: np.ndarray | None = None
 
 
 class Recorder:
@@ -85,8 +91,8 @@ class Recorder:
 
 def run(*, requests: RequestSet, scheduler: Scheduler, step: Step, kv: KvPool,
         state_factory=FastState, progress: Callable[[float], None] | None = None,
-        swap_s_per_block: float = 0.0, stop_ttft_misses: tuple[float, int] | None = None
-        ) -> RawRun:
+        swap_s_per_block: float = 0.0, stop_ttft_misses: tuple[float, int] | None = None,
+        hold_until_s: np.ndarray | None = None) -> RawRun:
     """Simulate ``requests`` through ``scheduler`` on one instance with ``state_factory``.
 
     ``stop_ttft_misses=(slo_s, k)`` stops the run as soon as k requests have missed the
@@ -111,7 +117,10 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: Step, kv: KvPool,
     ttft_slo, miss_cap = stop_ttft_misses if stop_ttft_misses else (np.inf, n + 1)
     stopped = False
     clock = getattr(step, "at", None)  # a step view whose speed changes over time
+    holds: list = []  # heap of (release time, blocks) of completed requests' kept KV
     while True:
+        while holds and holds[0][0] <= t:
+            st.held -= heapq.heappop(holds)[1]
         while ai < released and arrival[ai] <= t:
             if rejected[ai]:
                 finish[ai] = arrival[ai]
@@ -129,13 +138,14 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: Step, kv: KvPool,
                 and not st.prefilling and not st.swapped and fast_forward is not None
                 and (scheduler.stable_when_blocked or not st.waiting)):
             t_next = t
-            t = fast_forward(t=t, step=step, rec=rec,
-                             until_s=arrival[ai] if ai < released else np.inf)
+            t = fast_forward(t=t, step=step, rec=rec, until_s=min(
+                arrival[ai] if ai < released else np.inf, holds[0][0] if holds else np.inf))
             if t != t_next:
                 continue
         if plan.empty:
-            if ai < released:
-                t = max(t, arrival[ai])
+            if ai < released or holds:
+                t = max(t, min(arrival[ai] if ai < released else np.inf,
+                               holds[0][0] if holds else np.inf))
                 continue
             if st.waiting or st.prefilling or st.n_decode or st.swapped:
                 raise AdorError("the scheduler cannot admit any waiting request on an idle "
@@ -158,8 +168,14 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: Step, kv: KvPool,
         if misses >= miss_cap:
             stopped = True
             break
+        if done:
+            scheduler.finished(done)
         for i in done:
             finish[i] = t
+            if hold_until_s is not None and hold_until_s[i] > t:
+                b = kv.blocks(st.prompt[i] + st.output[i] - 1)
+                st.held += b
+                heapq.heappush(holds, (float(hold_until_s[i]), b))
             if closed is not None and released < n:
                 arrival[released] = t
                 released += 1
@@ -169,7 +185,8 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: Step, kv: KvPool,
                 progress(finished / n)
     if progress is not None:
         progress(1.0)
-    out_real = np.where(np.array(rejected), 0, requests.output_tokens)
+    delivered = np.asarray(st.real_output, dtype=np.int64)
+    out_real = np.where(np.array(rejected), 0, delivered)
     offsets = np.concatenate([[0], np.cumsum(out_real)]).astype(np.int64)
     return RawRun(
         arrival_s=np.array(arrival, dtype=np.float64), start_s=np.array(start),
@@ -178,7 +195,8 @@ def run(*, requests: RequestSet, scheduler: Scheduler, step: Step, kv: KvPool,
         token_times_s=np.full(int(offsets[-1]), np.nan) if stopped else st.token_times(offsets),
         token_offsets=offsets, stopped=stopped,
         rejected=np.array(rejected), reject_reasons=reasons,
-        series=rec.arrays(kv.capacity_tokens), work=rec.work_arrays())
+        series=rec.arrays(kv.capacity_tokens), work=rec.work_arrays(),
+        output_tokens=delivered if scheduler.truncates else None)
 
 
 def _rejections(scheduler: Scheduler, prompt: list, output: list) -> tuple[list, dict]:

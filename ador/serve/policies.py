@@ -6,8 +6,10 @@ a ``ClusterSpec`` and runs them through the cluster layer (one event loop for al
 - ``semi_pd``: semi-PD (arXiv 2504.19867): on every instance a prefill worker with a share x
   and a decode worker with a share y of the compute units, one KV pool, no KV transfer.
 - ``adrenaline``: Adrenaline (arXiv 2503.20552): PD disaggregation whose decode instances
-  offload the attention of ``offload_ratio`` of their requests to an executor on the prefill
-  instances (which keep that KV), the prefill running on the remaining share.
+  admit each request to offloading (KV and attention in an executor on the prefill
+  instances) when its max-length KV fits their spare KV and the offloaded share stays
+  within the offload bound (``ador.serve.offload``), the prefill running on the remaining
+  SMs and HBM bandwidth (``ExecutorSharedStep``).
 - ``accellm``: AcceLLM (arXiv 2411.05555): instances in pairs; at any time one chip of a
   pair runs prefills at full speed (the prefill role passes between the two), the decode
   role gets the rest of the pair's time (each chip decodes at 1 - ``prefill_time_share`` of
@@ -35,6 +37,7 @@ from ador.serve.cluster import (
     simulate_colocated,
     simulate_disaggregated,
 )
+from ador.serve.offload import OffloadRule
 from ador.serve.requests import RequestSet
 from ador.serve.results import ServingResult
 from ador.serve.stepviews import (
@@ -43,6 +46,7 @@ from ador.serve.stepviews import (
     ShareStep,
     TimeShareStep,
     bandwidth_share,
+    executor_prefill_view,
 )
 from ador.spec.cluster import ClusterSpec, PoolSpec
 from ador.spec.io import load_hardware
@@ -302,33 +306,41 @@ def _bw_ratio(p, d, *, share, pc, dc) -> float:
 
 
 def _adrenaline_setup(ctx: RunContext, executor_share: float) -> tuple[Disaggregated, float]:
+    """Prefill instances whose executor region (their spare KV: the pool less one
+    max-context prefill batch) holds offloaded KV, split evenly over the decode instances;
+    decode instances admitting requests to offload per ``ador.serve.offload``."""
     s, a = ctx.spec, ctx.spec.adrenaline
     m = ctx.model
-    pstep, dstep = pool_step(s.prefill_pool, m), pool_step(s.decode_pool, m)
+    pre, dec = s.prefill_pool, s.decode_pool
+    pstep, dstep = pool_step(pre, m), pool_step(dec, m)
     link = _link(ctx)
-    pcap = pstep.kv_capacity_for(memory_fraction=s.prefill_pool.scheduler.kv_memory_fraction,
+    pcap = pstep.kv_capacity_for(memory_fraction=pre.scheduler.kv_memory_fraction,
                                  activation_tokens=m.max_context)
     spare = max(pcap - m.max_context, 0)  # what one prefill batch holds at a time
     ratio = a.offload_ratio
     if a.apply_offload_bound:
         ratio = min(ratio, offload_bound(
             prefill_step=pstep, decode_step=dstep, executor_share=executor_share,
-            prefill_count=s.prefill_pool.count, decode_count=s.decode_pool.count,
-            prefill_kv_spare_tokens=spare))
-    dcap = dstep.kv_capacity_for(memory_fraction=s.decode_pool.scheduler.kv_memory_fraction,
-                                 activation_tokens=m.max_context)
-    extra = 0 if ratio <= 0 else int(min(dcap * ratio / (1.0 - ratio),
-                                         spare * s.prefill_pool.count / s.decode_pool.count))
+            prefill_count=pre.count, decode_count=dec.count, prefill_kv_spare_tokens=spare))
+    if ratio <= 0 or executor_share <= 0:
+        return _two_pools(ctx, pstep, KvLoadStep(dstep), name="adrenaline"), 0.0
     # q, k, v out and the attention output back, per request and layer (bytes/element 2)
     bytes_el = 2.0
     per_req = bytes_el * (m.heads * m.head_dim + 2 * m.kv_heads * m.head_dim + m.hidden)
-    exec_share = bandwidth_share(executor_share) * s.prefill_pool.count / s.decode_pool.count
+    exec_share = bandwidth_share(executor_share) * pre.count / dec.count
     dview = OffloadStep(dstep, ratio=ratio, executor=pstep, executor_bandwidth_share=exec_share,
                         transfer_bytes=per_req, layers=m.layers, link_bytes_per_s=link.bytes_per_s,
-                        link_latency_s=link.latency_s, extra_kv_tokens=extra)
-    pview = ShareStep(pstep, share=1.0 - executor_share,
-                      prefill_exponent=a.prefill_slowdown_exponent) if executor_share > 0 else pstep
-    setup = _two_pools(ctx, pview, dview, name="adrenaline")
+                        link_latency_s=link.latency_s)
+    # the prefill keeps one max-context batch of its pool; the rest is the executor's
+    pview = executor_prefill_view(pstep, executor_share=executor_share,
+                                  exponent=a.prefill_slowdown_exponent,
+                                  kv_reserved_tokens=spare)
+    rule = OffloadRule(bound=ratio, budget_tokens=spare * pre.count // dec.count)
+    setup = Disaggregated(
+        prefill=[Instance(pview, pre.scheduler, pre.tp, "prefill")] * pre.count,
+        decode=[Instance(dview, decode_scheduler(dec.scheduler), dec.tp, "decode",
+                         offload=rule)] * dec.count,
+        link=link, kv_bytes_per_token=pstep.kv_bytes_per_token_all, layers=m.layers)
     return setup, ratio
 
 
@@ -340,8 +352,8 @@ def pick_executor_share(ctx: RunContext, requests: RequestSet) -> float:
     s, m = ctx.spec, ctx.model
     best = 0.0
     for share in EXECUTOR_SHARES:
-        view = ShareStep(pool_step(s.prefill_pool, m), share=1.0 - share,
-                         prefill_exponent=s.adrenaline.prefill_slowdown_exponent)
+        view = executor_prefill_view(pool_step(s.prefill_pool, m), executor_share=share,
+                                     exponent=s.adrenaline.prefill_slowdown_exponent)
         pre = s.prefill_pool
         out = run_stage(instances=[Instance(view, pre.scheduler, pre.tp)]
                         * pre.count, ids=np.arange(requests.n),
@@ -367,8 +379,10 @@ def run_adrenaline(ctx: RunContext, requests: RequestSet) -> ServingResult:
     from dataclasses import replace
 
     from ador.serve.results import frozen
+    budget = next((x.offload.budget_tokens for x in setup.decode if x.offload), 0)
     return replace(res, limits=frozen({**res.limits, "offload_ratio": ratio,
-                                       "executor_share": share}))
+                                       "executor_share": share,
+                                       "offload_budget_tokens": budget}))
 
 
 ROLE_SHARE_BOUNDS = (0.05, 0.5)  # one chip of a pair prefills at a time

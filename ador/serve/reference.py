@@ -40,6 +40,7 @@ class ReferenceState:
         self.prefilling: list = []
         self.running: list = []  # decoding requests in join order
         self.preempts = [0] * requests.n
+        self.held = 0  # blocks of finished requests kept until released (engine's holds)
 
     @property
     def prompt(self) -> list:
@@ -64,7 +65,7 @@ class ReferenceState:
 
     @property
     def free_blocks(self) -> int:
-        return self.kv.capacity_blocks - self.used
+        return self.kv.capacity_blocks - self.used - self.held
 
     def remaining(self, i: int) -> int:
         return self.reqs[i].remaining
@@ -147,7 +148,7 @@ class ReferenceState:
 
     @property
     def kv_used_tokens(self) -> int:
-        return self.used * self.kv.block_tokens
+        return (self.used + self.held) * self.kv.block_tokens
 
     def token_times(self, offsets: np.ndarray) -> np.ndarray:
         out = np.full(int(offsets[-1]), np.nan)

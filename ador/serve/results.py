@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
 import numpy as np
@@ -85,6 +85,10 @@ class ServingResult:
     rejected: Rejected
     scheduler: str
     limits: Mapping[str, float]  # the limits the scheduler ran with (max tokens, KV, ...)
+    # per-request arrays a policy records beyond the records (Adrenaline: ``offloaded``,
+    # ``offload_share_at_admission``, ``offload_kv_tokens_at_admission``,
+    # ``decode_instance``, ``decode_admitted_s``); empty for the others
+    extras: Mapping[str, np.ndarray] = field(default_factory=lambda: MappingProxyType({}))
 
     def to_json_dict(self, *, per_request: bool = False) -> dict:
         """Strict-JSON dict (non-finite numbers become null)."""

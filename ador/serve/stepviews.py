@@ -9,7 +9,10 @@ attribute through to the step model it wraps:
 - ``ShareStep``: a worker holding a share of the chip's compute units (semi-PD, Adrenaline's
   prefill instance): prefill-bearing iterations are compute-bound and take time / share;
   decode-only iterations are bandwidth-bound and take time / bandwidth_share(share).
-- ``OffloadStep``: a decode instance whose decode attention runs for a fraction of its
+- ``ExecutorSharedStep``: Adrenaline's prefill instance sharing its chip with the attention
+  executor: a roofline of the reduced compute and bandwidth shares over the iteration's
+  compute-time / memory-time split (sub-linear prefill slowdown; see the class).
+- ``OffloadStep``: a decode instance whose decode attention runs for its offloaded
   requests on an executor elsewhere (Adrenaline): per step, the local attention and the
   remote attention plus its q/k/v/output transfers overlap.
 
@@ -119,39 +122,122 @@ class ShareStep(StepView):
         return self.decode_factor * self.base.decode_times(n, ctx_sum, k)
 
 
+class ExecutorSharedStep(StepView):
+    """Adrenaline's prefill instance with an attention executor beside it on the same chip
+    (SMs partitioned by MPS): the prefill keeps ``compute_share`` of the compute units and
+    ``hbm_share`` of the HBM bandwidth (what its units reach, less what the executor's
+    bandwidth-bound decode attention takes).
+
+    Rule, per prefill-bearing iteration: the step model's time ``t`` splits into its
+    roofline part R = max(Tc, Tm) (Tc = matrix FLOPs / peak, Tm = HBM bytes / bandwidth,
+    per chip, from the step model's work tables) and the rest t - R (kernel launches,
+    synchronisation, wave tails and latency-bound kernels, which fewer SMs do not
+    lengthen); with the shares the iteration takes (t - R) + max(Tc / compute_share,
+    Tm / hbm_share). A compute-bound prefill thus slows by less than 1 / compute_share:
+    on ador's A100 llama2-7b step model a 2048-token prefill has R = Tc = 0.66 t, so an
+    executor with 20% of the SMs (prefill share 0.8) lengthens it 1.16x (linear: 1.25x)
+    and 40% of the SMs 1.44x (linear: 1.67x); Adrenaline (arXiv 2503.20552) reports the
+    prefill slowdown as sub-linear in the SMs taken. A short prefill whose Tm / hbm_share
+    exceeds Tc / compute_share (bandwidth taken by the executor) slows more.
+    ``exponent`` set: the rule is replaced by t / compute_share ** exponent (override).
+    Decode-only iterations take time / bandwidth_share(compute_share)."""
+
+    def __init__(self, base: StepModel, *, compute_share: float, hbm_share: float,
+                 exponent: float | None = None, kv_reserved_tokens: int = 0) -> None:
+        super().__init__(base)
+        self.kv_reserved_tokens = kv_reserved_tokens
+        if not 0.0 < compute_share <= 1.0 or not 0.0 < hbm_share <= 1.0:
+            raise ValueError(f"shares {compute_share}, {hbm_share} outside (0, 1]")
+        self.compute_share = compute_share
+        self.hbm_share = hbm_share
+        self.exponent = exponent
+
+    def kv_capacity_for(self, *, memory_fraction: float, activation_tokens: int) -> int:
+        """The prefill's own KV room: the chip's, less ``kv_reserved_tokens`` held for the
+        executor's offloaded requests."""
+        return max(self.base.kv_capacity_for(memory_fraction=memory_fraction,
+                                             activation_tokens=activation_tokens)
+                   - self.kv_reserved_tokens, 0)
+
+    def slowed(self, t: float, *, tokens: int, sampled: int, decode_n: int,
+               decode_ctx_sum: float, chunks) -> float:
+        """Time of an iteration that takes ``t`` on the whole chip (see the class)."""
+        w = self.base.work
+        if self.exponent is not None or w is None:
+            return t / self.compute_share ** (self.exponent or 1.0)
+        scores = sum(c * (p + (c + 1) / 2.0) for c, p in chunks)
+        flops, nbytes = w.totals(
+            tokens=[tokens], sampled=[sampled], decode_n=[decode_n],
+            decode_ctx_sum=[decode_ctx_sum], scores=[scores],
+            prior_tokens=[sum(p for _, p in chunks)], new_tokens=[sum(c for c, _ in chunks)])
+        tc, tm = flops / w.peak_flops, nbytes / w.hbm_bytes_per_s
+        roof = min(max(tc, tm), t)
+        return t - roof + max(tc / self.compute_share, tm / self.hbm_share)
+
+    def time(self, *, tokens: int, sampled: int, decode_n: int = 0,
+             decode_ctx_sum: float = 0.0, chunks=()) -> float:
+        t = self.base.time(tokens=tokens, sampled=sampled, decode_n=decode_n,
+                           decode_ctx_sum=decode_ctx_sum, chunks=chunks)
+        if not chunks:
+            return t / bandwidth_share(self.compute_share)
+        return self.slowed(t, tokens=tokens, sampled=sampled, decode_n=decode_n,
+                           decode_ctx_sum=decode_ctx_sum, chunks=chunks)
+
+    def decode_times(self, n: int, ctx_sum: int, k: int) -> np.ndarray:
+        return self.base.decode_times(n, ctx_sum, k) / bandwidth_share(self.compute_share)
+
+
+def executor_prefill_view(base: StepModel, *, executor_share: float,
+                          exponent: float | None = None, kv_reserved_tokens: int = 0
+                          ) -> ExecutorSharedStep:
+    """The prefill's view when an executor holds ``executor_share`` of the SMs: compute
+    share 1 - executor_share; HBM share what those SMs reach less the executor's
+    bandwidth_share(executor_share) (the executor is charged its bandwidth all the time)."""
+    keep = 1.0 - executor_share
+    hbm = min(bandwidth_share(keep), 1.0 - bandwidth_share(executor_share))
+    return ExecutorSharedStep(base, compute_share=keep, hbm_share=max(hbm, 1e-9),
+                              exponent=exponent, kv_reserved_tokens=kv_reserved_tokens)
+
+
 class OffloadStep(StepView):
-    """Adrenaline's decode instance: a fraction ``ratio`` of its decoding requests has its
-    KV and attention on an executor with ``executor_bandwidth_share`` of the HBM bandwidth
-    of the chip ``executor`` (a step model of the prefill instance). Per step: dense layers
-    for the whole batch, then max(local attention, remote attention + transfers), where a
-    transfer per layer is q/k/v out and the attention output back (``transfer_bytes`` per
-    offloaded request and layer pass, over ``link_bytes_per_s`` with ``link_latency_s``
-    each way); ``extra_kv_tokens`` is the KV room the offloaded requests get on the
-    prefill instances. Prefill chunks cost nothing (KV arrived by transfer)."""
+    """Adrenaline's decode instance: some of its decoding requests have their KV and
+    attention on an executor with ``executor_bandwidth_share`` of the HBM bandwidth of the
+    chip ``executor`` (a step model of the prefill instance). Which ones is decided per
+    request at admission (``ador.serve.offload``): a view bound to an instance's ledger
+    (``bind``) reads how many of the running requests are offloaded; an unbound view (the
+    router's speed estimate) takes ``ratio`` of them. Per step: dense layers for the whole
+    batch, then max(local attention, remote attention + transfers), where a transfer per
+    layer is q/k/v out and the attention output back (``transfer_bytes`` per offloaded
+    request and layer pass, over ``link_bytes_per_s`` with ``link_latency_s`` each way);
+    both parts at the batch's mean context. Prefill chunks cost nothing (KV arrived by
+    transfer)."""
 
     def __init__(self, base: StepModel, *, ratio: float, executor: StepModel,
                  executor_bandwidth_share: float, transfer_bytes: float, layers: int,
-                 link_bytes_per_s: float, link_latency_s: float,
-                 extra_kv_tokens: int = 0) -> None:
+                 link_bytes_per_s: float, link_latency_s: float, ledger=None) -> None:
         super().__init__(base)
-        self.extra_kv_tokens = extra_kv_tokens
         self.ratio = ratio
         self.executor = executor
+        self.executor_bandwidth_share = executor_bandwidth_share
         self.exec_factor = 1.0 / max(executor_bandwidth_share, 1e-9)
         self.transfer_bytes = transfer_bytes
         self.layers = layers
         self.link_bytes_per_s = link_bytes_per_s
         self.link_latency_s = link_latency_s
+        self.ledger = ledger
 
-    def kv_capacity_for(self, *, memory_fraction: float, activation_tokens: int) -> int:
-        """Local KV tokens plus those the offloaded requests hold on prefill instances."""
-        return self.base.kv_capacity_for(memory_fraction=memory_fraction,
-                                         activation_tokens=activation_tokens
-                                         ) + self.extra_kv_tokens
+    def bind(self, ledger) -> OffloadStep:
+        """This view for one instance whose offloaded requests ``ledger`` counts."""
+        return OffloadStep(self.base, ratio=self.ratio, executor=self.executor,
+                           executor_bandwidth_share=self.executor_bandwidth_share,
+                           transfer_bytes=self.transfer_bytes, layers=self.layers,
+                           link_bytes_per_s=self.link_bytes_per_s,
+                           link_latency_s=self.link_latency_s, ledger=ledger)
 
     def attention_split(self, n: int, ctx: float) -> tuple[float, float]:
         """(local, remote + transfer) seconds of one step's decode attention."""
-        remote_n = round(self.ratio * n)
+        remote_n = (round(self.ratio * n) if self.ledger is None
+                    else min(self.ledger.decoding, n))
         local_n = n - remote_n
         local = self.base._decode_attention(local_n, ctx) if local_n else 0.0
         if not remote_n:

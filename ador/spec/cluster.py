@@ -63,9 +63,11 @@ class AdrenalineSpec(Spec):
 
     offload_ratio: Share = 0.7
     executor_share: Share | None = 0.2
-    # prefill time x 1 / (1 - executor_share) ** exponent; 1 = compute-bound physics,
-    # below 1 models the sub-linear slowdown Adrenaline reports
-    prefill_slowdown_exponent: Annotated[float, Field(gt=0, le=1)] = 1.0
+    # None: the prefill's slowdown from the roofline of its reduced compute and bandwidth
+    # shares over each iteration's compute / memory time (ador.serve.stepviews.
+    # ExecutorSharedStep: sub-linear for compute-bound prefills); a number overrides it:
+    # prefill time x 1 / (1 - executor_share) ** exponent (1 = linear in the SMs taken)
+    prefill_slowdown_exponent: Annotated[float, Field(gt=0, le=1)] | None = None
     apply_offload_bound: bool = True
 
 

@@ -64,6 +64,13 @@ class GroupingConfig(Spec):
     s3_max_batch: PositiveInt = 20
     # Morphling-like: first come first served, fixed batch size (paper's baseline setting)
     morphling_batch: PositiveInt = 10
+    # generation cap of a group: its largest predicted output (tokens) + this margin; longer
+    # answers end there (truncated). UELLM's released all.py passes max_new_tokens = the
+    # group's largest prediction + 50; S3's and Morphling's settings in the paper generate to
+    # the end (no cap named in the source), so None (no cap) there
+    uellm_truncate_margin_tokens: Annotated[int, Field(ge=0)] | None = 50
+    s3_truncate_margin_tokens: Annotated[int, Field(ge=0)] | None = None
+    morphling_truncate_margin_tokens: Annotated[int, Field(ge=0)] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> GroupingConfig:

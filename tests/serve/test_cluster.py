@@ -83,7 +83,7 @@ def test_adrenaline_ratio_zero_equals_pd():
     np.testing.assert_array_equal(a.requests.token_times_s, b.requests.token_times_s)
 
 
-def test_adrenaline_offload_enlarges_decode_kv_and_keeps_requests():
+def test_adrenaline_offload_enlarges_decode_batch_and_keeps_requests():
     rq = poisson(300, 30.0, mean_in=800, mean_out=300, max_in=3000, max_out=1500)
     one = PD.model_copy(update={"prefill": PoolSpec(), "decode": PoolSpec()})
     base = simulate_cluster(cluster=one, model=model("llama2-7b"), requests=rq)
@@ -91,8 +91,9 @@ def test_adrenaline_offload_enlarges_decode_kv_and_keeps_requests():
     ad = simulate_cluster(cluster=spec, model=model("llama2-7b"), requests=rq)
     assert 0 < ad.limits["offload_ratio"] <= 0.7
     np.testing.assert_array_equal(np.diff(ad.requests.token_offsets), rq.output_tokens)
-    assert (ad.timeseries.kv_capacity_tokens.max() > base.timeseries.kv_capacity_tokens.max())
-    assert ad.summary["batch_size_max"] >= base.summary["batch_size_max"]
+    assert ad.extras["offloaded"].sum() > 0
+    assert ad.summary["batch_size_max"] > base.summary["batch_size_max"]
+    assert ad.summary["makespan_s"] < base.summary["makespan_s"]
 
 
 def test_semi_pd_full_shares_without_contention_is_pd_on_one_chip():

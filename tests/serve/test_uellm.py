@@ -189,3 +189,34 @@ def test_violations_of_an_engine_run_by_hand():
     assert np.all(d == 1.5 * t1)
     assert violations(f, d) == 2
     assert violations(f, deadlines_s(4, tight.model_copy(update={"slo_scale": 2.0}))) == 0
+
+
+def test_generation_capped_at_predicted_length_plus_margin_by_hand():
+    # classes [1, 20), [20, 200), [200, 4097); middle representatives 4, 63, 905 tokens.
+    # Outputs 10, 150, 180 predict 4, 63, 63; without the SLO term one group (padding
+    # terms 0, (63 - 4) x 2 x 1.2 = 141.6, 0 <= 15000); cap = 63 + 50 = 113 tokens:
+    # 10 stays, 150 and 180 end at 113 (37 + 67 = 104 tokens lost)
+    reqs = RequestSet(arrival_s=np.zeros(3), prompt_tokens=np.full(3, 64),
+                      output_tokens=np.array([10, 150, 180]))
+    g = GroupingConfig(length_edges=(1, 20, 200, 4097), representative="middle",
+                       sort_slo_weight=0.0)
+    assert g.uellm_truncate_margin_tokens == 50 and g.s3_truncate_margin_tokens is None
+    kw = dict(hardware=hardware("a100-sxm-80gb"), model=model("llama3-8b"), requests=reqs,
+              step_model=step())
+    cfg = SchedulerConfig(name="uellm", grouping=g)
+    fast, ref = simulate(**kw, scheduler=cfg), simulate(**kw, scheduler=cfg, reference=True)
+    for res in (fast, ref):
+        assert res.requests.output_tokens.tolist() == [10, 113, 113]
+        assert res.limits["truncated_requests"] == 2 and res.limits["truncated_tokens"] == 104
+        assert [res.requests.tokens(i).shape[0] for i in range(3)] == [10, 113, 113]
+        assert np.unique(res.requests.finish_s).size == 1  # one static batch
+    assert np.array_equal(fast.requests.token_times_s, ref.requests.token_times_s)
+    # margin off: every answer runs to its end, nothing counted
+    off = simulate(**kw, scheduler=SchedulerConfig(name="uellm", grouping=g.model_copy(
+        update={"uellm_truncate_margin_tokens": None})))
+    assert off.requests.output_tokens.tolist() == [10, 150, 180]
+    assert "truncated_requests" not in off.limits
+    assert off.requests.finish_s[0] > fast.requests.finish_s[0]  # 180 steps, not 113
+    # the baselines generate to the end by default
+    s3 = simulate(**kw, scheduler=SchedulerConfig(name="s3", grouping=g))
+    assert s3.requests.output_tokens.tolist() == [10, 150, 180]

@@ -21,6 +21,7 @@ class EngineState(Protocol):
     prefilling: list  # admitted requests with prompt tokens left, admission order
     prompt: list  # effective prompt tokens per request
     output: list  # effective output tokens per request
+    real_output: list  # tokens each request delivers (its own length, or less if truncated)
 
     @property
     def n_decode(self) -> int: ...
@@ -60,6 +61,7 @@ class Scheduler:
     # engine may then run such iterations in bulk
     stable_when_blocked = True
     uses_watermark = False  # vLLM-style admission keeps a share of the blocks free
+    truncates = False  # may end requests before their output length (``real_output``)
 
     @classmethod
     def resolve_limits(cls, *, config: SchedulerConfig, max_context: int, step=None,
@@ -90,6 +92,9 @@ class Scheduler:
 
     def plan(self, st: EngineState) -> Plan:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def finished(self, ids: list[int]) -> None:
+        """Told the requests that completed in the last iteration (nothing by default)."""
 
     def make_room_for_decodes(self, st: EngineState, plan: Plan) -> None:
         """Preempt the most recently admitted decoding requests until the next decode

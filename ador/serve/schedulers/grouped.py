@@ -20,8 +20,12 @@ HYIUYOU/UELLM ``UELM/UELM-all/all.py`` and ``UELM/S3/s3.py``):
   group; the released code also emits an empty group there, which has no effect);
 - ``morphling``: first come first served, ``morphling_batch`` per group.
 
-Not modelled: the released ``all.py`` caps a group's generation at its largest predicted
-length + 50 tokens, cutting longer answers; here every answer runs to its true length.
+Truncation: the released ``all.py`` caps a group's generation (``max_new_tokens``) at its
+largest predicted length + 50 tokens, so a member whose true answer is longer ends there.
+``GroupingConfig.<rule>_truncate_margin_tokens`` sets the margin per rule (None: no cap;
+uellm 50 as released, s3 and morphling off); the cap is in tokens (predicted class length
+in tokens + margin). A truncated request delivers the capped count of tokens; the run's
+``limits`` count ``truncated_requests`` and ``truncated_tokens`` (tokens not generated).
 
 Predictions (``ador.serve.predictor``, in ``length_units_per_token`` units) use the true
 output lengths the engine holds and the config's seed; deadlines are
@@ -35,7 +39,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ador.serve.predictor import deadlines_s, rule_lengths
+from ador.serve.predictor import deadlines_s, predict_lengths, rule_lengths
 from ador.serve.schedulers.base import EngineState, Plan
 from ador.serve.schedulers.static import StaticScheduler
 from ador.spec.grouping import GroupingConfig
@@ -97,6 +101,7 @@ class GroupedScheduler(StaticScheduler):
     """Static batches whose members a grouping rule picks from the waiting queue."""
 
     name = "grouped"
+    margin_field = ""  # GroupingConfig field of the rule's truncation margin
 
     @staticmethod
     def group(pred, slo, cfg: GroupingConfig) -> list[list[int]]:  # pragma: no cover
@@ -105,7 +110,10 @@ class GroupedScheduler(StaticScheduler):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.pred: list | None = None
+        self.pred_tokens: list | None = None
         self.slo: list | None = None
+        self.margin: int | None = getattr(self.config.grouping, self.margin_field, None)
+        self.truncates = self.margin is not None
         self.batches: list[list[int]] = []  # request ids of each batch run, in order
 
     def _setup(self, st: EngineState) -> tuple[list, list]:
@@ -113,6 +121,7 @@ class GroupedScheduler(StaticScheduler):
         if self.pred is None or self.slo is None:
             cfg = self.config.grouping
             self.pred = rule_lengths(np.asarray(st.output), cfg).tolist()
+            self.pred_tokens = predict_lengths(np.asarray(st.output), cfg).tolist()
             self.slo = deadlines_s(len(st.output), cfg).tolist()
         return self.pred, self.slo
 
@@ -133,13 +142,23 @@ class GroupedScheduler(StaticScheduler):
         st.waiting.clear()
         st.waiting.extend(members + rest)
         p_max = max(st.prompt[i] for i in members)
-        o_max = max(st.output[i] for i in members)
+        o_max = self.generation_cap(members, st)
         for i in members:
+            st.real_output[i] = min(st.real_output[i], o_max)
             st.set_lengths(i, prompt=p_max, output=o_max)
             st.admit(i, tokens=p_max, blocks=self.kv.blocks(p_max + o_max), reserve=True)
             plan.chunks.append((i, p_max))
         self.batches.append(members)
         return plan
+
+    def generation_cap(self, members: list[int], st: EngineState) -> int:
+        """Steps the group's batch generates: its longest true output, or less under the
+        rule's cap (largest predicted length in tokens + margin, at least 1)."""
+        o_max = max(st.output[i] for i in members)
+        if self.margin is None or self.pred_tokens is None:
+            return o_max
+        cap = max(self.pred_tokens[i] for i in members) + self.margin
+        return max(1, min(o_max, cap))
 
     def _fitting(self, members: list[int], st: EngineState) -> list[int]:
         """The longest prefix of ``members`` whose padded batch fits the KV cache and the
@@ -156,14 +175,17 @@ class GroupedScheduler(StaticScheduler):
 
 class UellmScheduler(GroupedScheduler):
     name = "uellm"
+    margin_field = "uellm_truncate_margin_tokens"
     group = staticmethod(uellm_groups)
 
 
 class S3Scheduler(GroupedScheduler):
     name = "s3"
+    margin_field = "s3_truncate_margin_tokens"
     group = staticmethod(s3_groups)
 
 
 class MorphlingScheduler(GroupedScheduler):
     name = "morphling"
+    margin_field = "morphling_truncate_margin_tokens"
     group = staticmethod(morphling_groups)
