@@ -27,13 +27,18 @@ Model (a fluid / queueing model of continuous batching; all designs solved toget
   batch size), within the KV cache (B x (c + block/2) tokens; TensorRT-LLM reserves
   prompt + output) and within C for chunked schedulers, and when the prefill path is
   not saturated (rate E[S] < 1). ``max_throughput_per_s`` is the highest such rate.
-- TTFT of a request = own prefill S + half a decode iteration (the one in progress on
-  arrival) + the M/G/1 wait of the prefill path, whose tail is taken exponential with
-  P(wait > 0) = rho = rate E[S] and the Pollaczek-Khinchine mean
-  rate E[S^2] / (2 (1 - rho)).
+- TTFT of a request = own prefill S (chunked: plus half a full iteration, as the first
+  token comes at the end of the iteration holding the last chunk) + half a decode
+  iteration (the one in progress on arrival) + the FIFO M/G/1 wait of the prefill path
+  (vLLM: stretched by 1 + rho, as prompts arriving during the wait join the same prefill
+  iteration): P(wait > 0) = rho = rate E[S], and
+  given that it waits, a Gamma distribution with the exact first two moments of the wait
+  (Pollaczek-Khinchine mean rate E[S^2] / (2 (1 - rho)) and Takacs' second moment, which
+  brings in E[S^3]: the long prompts).
 - TPOT of a request of O outputs: t_e + X / (O - 1), X the stalls of the prefills arriving
-  during its (O - 1) TPOT decode time: compound Poisson, mean rate D E[J], variance
-  rate D E[J^2], taken Gamma-distributed.
+  during its (O - 1) TPOT decode time and its own TTFT (those queue behind it): compound
+  Poisson over that window D, mean rate D E[J], variance rate D E[J^2], taken
+  Gamma-distributed.
 - SLO attainment = the sample mean of P(TTFT <= slo) x P(TPOT <= slo) (independent);
   P99s are the 0.99 quantiles of those per-request mixtures; goodput is the highest rate
   whose attainment reaches the target (bisection over the rate, all designs together).
@@ -110,6 +115,7 @@ class ServingEstimate:
     attainment: np.ndarray  # estimated share meeting both SLOs at rate_per_s
     mean_batch: np.ndarray  # decoding requests at rate_per_s (nan when not sustainable)
     tpot_mean_s: np.ndarray  # at rate_per_s (inf when not sustainable)
+    ttft_mean_s: np.ndarray  # at rate_per_s (inf when not sustainable)
     prefill_busy_fraction: np.ndarray  # rate x mean prefill time at rate_per_s
     max_running: np.ndarray  # decoding requests the instance can hold (seqs, KV, budget)
     rejected_fraction: np.ndarray  # sample share the scheduler rejects outright
@@ -139,6 +145,11 @@ class _Setup:
     m_ia: np.ndarray
     m_s: np.ndarray
     m_s2: np.ndarray
+    m_s3: np.ndarray  # third moments for the wait's spread: E[S^3] (vLLM), and E[I^3],
+    m_i3: np.ndarray  # E[I^2 A], E[I A^2], E[A^3] (chunked)
+    m_i2a: np.ndarray
+    m_ia2: np.ndarray
+    m_a3: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -187,12 +198,16 @@ def _estimate(u: _Setup, capacity: np.ndarray, rejected: np.ndarray, *, rate: np
     p = _point(u, lam)
     att = np.where(p.ok, _attainment(u, lam, p, ttft=ttft, tpot=tpot), 0.0)
     ttft99, tpot99 = _p99s(u, lam, p)
+    base, rho, w_shape, w_scale = _ttft_tail(u, lam, p)
+    ttft_mean = (np.sum(u.accepted * base, axis=1) / np.maximum(u.accepted.sum(axis=1), 1.0)
+                 + (rho * w_shape * w_scale)[:, 0])
     inf = np.full(n, np.inf)
     return ServingEstimate(
         goodput_per_s=goodput, ttft_p99_s=np.where(p.ok, ttft99, inf),
         tpot_p99_s=np.where(p.ok, tpot99, inf), max_throughput_per_s=lam_max,
         kv_capacity_tokens=capacity, attainment=att,
         mean_batch=np.where(p.ok, p.batch, np.nan), tpot_mean_s=np.where(p.ok, p.tpot, inf),
+        ttft_mean_s=np.where(p.ok, ttft_mean, inf),
         prefill_busy_fraction=np.where(p.ok, p.rho, np.nan), max_running=u.bmax,
         rejected_fraction=rejected)
 
@@ -332,7 +347,8 @@ def _setup(*, designs: DesignArrays, model: ModelSpec, tp: np.ndarray, pp: int,
                prompt=prompt[few], steps=steps[few], attn=attn[:, few], whole=whole[:, few],
                mean_steps=mean(steps), m_i=mean(prompt), m_i2=mean(prompt**2), m_a=mean(attn),
                m_a2=mean(attn**2), m_ia=mean(prompt * attn), m_s=mean(whole),
-               m_s2=mean(whole**2))
+               m_s2=mean(whole**2), m_s3=mean(whole**3), m_i3=mean(prompt**3),
+               m_i2a=mean(prompt**2 * attn), m_ia2=mean(prompt * attn**2), m_a3=mean(attn**3))
     return u, lim["capacity"], 1.0 - np.mean(acc, axis=1)
 
 
@@ -406,33 +422,55 @@ def _max_rate(u: _Setup) -> np.ndarray:
 
 # ------------------------------------------------------------------- latencies ----
 def _ttft_tail(u: _Setup, lam: np.ndarray, p: _Point):
-    """(base (n, m), rho (n, 1), decay (n, 1)): P(TTFT > x) = 1 below base, else
-    rho exp(-decay (x - base))."""
+    """(base (n, m), rho, shape, scale (n, 1)): P(TTFT > x) = 1 below base, else
+    rho P(G > x - base), G the prefill wait given that it waits, Gamma-distributed with
+    the M/G/1 first two moments (Takacs): E[W] = rate E[S^2] / (2 (1 - rho)),
+    E[W^2] = 2 E[W]^2 + rate E[S^3] / (3 (1 - rho))."""
     r = np.maximum(u.budget - p.batch, 1.0)
-    s = np.where(u.chunked[:, None], u.prompt[None, :] / r[:, None] * p.t_f[:, None] + u.attn,
-                 u.whole)
+    a = p.t_f / r  # seconds per prompt token on the chunked prefill path
+    # chunked: the first token comes at the end of the iteration holding the last chunk,
+    # on average half a full iteration after the prompt's fluid share of iterations
+    s = np.where(u.chunked[:, None], u.prompt[None, :] * a[:, None] + u.attn
+                 + 0.5 * p.t_f[:, None], u.whole)
     base = s + 0.5 * p.t_e[:, None]
     rho = np.clip(p.rho, 0.0, 1.0 - 1e-12)
-    decay = 2.0 * (1.0 - rho) * p.m_s / np.maximum(p.m_s2, 1e-300)
-    return base, rho[:, None], decay[:, None]
+    m_s3 = np.where(u.chunked, a**3 * u.m_i3 + 3 * a**2 * u.m_i2a + 3 * a * u.m_ia2 + u.m_a3,
+                    u.m_s3)
+    w1 = lam * p.m_s2 / (2.0 * (1.0 - rho))
+    w2 = 2.0 * w1**2 + lam * m_s3 / (3.0 * (1.0 - rho))
+    c1 = w1 / np.maximum(rho, 1e-300)
+    var = np.maximum(w2 / np.maximum(rho, 1e-300) - c1**2, 1e-6 * c1**2)
+    # vLLM: the prompts arriving while a request waits join its prefill iteration, which
+    # lengthens the wait by rate x wait x E[S] = rho x wait on average
+    stretch = np.where(u.chunked, 1.0, 1.0 + rho)
+    return base, rho[:, None], (c1**2 / var)[:, None], (stretch * var / c1)[:, None]
 
 
-def _tpot_gamma(u: _Setup, lam: np.ndarray, p: _Point):
-    """(shape, scale, steps): the stall X of each request, Gamma-distributed."""
+def _tpot_gamma(u: _Setup, lam: np.ndarray, p: _Point, ttft_mean: np.ndarray):
+    """(shape, scale, steps): the stall X of each request, Gamma-distributed. The prompts
+    that stall a request's decodes arrive during its decode time and during its own TTFT
+    (they queue behind it and are prefilled after its first token)."""
     steps = np.maximum(u.steps, 1.0)[None, :]
-    dur = steps * p.tpot[:, None]
-    mean = (p.tpot - p.t_e)[:, None] * steps  # rate x duration x E[J]
-    var = lam[:, None] * dur * p.m_j2[:, None]
+    window = steps * p.tpot[:, None] + ttft_mean
+    m_j = (p.tpot - p.t_e) / np.maximum(lam * p.tpot, 1e-300)
+    mean = lam[:, None] * window * m_j[:, None]
+    var = lam[:, None] * window * p.m_j2[:, None]
     shape = mean**2 / np.maximum(var, 1e-300)
     scale = var / np.maximum(mean, 1e-300)
     return shape, scale, steps
 
 
+def _ttft_means(base: np.ndarray, rho: np.ndarray, shape: np.ndarray, scale: np.ndarray
+                ) -> np.ndarray:
+    """Mean TTFT of each request (n, m)."""
+    return base + rho * shape * scale
+
+
 def _attainment(u: _Setup, lam: np.ndarray, p: _Point, *, ttft: float, tpot: float
                 ) -> np.ndarray:
-    base, rho, decay = _ttft_tail(u, lam, p)
-    late = np.where(ttft >= base, rho * np.exp(-decay * np.maximum(ttft - base, 0.0)), 1.0)
-    shape, scale, steps = _tpot_gamma(u, lam, p)
+    base, rho, shape, scale = _ttft_tail(u, lam, p)
+    late = np.where(ttft >= base, rho * (1.0 - _gamma_cdf(shape, scale, ttft - base)), 1.0)
+    shape, scale, steps = _tpot_gamma(u, lam, p, _ttft_means(base, rho, shape, scale))
     room = (tpot - p.t_e)[:, None] * steps
     fast = _gamma_cdf(shape, scale, room)
     fast = np.where(room < 0, 0.0, fast)
@@ -444,15 +482,17 @@ def _p99s(u: _Setup, lam: np.ndarray, p: _Point) -> tuple[np.ndarray, np.ndarray
     """P99 TTFT and TPOT over the accepted requests (quantiles of the mixtures)."""
     acc = u.accepted
     count = np.maximum(acc.sum(axis=1), 1.0)
-    base, rho, decay = _ttft_tail(u, lam, p)
+    base, rho, w_shape, w_scale = _ttft_tail(u, lam, p)
 
     def ttft_over(x):
-        tail = np.where(x[:, None] >= base, rho * np.exp(-decay * (x[:, None] - base)), 1.0)
+        tail = np.where(x[:, None] >= base, rho * (1.0 - _gamma_cdf(
+            w_shape, w_scale, x[:, None] - base)), 1.0)
         return (acc * tail).sum(axis=1) / count
 
-    hi = np.max(np.where(acc > 0, base, 0.0), axis=1) + np.log(100.0) / decay[:, 0]
+    hi = np.max(np.where(acc > 0, base, 0.0), axis=1) + (
+        (w_shape * w_scale + 12.0 * np.sqrt(w_shape) * w_scale)[:, 0])
     ttft99 = _quantile(ttft_over, np.zeros_like(hi), hi)
-    shape, scale, steps = _tpot_gamma(u, lam, p)
+    shape, scale, steps = _tpot_gamma(u, lam, p, _ttft_means(base, rho, w_shape, w_scale))
     many = acc * (u.steps[None, :] > 0)
     count2 = np.maximum(many.sum(axis=1), 1.0)
 
