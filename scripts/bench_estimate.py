@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ador.calibration.data import shared_dir
 from ador.model.design import DesignArrays
 from ador.search.space import load_design_space
 from ador.serve.estimate import estimate_serving
@@ -24,7 +25,7 @@ from ador.serve.workloads import read_trace
 from ador.spec.io import load_model
 from ador.spec.scheduler import SchedulerConfig
 
-TRACE = Path(__file__).resolve().parents[1] / ".." / "shared" / "workloads" / "splitwise_conv.csv"
+TRACE = shared_dir() / "workloads" / "splitwise_conv.csv"  # ../shared or $ADOR_SHARED
 
 
 def main() -> None:

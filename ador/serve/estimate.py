@@ -30,8 +30,8 @@ Model (a fluid / queueing model of continuous batching; all designs solved toget
 - TTFT of a request = own prefill S (chunked: plus half a full iteration, as the first
   token comes at the end of the iteration holding the last chunk) + half a decode
   iteration (the one in progress on arrival) + the FIFO M/G/1 wait of the prefill path
-  (vLLM: stretched by 1 + rho, as prompts arriving during the wait join the same prefill
-  iteration): P(wait > 0) = rho = rate E[S], and
+  (vLLM: stretched by 1 + rho (1 - rho), as prompts arriving during the residual of the
+  iteration in progress join the same prefill iteration): P(wait > 0) = rho = rate E[S], and
   given that it waits, a Gamma distribution with the exact first two moments of the wait
   (Pollaczek-Khinchine mean rate E[S^2] / (2 (1 - rho)) and Takacs' second moment, which
   brings in E[S^3]: the long prompts).
@@ -440,13 +440,14 @@ def _ttft_tail(u: _Setup, lam: np.ndarray, p: _Point):
     w2 = 2.0 * w1**2 + lam * m_s3 / (3.0 * (1.0 - rho))
     c1 = w1 / np.maximum(rho, 1e-300)
     var = np.maximum(w2 / np.maximum(rho, 1e-300) - c1**2, 1e-6 * c1**2)
-    # vLLM: the prompts arriving while a request waits join its prefill iteration, which
-    # lengthens the wait by rate x wait x E[S] = rho x wait on average
-    stretch = np.where(u.chunked, 1.0, 1.0 + rho)
+    # vLLM: the prompts arriving during the residual of the iteration in progress, i.e.
+    # (1 - rho) of the wait (Pollaczek-Khinchine), join the request's prefill iteration and
+    # lengthen it by rate x that time x E[S]
+    stretch = np.where(u.chunked, 1.0, 1.0 + rho * (1.0 - rho))
     return base, rho[:, None], (c1**2 / var)[:, None], (stretch * var / c1)[:, None]
 
 
-def _tpot_gamma(u: _Setup, lam: np.ndarray, p: _Point, ttft_mean: np.ndarray):
+def _tpot_gamma(u: _Setup, lam: np.ndarray, p: _Point, *, ttft_mean: np.ndarray):
     """(shape, scale, steps): the stall X of each request, Gamma-distributed. The prompts
     that stall a request's decodes arrive during its decode time and during its own TTFT
     (they queue behind it and are prefilled after its first token)."""
@@ -460,7 +461,7 @@ def _tpot_gamma(u: _Setup, lam: np.ndarray, p: _Point, ttft_mean: np.ndarray):
     return shape, scale, steps
 
 
-def _ttft_means(base: np.ndarray, rho: np.ndarray, shape: np.ndarray, scale: np.ndarray
+def _ttft_means(*, base: np.ndarray, rho: np.ndarray, shape: np.ndarray, scale: np.ndarray
                 ) -> np.ndarray:
     """Mean TTFT of each request (n, m)."""
     return base + rho * shape * scale
@@ -470,7 +471,8 @@ def _attainment(u: _Setup, lam: np.ndarray, p: _Point, *, ttft: float, tpot: flo
                 ) -> np.ndarray:
     base, rho, shape, scale = _ttft_tail(u, lam, p)
     late = np.where(ttft >= base, rho * (1.0 - _gamma_cdf(shape, scale, ttft - base)), 1.0)
-    shape, scale, steps = _tpot_gamma(u, lam, p, _ttft_means(base, rho, shape, scale))
+    waits = _ttft_means(base=base, rho=rho, shape=shape, scale=scale)
+    shape, scale, steps = _tpot_gamma(u, lam, p, ttft_mean=waits)
     room = (tpot - p.t_e)[:, None] * steps
     fast = _gamma_cdf(shape, scale, room)
     fast = np.where(room < 0, 0.0, fast)
@@ -492,7 +494,8 @@ def _p99s(u: _Setup, lam: np.ndarray, p: _Point) -> tuple[np.ndarray, np.ndarray
     hi = np.max(np.where(acc > 0, base, 0.0), axis=1) + (
         (w_shape * w_scale + 12.0 * np.sqrt(w_shape) * w_scale)[:, 0])
     ttft99 = _quantile(ttft_over, np.zeros_like(hi), hi)
-    shape, scale, steps = _tpot_gamma(u, lam, p, _ttft_means(base, rho, w_shape, w_scale))
+    shape, scale, steps = _tpot_gamma(u, lam, p, ttft_mean=_ttft_means(
+        base=base, rho=rho, shape=w_shape, scale=w_scale))
     many = acc * (u.steps[None, :] > 0)
     count2 = np.maximum(many.sum(axis=1), 1.0)
 
