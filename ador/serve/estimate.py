@@ -36,9 +36,10 @@ Model (a fluid / queueing model of continuous batching; all designs solved toget
   (Pollaczek-Khinchine mean rate E[S^2] / (2 (1 - rho)) and Takacs' second moment, which
   brings in E[S^3]: the long prompts).
 - TPOT of a request of O outputs: t_e + X / (O - 1), X the stalls of the prefills arriving
-  during its (O - 1) TPOT decode time and its own TTFT (those queue behind it): compound
-  Poisson over that window D, mean rate D E[J], variance rate D E[J^2], taken
-  Gamma-distributed.
+  during its decode time and its own TTFT (those queue behind it). Its decode time is an
+  M/G/1 busy period started by its own decode work (O - 1) t_e and the work queued
+  behind it (delay-cycle analysis): mean and variance from the busy-period formulas,
+  X taken Gamma-distributed.
 - SLO attainment = the sample mean of P(TTFT <= slo) x P(TPOT <= slo) (independent);
   P99s are the 0.99 quantiles of those per-request mixtures; goodput is the highest rate
   whose attainment reaches the target (bisection over the rate, all designs together).
@@ -448,14 +449,20 @@ def _ttft_tail(u: _Setup, lam: np.ndarray, p: _Point):
 
 
 def _tpot_gamma(u: _Setup, lam: np.ndarray, p: _Point, *, ttft_mean: np.ndarray):
-    """(shape, scale, steps): the stall X of each request, Gamma-distributed. The prompts
-    that stall a request's decodes arrive during its decode time and during its own TTFT
-    (they queue behind it and are prefilled after its first token)."""
+    """(shape, scale, steps): the stall X of each request, Gamma-distributed.
+
+    A request's decode time is a busy period (delay-cycle analysis of M/G/1 priority
+    queues): it starts with its own decode work w0 = (O - 1) t_e plus the prefill work
+    queued behind it during its TTFT, and grows by every prefill arriving meanwhile
+    (rate, stall J, load rho_J = rate E[J]): duration mean w0 / (1 - rho_J), variance
+    w0 rate E[J^2] / (1 - rho_J)^3 (stalls lengthen the window that collects stalls)."""
     steps = np.maximum(u.steps, 1.0)[None, :]
-    window = steps * p.tpot[:, None] + ttft_mean
-    m_j = (p.tpot - p.t_e) / np.maximum(lam * p.tpot, 1e-300)
-    mean = lam[:, None] * window * m_j[:, None]
-    var = lam[:, None] * window * p.m_j2[:, None]
+    free = np.clip(p.t_e / np.maximum(p.tpot, 1e-300), 1e-9, 1.0)[:, None]  # 1 - rho_J
+    m_j = ((1.0 - free[:, 0]) / np.maximum(lam, 1e-300))[:, None]  # E[J]
+    own = steps * p.t_e[:, None]
+    start = own + lam[:, None] * ttft_mean * m_j
+    mean = start / free - own
+    var = start * lam[:, None] * p.m_j2[:, None] / free**3
     shape = mean**2 / np.maximum(var, 1e-300)
     scale = var / np.maximum(mean, 1e-300)
     return shape, scale, steps
