@@ -45,7 +45,9 @@ def lengths(n: int = 300):
 def estimate(d: DesignArrays, *, tp=1, scheduler="vllm", rate=2.0, requests=300, **kw):
     p, o = lengths(requests)
     args = {"designs": d, "model": model("llama3-8b"), "tp": np.broadcast_to(tp, (d.n,)),
-            "prompt_tokens": p, "output_tokens": o, "scheduler": SchedulerConfig(name=scheduler),
+            "prompt_tokens": p, "output_tokens": o,
+            "scheduler": SchedulerConfig(name=scheduler) if isinstance(scheduler, str)
+            else scheduler,
             "rate_per_s": rate, **SLO}
     return estimate_serving(**{**args, **kw})
 
@@ -54,6 +56,26 @@ def test_bad_scheduler_name_is_one_error():
     with pytest.raises(AdorError) as err:
         estimate(population(), scheduler="static")
     assert err.value.field == "scheduler.name" and err.value.value == "static"
+
+
+@pytest.mark.parametrize(("kw", "field"), [({"rate": 0.0}, "rate_per_s"),
+                                         ({"tpot_slo_s": -1.0}, "tpot_slo_s"),
+                                         ({"attainment": 1.0}, "attainment"),
+                                         ({"tp": 0}, "tp"),
+                                         ({"output_tokens": np.ones(3)}, "prompt_tokens")])
+def test_bad_input_names_the_field(kw, field):
+    with pytest.raises(AdorError) as err:
+        estimate(population().take([0, 1]), **kw)
+    assert err.value.field == field
+
+
+def test_one_scheduler_per_design():
+    d = population().take(np.arange(4))
+    mixed = estimate(d, scheduler=[SchedulerConfig(name=n)
+                                   for n in ("vllm", "sarathi", "vllm", "trtllm")])
+    for k, name in enumerate(("vllm", "sarathi", "vllm")):
+        alone = estimate(d.take([k]), scheduler=name)
+        assert mixed.goodput_per_s[k] == pytest.approx(alone.goodput_per_s[0], rel=1e-9)
 
 
 @pytest.mark.parametrize("sched", ["vllm", "sarathi"])
