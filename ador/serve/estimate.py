@@ -75,7 +75,7 @@ from ador.spec.model import ModelSpec
 from ador.spec.scenario import Scenario
 from ador.spec.scheduler import SchedulerConfig
 
-MAX_SAMPLE = 128  # requests whose latency distributions are evaluated (evenly strided);
+MAX_SAMPLE = 128  # requests whose latency distributions are evaluated (evenly strided)
 MAX_MOMENTS = 4096  # requests whose prefill moments are taken (evenly strided)
 B_GRID = np.geomspace(1e-6, 1.0, 20)  # operating-point search, as fractions of the batch cap
 REFINE_STEPS = 12
