@@ -59,7 +59,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ador.errors import AdorError
+from ador.errors import AdorError, InfeasibleError
 from ador.model.design import DesignArrays
 from ador.serve.estimate_costs import (
     CostTables,
@@ -67,6 +67,7 @@ from ador.serve.estimate_costs import (
     at_shared,
     cost_tables,
     locate,
+    no_tables,
     token_grid,
 )
 from ador.serve.schedulers.trtllm import derive_limits
@@ -120,6 +121,7 @@ class ServingEstimate:
     prefill_busy_fraction: np.ndarray  # rate x mean prefill time at rate_per_s
     max_running: np.ndarray  # decoding requests the instance can hold (seqs, KV, budget)
     rejected_fraction: np.ndarray  # sample share the scheduler rejects outright
+    feasible: np.ndarray  # bool: the model can be laid out at the design's TP x PP
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ class _Setup:
     step: np.ndarray  # (n, grid) decode-only iteration of grid requests
     fill: np.ndarray  # (n, grid) part(C) - part(grid): a full chunked iteration's extra
     chunked: np.ndarray  # bool (n,)
+    feasible: np.ndarray  # bool (n,)
     budget: np.ndarray  # tokens per iteration (C)
     bmax: np.ndarray  # most decoding requests
     accepted: np.ndarray  # (n, m) 0/1
@@ -182,10 +185,10 @@ def estimate_serving(*, designs: DesignArrays, model: ModelSpec, tp: np.ndarray,
     rate = np.broadcast_to(np.asarray(rate_per_s, dtype=np.float64), (designs.n,)).copy()
     configs = _configs(scheduler, designs.n)
     prompt, output = _lengths(prompt_tokens, output_tokens)
-    u, capacity, rejected = _setup(designs=designs, model=model, tp=tp, pp=pp,
-                                   precision=precision, prompt=prompt, output=output,
-                                   configs=configs)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        u, capacity, rejected = _setup(designs=designs, model=model, tp=tp, pp=pp,
+                                       precision=precision, prompt=prompt, output=output,
+                                       configs=configs)
         return _estimate(u, capacity, rejected, rate=rate, ttft=ttft_slo_s,
                          tpot=tpot_slo_s, target=attainment)
 
@@ -210,15 +213,18 @@ def _estimate(u: _Setup, capacity: np.ndarray, rejected: np.ndarray, *, rate: np
         mean_batch=np.where(p.ok, p.batch, np.nan), tpot_mean_s=np.where(p.ok, p.tpot, inf),
         ttft_mean_s=np.where(p.ok, ttft_mean, inf),
         prefill_busy_fraction=np.where(p.ok, p.rho, np.nan), max_running=u.bmax,
-        rejected_fraction=rejected)
+        rejected_fraction=rejected, feasible=u.feasible)
 
 
 # ------------------------------------------------------------------------- inputs ----
 def _check_inputs(*, n: int, tp, rate: float | np.ndarray, ttft: float, tpot: float,
                   attainment: float) -> np.ndarray:
     tp = np.broadcast_to(np.asarray(tp), (n,))
-    if tp.size and (np.any(tp < 1) or np.any(tp != np.round(tp))):
-        raise AdorError("tp must be integers >= 1", field="tp", value=tp.tolist()[:8])
+    t = np.asarray(tp, dtype=np.float64)
+    bad = (t < 1) | (t != np.round(t)) | (np.log2(np.maximum(t, 1)) % 1 != 0)
+    if np.any(bad):
+        raise AdorError("tp must be a power of two >= 1 (rule of Scenario.tp)", field="tp",
+                        value=float(t[np.argmax(bad)]))
     for name, v in (("rate_per_s", rate), ("ttft_slo_s", ttft), ("tpot_slo_s", tpot)):
         bad = ~np.isfinite(np.asarray(v, dtype=np.float64)) | (np.asarray(v) <= 0)
         if np.any(bad):
@@ -279,7 +285,8 @@ def _resolve(*, designs: DesignArrays, model: ModelSpec, tp: np.ndarray, pp: int
              precision: str, configs: list[SchedulerConfig], prompt: np.ndarray,
              output: np.ndarray) -> tuple[dict, list]:
     """Per-design limits (tokens per iteration, running requests, KV capacity) and the
-    TP groups (rows, tp)."""
+    TP groups (rows, tp, whether the model can be laid out at that TP x PP; designs where
+    it cannot get no capacity and no throughput)."""
     n = designs.n
     out = {"budget": np.zeros(n), "seqs": np.zeros(n), "capacity": np.zeros(n)}
     isl, osl = float(np.mean(prompt)), float(np.mean(output))
@@ -288,7 +295,12 @@ def _resolve(*, designs: DesignArrays, model: ModelSpec, tp: np.ndarray, pp: int
         rows = np.flatnonzero(tp == t)
         scen = Scenario.uniform(precision=precision, batch=1, input_len=1, output_len=2,
                                 tp=int(t), pp=pp)
-        terms = memory_terms(model=model, scenario=scen, activation_tokens=2048)
+        try:
+            terms = memory_terms(model=model, scenario=scen, activation_tokens=2048)
+        except InfeasibleError:
+            out["budget"][rows] = 1.0
+            groups.append((rows, int(t), False))
+            continue
         for r in rows:
             out["budget"][r], out["seqs"][r] = _limits(
                 configs[r], model=model, hbm=float(designs.hbm_bytes[r]), terms=terms,
@@ -297,7 +309,7 @@ def _resolve(*, designs: DesignArrays, model: ModelSpec, tp: np.ndarray, pp: int
             hbm_bytes_per_chip=designs.hbm_bytes[rows], terms=terms,
             memory_fraction=np.array([configs[r].kv_memory_fraction for r in rows]),
             activation_tokens=out["budget"][rows])
-        groups.append((rows, int(t)))
+        groups.append((rows, int(t), True))
     return out, groups
 
 
@@ -315,8 +327,12 @@ def _setup(*, designs: DesignArrays, model: ModelSpec, tp: np.ndarray, pp: int,
                           float(np.max(lim["seqs"])) + 1))
     tables = CostTables.stack([(rows, cost_tables(d=designs.take(rows), model=model, tp=t,
                                                   pp=pp, precision=precision, grid=grid,
-                                                  decode_context=ctx))
-                               for rows, t in groups], designs.n)
+                                                  decode_context=ctx) if ok
+                                else no_tables(n=rows.size, grid=grid))
+                               for rows, t, ok in groups], designs.n)
+    feasible = np.ones(designs.n, dtype=bool)
+    for rows, _, ok in groups:
+        feasible[rows] = ok
     policy = [POLICIES[c.name] for c in configs]
     block = np.array([c.block_tokens for c in configs], dtype=np.float64)
     wm = np.array([c.watermark_fraction if p.watermark else 0.0
@@ -344,7 +360,7 @@ def _setup(*, designs: DesignArrays, model: ModelSpec, tp: np.ndarray, pp: int,
     few = _strided(np.arange(prompt.size), MAX_SAMPLE)
     u = _Setup(grid=grid, step=tables.dense + tables.tail + tables.decode,
                fill=at_rows(tables.dense, grid, budget)[:, None] - tables.dense,
-               chunked=chunked, budget=budget, bmax=bmax, accepted=acc[:, few],
+               chunked=chunked, feasible=feasible, budget=budget, bmax=bmax, accepted=acc[:, few],
                prompt=prompt[few], steps=steps[few], attn=attn[:, few], whole=whole[:, few],
                mean_steps=mean(steps), m_i=mean(prompt), m_i2=mean(prompt**2), m_a=mean(attn),
                m_a2=mean(attn**2), m_ia=mean(prompt * attn), m_s=mean(whole),

@@ -61,12 +61,21 @@ def test_bad_scheduler_name_is_one_error():
 @pytest.mark.parametrize(("kw", "field"), [({"rate": 0.0}, "rate_per_s"),
                                          ({"tpot_slo_s": -1.0}, "tpot_slo_s"),
                                          ({"attainment": 1.0}, "attainment"),
-                                         ({"tp": 0}, "tp"),
+                                         ({"tp": 0}, "tp"), ({"tp": 3}, "tp"),
                                          ({"output_tokens": np.ones(3)}, "prompt_tokens")])
 def test_bad_input_names_the_field(kw, field):
     with pytest.raises(AdorError) as err:
         estimate(population().take([0, 1]), **kw)
     assert err.value.field == field
+
+
+def test_a_tp_the_model_cannot_use_gives_nothing_for_that_design_only():
+    d = population().take(np.arange(3))
+    est = estimate(d, tp=np.array([1, 64, 2]))  # 64 does not divide llama3-8b's 32 heads
+    assert est.feasible.tolist() == [True, False, True]
+    assert est.goodput_per_s[1] == 0 and est.max_throughput_per_s[1] == 0
+    assert est.kv_capacity_tokens[1] == 0 and np.isinf(est.ttft_p99_s[1])
+    assert np.all(est.goodput_per_s[[0, 2]] > 0)
 
 
 def test_one_scheduler_per_design():
