@@ -44,12 +44,17 @@ Model (a fluid / queueing model of continuous batching; all designs solved toget
   P99s are the 0.99 quantiles of those per-request mixtures; goodput is the highest rate
   whose attainment reaches the target (bisection over the rate, all designs together).
 
-Left out: the fluctuation of the batch size and of the decode context around their means,
-vLLM's batching of several waiting prompts into one prefill iteration (a FIFO prefill
-queue is assumed), preemption and swapping (the KV cache bounds the rate instead), the
-prior-context reads of chunked prefill attention beyond one fused kernel per chunk, and
-the finite length of a simulated run (a rate just above the sustainable one can still
-pass a short simulation).
+Numerics: prefill moments from up to ``MAX_MOMENTS`` requests of the sample, latency
+distributions over ``MAX_SAMPLE`` of them (evenly strided); iteration-time pieces
+interpolated on a shared token grid (within about 1.5 % of the step model).
+
+Left out: arrivals burstier than Poisson (a trace's own arrival times: the estimate is then
+optimistic, see scripts/check_serving_estimate.py and the README for measured errors), the
+fluctuation of the batch size and of the decode context around their means, vLLM's
+batching of waiting prompts into one prefill iteration beyond the stretch above,
+preemption and swapping (the KV cache bounds the rate instead), the prior-context reads of
+chunked prefill attention beyond one fused kernel per chunk, and the finite length of a
+simulated run (a rate just above the sustainable one can still pass a short simulation).
 """
 
 from __future__ import annotations
