@@ -3,7 +3,10 @@
 Designs: the a100, h100 and h200 templates and random genomes of the default design space
 (``ador-hetero``), llama3-8b, mostly at TP 1 and a share at TP 2; schedulers vllm and
 sarathi in turn. Workload: ``conv-trace`` (its SLOs; lengths and arrival times from the
-first ``--requests`` requests of ../shared/workloads/splitwise_conv.csv).
+first ``--requests`` requests of ../shared/workloads/splitwise_conv.csv, or under
+$ADOR_SHARED; ``--arrivals
+poisson`` replaces the trace's arrival times by seeded Poisson ones, the estimate's own
+assumption, to separate the model's error from the trace's burstiness).
 
 For each row the simulator gives the goodput (``find_goodput``) and, by ``simulate`` at
 ``--load`` x that goodput, the P99 TTFT and TPOT; the estimate is computed for all rows in
@@ -27,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from ador.calibration.data import shared_dir
 from ador.errors import AdorError
 from ador.metrics import TPOT, TTFT, summary_key
 from ador.model.design import DesignArrays
@@ -39,8 +43,7 @@ from ador.serve.workloads import read_trace
 from ador.spec.io import load_hardware, load_model, load_serving_workload
 from ador.spec.scheduler import SchedulerConfig
 
-ROOT = Path(__file__).resolve().parents[1]
-TRACE = ROOT.parent / "shared" / "workloads" / "splitwise_conv.csv"
+TRACE = shared_dir() / "workloads" / "splitwise_conv.csv"  # ../shared or $ADOR_SHARED
 TEMPLATES = ("a100", "h100", "h200")
 SCHEDULERS = ("vllm", "sarathi")
 MODEL = "llama3-8b"
@@ -56,6 +59,7 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--trace", type=Path, default=TRACE)
+    ap.add_argument("--arrivals", choices=("trace", "poisson"), default="trace")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--reuse", action="store_true",
                     help="read the simulator's results from --out/simulated.csv")
@@ -179,6 +183,9 @@ def main() -> int:
     trace = read_trace(args.trace)
     n = min(args.requests, len(trace))
     times = trace.arrival_s[:n] - trace.arrival_s[0]
+    if args.arrivals == "poisson":
+        rng = np.random.default_rng(args.seed)
+        times = np.concatenate([[0.0], np.cumsum(rng.exponential(1.0, n - 1))])
     requests = RequestSet(arrival_s=times, prompt_tokens=trace.prompt_tokens[:n],
                           output_tokens=trace.output_tokens[:n])
     rows = _rows(args.designs, seed=args.seed, tp2=args.tp2_share)

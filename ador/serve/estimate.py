@@ -27,23 +27,34 @@ Model (a fluid / queueing model of continuous batching; all designs solved toget
   batch size), within the KV cache (B x (c + block/2) tokens; TensorRT-LLM reserves
   prompt + output) and within C for chunked schedulers, and when the prefill path is
   not saturated (rate E[S] < 1). ``max_throughput_per_s`` is the highest such rate.
-- TTFT of a request = own prefill S + half a decode iteration (the one in progress on
-  arrival) + the M/G/1 wait of the prefill path, whose tail is taken exponential with
-  P(wait > 0) = rho = rate E[S] and the Pollaczek-Khinchine mean
-  rate E[S^2] / (2 (1 - rho)).
+- TTFT of a request = own prefill S (chunked: plus half a full iteration, as the first
+  token comes at the end of the iteration holding the last chunk) + half a decode
+  iteration (the one in progress on arrival) + the FIFO M/G/1 wait of the prefill path
+  (vLLM: stretched by 1 + rho (1 - rho), as prompts arriving during the residual of the
+  iteration in progress join the same prefill iteration): P(wait > 0) = rho = rate E[S], and
+  given that it waits, a Gamma distribution with the exact first two moments of the wait
+  (Pollaczek-Khinchine mean rate E[S^2] / (2 (1 - rho)) and Takacs' second moment, which
+  brings in E[S^3]: the long prompts).
 - TPOT of a request of O outputs: t_e + X / (O - 1), X the stalls of the prefills arriving
-  during its (O - 1) TPOT decode time: compound Poisson, mean rate D E[J], variance
-  rate D E[J^2], taken Gamma-distributed.
+  during its decode time and its own TTFT (those queue behind it). Its decode time is an
+  M/G/1 busy period started by its own decode work (O - 1) t_e and the work queued
+  behind it (delay-cycle analysis): mean and variance from the busy-period formulas,
+  X taken Gamma-distributed.
 - SLO attainment = the sample mean of P(TTFT <= slo) x P(TPOT <= slo) (independent);
   P99s are the 0.99 quantiles of those per-request mixtures; goodput is the highest rate
   whose attainment reaches the target (bisection over the rate, all designs together).
 
-Left out: the fluctuation of the batch size and of the decode context around their means,
-vLLM's batching of several waiting prompts into one prefill iteration (a FIFO prefill
-queue is assumed), preemption and swapping (the KV cache bounds the rate instead), the
-prior-context reads of chunked prefill attention beyond one fused kernel per chunk, and
-the finite length of a simulated run (a rate just above the sustainable one can still
-pass a short simulation).
+Numerics: prefill moments from up to ``MAX_MOMENTS`` requests of the sample, latency
+distributions over ``MAX_SAMPLE`` of them (evenly strided); iteration-time pieces
+interpolated on a shared token grid (within about 1.5 % of the step model).
+
+Left out: arrivals burstier than Poisson (a trace's own arrival times: the estimate is then
+optimistic, see scripts/check_serving_estimate.py and the README for measured errors), the
+fluctuation of the batch size and of the decode context around their means, vLLM's
+batching of waiting prompts into one prefill iteration beyond the stretch above,
+preemption and swapping (the KV cache bounds the rate instead), the prior-context reads of
+chunked prefill attention beyond one fused kernel per chunk, and the finite length of a
+simulated run (a rate just above the sustainable one can still pass a short simulation).
 """
 
 from __future__ import annotations
@@ -53,7 +64,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ador.errors import AdorError
+from ador.errors import AdorError, InfeasibleError
 from ador.model.design import DesignArrays
 from ador.serve.estimate_costs import (
     CostTables,
@@ -61,6 +72,7 @@ from ador.serve.estimate_costs import (
     at_shared,
     cost_tables,
     locate,
+    no_tables,
     token_grid,
 )
 from ador.serve.schedulers.trtllm import derive_limits
@@ -69,12 +81,12 @@ from ador.spec.model import ModelSpec
 from ador.spec.scenario import Scenario
 from ador.spec.scheduler import SchedulerConfig
 
-MAX_SAMPLE = 128  # requests whose latency distributions are evaluated (evenly strided);
+MAX_SAMPLE = 128  # requests whose latency distributions are evaluated (evenly strided)
 MAX_MOMENTS = 4096  # requests whose prefill moments are taken (evenly strided)
 B_GRID = np.geomspace(1e-6, 1.0, 20)  # operating-point search, as fractions of the batch cap
 REFINE_STEPS = 12
 RATE_STEPS = 16  # bisection steps over the rate (2^-16 of the max throughput)
-QUANTILE_STEPS = 26
+QUANTILE_STEPS = 22
 P99 = 0.99
 
 
@@ -110,9 +122,11 @@ class ServingEstimate:
     attainment: np.ndarray  # estimated share meeting both SLOs at rate_per_s
     mean_batch: np.ndarray  # decoding requests at rate_per_s (nan when not sustainable)
     tpot_mean_s: np.ndarray  # at rate_per_s (inf when not sustainable)
+    ttft_mean_s: np.ndarray  # at rate_per_s (inf when not sustainable)
     prefill_busy_fraction: np.ndarray  # rate x mean prefill time at rate_per_s
     max_running: np.ndarray  # decoding requests the instance can hold (seqs, KV, budget)
     rejected_fraction: np.ndarray  # sample share the scheduler rejects outright
+    feasible: np.ndarray  # bool: the model can be laid out at the design's TP x PP
 
 
 @dataclass(frozen=True)
@@ -124,6 +138,7 @@ class _Setup:
     step: np.ndarray  # (n, grid) decode-only iteration of grid requests
     fill: np.ndarray  # (n, grid) part(C) - part(grid): a full chunked iteration's extra
     chunked: np.ndarray  # bool (n,)
+    feasible: np.ndarray  # bool (n,)
     budget: np.ndarray  # tokens per iteration (C)
     bmax: np.ndarray  # most decoding requests
     accepted: np.ndarray  # (n, m) 0/1
@@ -139,6 +154,11 @@ class _Setup:
     m_ia: np.ndarray
     m_s: np.ndarray
     m_s2: np.ndarray
+    m_s3: np.ndarray  # third moments for the wait's spread: E[S^3] (vLLM), and E[I^3],
+    m_i3: np.ndarray  # E[I^2 A], E[I A^2], E[A^3] (chunked)
+    m_i2a: np.ndarray
+    m_ia2: np.ndarray
+    m_a3: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -170,10 +190,10 @@ def estimate_serving(*, designs: DesignArrays, model: ModelSpec, tp: np.ndarray,
     rate = np.broadcast_to(np.asarray(rate_per_s, dtype=np.float64), (designs.n,)).copy()
     configs = _configs(scheduler, designs.n)
     prompt, output = _lengths(prompt_tokens, output_tokens)
-    u, capacity, rejected = _setup(designs=designs, model=model, tp=tp, pp=pp,
-                                   precision=precision, prompt=prompt, output=output,
-                                   configs=configs)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        u, capacity, rejected = _setup(designs=designs, model=model, tp=tp, pp=pp,
+                                       precision=precision, prompt=prompt, output=output,
+                                       configs=configs)
         return _estimate(u, capacity, rejected, rate=rate, ttft=ttft_slo_s,
                          tpot=tpot_slo_s, target=attainment)
 
@@ -187,22 +207,29 @@ def _estimate(u: _Setup, capacity: np.ndarray, rejected: np.ndarray, *, rate: np
     p = _point(u, lam)
     att = np.where(p.ok, _attainment(u, lam, p, ttft=ttft, tpot=tpot), 0.0)
     ttft99, tpot99 = _p99s(u, lam, p)
+    base, rho, w_shape, w_scale = _ttft_tail(u, lam, p)
+    ttft_mean = (np.sum(u.accepted * base, axis=1) / np.maximum(u.accepted.sum(axis=1), 1.0)
+                 + (rho * w_shape * w_scale)[:, 0])
     inf = np.full(n, np.inf)
     return ServingEstimate(
         goodput_per_s=goodput, ttft_p99_s=np.where(p.ok, ttft99, inf),
         tpot_p99_s=np.where(p.ok, tpot99, inf), max_throughput_per_s=lam_max,
         kv_capacity_tokens=capacity, attainment=att,
         mean_batch=np.where(p.ok, p.batch, np.nan), tpot_mean_s=np.where(p.ok, p.tpot, inf),
+        ttft_mean_s=np.where(p.ok, ttft_mean, inf),
         prefill_busy_fraction=np.where(p.ok, p.rho, np.nan), max_running=u.bmax,
-        rejected_fraction=rejected)
+        rejected_fraction=rejected, feasible=u.feasible)
 
 
 # ------------------------------------------------------------------------- inputs ----
 def _check_inputs(*, n: int, tp, rate: float | np.ndarray, ttft: float, tpot: float,
                   attainment: float) -> np.ndarray:
     tp = np.broadcast_to(np.asarray(tp), (n,))
-    if tp.size and (np.any(tp < 1) or np.any(tp != np.round(tp))):
-        raise AdorError("tp must be integers >= 1", field="tp", value=tp.tolist()[:8])
+    t = np.asarray(tp, dtype=np.float64)
+    bad = (t < 1) | (t != np.round(t)) | (np.log2(np.maximum(t, 1)) % 1 != 0)
+    if np.any(bad):
+        raise AdorError("tp must be a power of two >= 1 (rule of Scenario.tp)", field="tp",
+                        value=float(t[np.argmax(bad)]))
     for name, v in (("rate_per_s", rate), ("ttft_slo_s", ttft), ("tpot_slo_s", tpot)):
         bad = ~np.isfinite(np.asarray(v, dtype=np.float64)) | (np.asarray(v) <= 0)
         if np.any(bad):
@@ -263,7 +290,8 @@ def _resolve(*, designs: DesignArrays, model: ModelSpec, tp: np.ndarray, pp: int
              precision: str, configs: list[SchedulerConfig], prompt: np.ndarray,
              output: np.ndarray) -> tuple[dict, list]:
     """Per-design limits (tokens per iteration, running requests, KV capacity) and the
-    TP groups (rows, tp)."""
+    TP groups (rows, tp, whether the model can be laid out at that TP x PP; designs where
+    it cannot get no capacity and no throughput)."""
     n = designs.n
     out = {"budget": np.zeros(n), "seqs": np.zeros(n), "capacity": np.zeros(n)}
     isl, osl = float(np.mean(prompt)), float(np.mean(output))
@@ -272,7 +300,12 @@ def _resolve(*, designs: DesignArrays, model: ModelSpec, tp: np.ndarray, pp: int
         rows = np.flatnonzero(tp == t)
         scen = Scenario.uniform(precision=precision, batch=1, input_len=1, output_len=2,
                                 tp=int(t), pp=pp)
-        terms = memory_terms(model=model, scenario=scen, activation_tokens=2048)
+        try:
+            terms = memory_terms(model=model, scenario=scen, activation_tokens=2048)
+        except InfeasibleError:
+            out["budget"][rows] = 1.0
+            groups.append((rows, int(t), False))
+            continue
         for r in rows:
             out["budget"][r], out["seqs"][r] = _limits(
                 configs[r], model=model, hbm=float(designs.hbm_bytes[r]), terms=terms,
@@ -281,7 +314,7 @@ def _resolve(*, designs: DesignArrays, model: ModelSpec, tp: np.ndarray, pp: int
             hbm_bytes_per_chip=designs.hbm_bytes[rows], terms=terms,
             memory_fraction=np.array([configs[r].kv_memory_fraction for r in rows]),
             activation_tokens=out["budget"][rows])
-        groups.append((rows, int(t)))
+        groups.append((rows, int(t), True))
     return out, groups
 
 
@@ -299,8 +332,12 @@ def _setup(*, designs: DesignArrays, model: ModelSpec, tp: np.ndarray, pp: int,
                           float(np.max(lim["seqs"])) + 1))
     tables = CostTables.stack([(rows, cost_tables(d=designs.take(rows), model=model, tp=t,
                                                   pp=pp, precision=precision, grid=grid,
-                                                  decode_context=ctx))
-                               for rows, t in groups], designs.n)
+                                                  decode_context=ctx) if ok
+                                else no_tables(n=rows.size, grid=grid))
+                               for rows, t, ok in groups], designs.n)
+    feasible = np.ones(designs.n, dtype=bool)
+    for rows, _, ok in groups:
+        feasible[rows] = ok
     policy = [POLICIES[c.name] for c in configs]
     block = np.array([c.block_tokens for c in configs], dtype=np.float64)
     wm = np.array([c.watermark_fraction if p.watermark else 0.0
@@ -328,11 +365,12 @@ def _setup(*, designs: DesignArrays, model: ModelSpec, tp: np.ndarray, pp: int,
     few = _strided(np.arange(prompt.size), MAX_SAMPLE)
     u = _Setup(grid=grid, step=tables.dense + tables.tail + tables.decode,
                fill=at_rows(tables.dense, grid, budget)[:, None] - tables.dense,
-               chunked=chunked, budget=budget, bmax=bmax, accepted=acc[:, few],
+               chunked=chunked, feasible=feasible, budget=budget, bmax=bmax, accepted=acc[:, few],
                prompt=prompt[few], steps=steps[few], attn=attn[:, few], whole=whole[:, few],
                mean_steps=mean(steps), m_i=mean(prompt), m_i2=mean(prompt**2), m_a=mean(attn),
                m_a2=mean(attn**2), m_ia=mean(prompt * attn), m_s=mean(whole),
-               m_s2=mean(whole**2))
+               m_s2=mean(whole**2), m_s3=mean(whole**3), m_i3=mean(prompt**3),
+               m_i2a=mean(prompt**2 * attn), m_ia2=mean(prompt * attn**2), m_a3=mean(attn**3))
     return u, lim["capacity"], 1.0 - np.mean(acc, axis=1)
 
 
@@ -406,33 +444,63 @@ def _max_rate(u: _Setup) -> np.ndarray:
 
 # ------------------------------------------------------------------- latencies ----
 def _ttft_tail(u: _Setup, lam: np.ndarray, p: _Point):
-    """(base (n, m), rho (n, 1), decay (n, 1)): P(TTFT > x) = 1 below base, else
-    rho exp(-decay (x - base))."""
+    """(base (n, m), rho, shape, scale (n, 1)): P(TTFT > x) = 1 below base, else
+    rho P(G > x - base), G the prefill wait given that it waits, Gamma-distributed with
+    the M/G/1 first two moments (Takacs): E[W] = rate E[S^2] / (2 (1 - rho)),
+    E[W^2] = 2 E[W]^2 + rate E[S^3] / (3 (1 - rho))."""
     r = np.maximum(u.budget - p.batch, 1.0)
-    s = np.where(u.chunked[:, None], u.prompt[None, :] / r[:, None] * p.t_f[:, None] + u.attn,
-                 u.whole)
+    a = p.t_f / r  # seconds per prompt token on the chunked prefill path
+    # chunked: the first token comes at the end of the iteration holding the last chunk,
+    # on average half a full iteration after the prompt's fluid share of iterations
+    s = np.where(u.chunked[:, None], u.prompt[None, :] * a[:, None] + u.attn
+                 + 0.5 * p.t_f[:, None], u.whole)
     base = s + 0.5 * p.t_e[:, None]
     rho = np.clip(p.rho, 0.0, 1.0 - 1e-12)
-    decay = 2.0 * (1.0 - rho) * p.m_s / np.maximum(p.m_s2, 1e-300)
-    return base, rho[:, None], decay[:, None]
+    m_s3 = np.where(u.chunked, a**3 * u.m_i3 + 3 * a**2 * u.m_i2a + 3 * a * u.m_ia2 + u.m_a3,
+                    u.m_s3)
+    w1 = lam * p.m_s2 / (2.0 * (1.0 - rho))
+    w2 = 2.0 * w1**2 + lam * m_s3 / (3.0 * (1.0 - rho))
+    c1 = w1 / np.maximum(rho, 1e-300)
+    var = np.maximum(w2 / np.maximum(rho, 1e-300) - c1**2, 1e-6 * c1**2)
+    # vLLM: the prompts arriving during the residual of the iteration in progress, i.e.
+    # (1 - rho) of the wait (Pollaczek-Khinchine), join the request's prefill iteration and
+    # lengthen it by rate x that time x E[S]
+    stretch = np.where(u.chunked, 1.0, 1.0 + rho * (1.0 - rho))
+    return base, rho[:, None], (c1**2 / var)[:, None], (stretch * var / c1)[:, None]
 
 
-def _tpot_gamma(u: _Setup, lam: np.ndarray, p: _Point):
-    """(shape, scale, steps): the stall X of each request, Gamma-distributed."""
+def _tpot_gamma(u: _Setup, lam: np.ndarray, p: _Point, *, ttft_mean: np.ndarray):
+    """(shape, scale, steps): the stall X of each request, Gamma-distributed.
+
+    A request's decode time is a busy period (delay-cycle analysis of M/G/1 priority
+    queues): it starts with its own decode work w0 = (O - 1) t_e plus the prefill work
+    queued behind it during its TTFT, and grows by every prefill arriving meanwhile
+    (rate, stall J, load rho_J = rate E[J]): duration mean w0 / (1 - rho_J), variance
+    w0 rate E[J^2] / (1 - rho_J)^3 (stalls lengthen the window that collects stalls)."""
     steps = np.maximum(u.steps, 1.0)[None, :]
-    dur = steps * p.tpot[:, None]
-    mean = (p.tpot - p.t_e)[:, None] * steps  # rate x duration x E[J]
-    var = lam[:, None] * dur * p.m_j2[:, None]
+    free = np.clip(p.t_e / np.maximum(p.tpot, 1e-300), 1e-9, 1.0)[:, None]  # 1 - rho_J
+    m_j = ((1.0 - free[:, 0]) / np.maximum(lam, 1e-300))[:, None]  # E[J]
+    own = steps * p.t_e[:, None]
+    start = own + lam[:, None] * ttft_mean * m_j
+    mean = start / free - own
+    var = start * lam[:, None] * p.m_j2[:, None] / free**3
     shape = mean**2 / np.maximum(var, 1e-300)
     scale = var / np.maximum(mean, 1e-300)
     return shape, scale, steps
 
 
+def _ttft_means(*, base: np.ndarray, rho: np.ndarray, shape: np.ndarray, scale: np.ndarray
+                ) -> np.ndarray:
+    """Mean TTFT of each request (n, m)."""
+    return base + rho * shape * scale
+
+
 def _attainment(u: _Setup, lam: np.ndarray, p: _Point, *, ttft: float, tpot: float
                 ) -> np.ndarray:
-    base, rho, decay = _ttft_tail(u, lam, p)
-    late = np.where(ttft >= base, rho * np.exp(-decay * np.maximum(ttft - base, 0.0)), 1.0)
-    shape, scale, steps = _tpot_gamma(u, lam, p)
+    base, rho, shape, scale = _ttft_tail(u, lam, p)
+    late = np.where(ttft >= base, rho * (1.0 - _gamma_cdf(shape, scale, ttft - base)), 1.0)
+    waits = _ttft_means(base=base, rho=rho, shape=shape, scale=scale)
+    shape, scale, steps = _tpot_gamma(u, lam, p, ttft_mean=waits)
     room = (tpot - p.t_e)[:, None] * steps
     fast = _gamma_cdf(shape, scale, room)
     fast = np.where(room < 0, 0.0, fast)
@@ -444,15 +512,18 @@ def _p99s(u: _Setup, lam: np.ndarray, p: _Point) -> tuple[np.ndarray, np.ndarray
     """P99 TTFT and TPOT over the accepted requests (quantiles of the mixtures)."""
     acc = u.accepted
     count = np.maximum(acc.sum(axis=1), 1.0)
-    base, rho, decay = _ttft_tail(u, lam, p)
+    base, rho, w_shape, w_scale = _ttft_tail(u, lam, p)
 
     def ttft_over(x):
-        tail = np.where(x[:, None] >= base, rho * np.exp(-decay * (x[:, None] - base)), 1.0)
+        tail = np.where(x[:, None] >= base, rho * (1.0 - _gamma_cdf(
+            w_shape, w_scale, x[:, None] - base)), 1.0)
         return (acc * tail).sum(axis=1) / count
 
-    hi = np.max(np.where(acc > 0, base, 0.0), axis=1) + np.log(100.0) / decay[:, 0]
+    hi = np.max(np.where(acc > 0, base, 0.0), axis=1) + (
+        (w_shape * w_scale + 12.0 * np.sqrt(w_shape) * w_scale)[:, 0])
     ttft99 = _quantile(ttft_over, np.zeros_like(hi), hi)
-    shape, scale, steps = _tpot_gamma(u, lam, p)
+    shape, scale, steps = _tpot_gamma(u, lam, p, ttft_mean=_ttft_means(
+        base=base, rho=rho, shape=w_shape, scale=w_scale))
     many = acc * (u.steps[None, :] > 0)
     count2 = np.maximum(many.sum(axis=1), 1.0)
 
@@ -472,9 +543,19 @@ def _gamma_cdf(shape: np.ndarray, scale: np.ndarray, x: np.ndarray) -> np.ndarra
     ch. 17), with the normal CDF in its tanh form (error below 2e-4); 1 where X is 0."""
     k = np.maximum(shape, 1e-12)
     v = 1.0 / (9.0 * k)
-    z = (np.cbrt(np.maximum(x, 0.0) / np.maximum(k * scale, 1e-300)) - (1.0 - v)) / np.sqrt(v)
-    cdf = 0.5 * (1.0 + np.tanh(0.7978845608 * (z + 0.044715 * z**3)))
-    return np.where((shape > 0) & (scale > 0), cdf, 1.0)
+    z = np.maximum(x, 0.0) / np.maximum(k * scale, 1e-300)
+    np.cbrt(z, out=z)
+    z -= 1.0 - v
+    z /= np.sqrt(v)
+    t = z * z
+    t *= 0.044715
+    t += 1.0
+    t *= z
+    t *= 0.7978845608
+    np.tanh(t, out=t)
+    t += 1.0
+    t *= 0.5
+    return np.where((shape > 0) & (scale > 0), t, 1.0)
 
 
 def _quantile(over, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

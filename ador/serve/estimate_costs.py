@@ -62,6 +62,13 @@ class CostTables:
         return CostTables(grid=grid, attn_overhead_s=ovh, **out)
 
 
+def no_tables(*, n: int, grid: np.ndarray) -> CostTables:
+    """Tables of designs that cannot run the model at their TP x PP: every time infinite."""
+    inf = np.full((n, grid.shape[0]), np.inf)
+    return CostTables(grid=grid, dense=inf, tail=inf, decode=inf, prefill_attn=inf,
+                      attn_overhead_s=np.full(n, np.inf))
+
+
 def cost_tables(*, d: DesignArrays, model: ModelSpec, tp: int, pp: int, precision: str,
                 grid: np.ndarray, decode_context: float) -> CostTables:
     """The pieces for designs ``d`` (all at the same TP x PP) on ``grid``."""

@@ -27,7 +27,7 @@ TEMPLATES = ("a100-sxm-80gb", "h100-sxm-80gb")
 
 
 @functools.cache
-def population(n: int = 40, seed: int = 0) -> DesignArrays:
+def population(n: int = 24, seed: int = 0) -> DesignArrays:
     """The two templates and random designs of the default space."""
     space = load_design_space("ador-hetero")
     X = space.repair(np.random.default_rng(seed).uniform(space.xl, space.xu,
@@ -37,15 +37,17 @@ def population(n: int = 40, seed: int = 0) -> DesignArrays:
                                    + [s for s, v in zip(specs, valid, strict=True) if v])
 
 
-def lengths(n: int = 400):
+def lengths(n: int = 300):
     r = poisson(n, 1.0, seed=3)
     return r.prompt_tokens, r.output_tokens
 
 
-def estimate(d: DesignArrays, *, tp=1, scheduler="vllm", rate=2.0, **kw):
-    p, o = lengths()
+def estimate(d: DesignArrays, *, tp=1, scheduler="vllm", rate=2.0, requests=300, **kw):
+    p, o = lengths(requests)
     args = {"designs": d, "model": model("llama3-8b"), "tp": np.broadcast_to(tp, (d.n,)),
-            "prompt_tokens": p, "output_tokens": o, "scheduler": SchedulerConfig(name=scheduler),
+            "prompt_tokens": p, "output_tokens": o,
+            "scheduler": SchedulerConfig(name=scheduler) if isinstance(scheduler, str)
+            else scheduler,
             "rate_per_s": rate, **SLO}
     return estimate_serving(**{**args, **kw})
 
@@ -54,6 +56,35 @@ def test_bad_scheduler_name_is_one_error():
     with pytest.raises(AdorError) as err:
         estimate(population(), scheduler="static")
     assert err.value.field == "scheduler.name" and err.value.value == "static"
+
+
+@pytest.mark.parametrize(("kw", "field"), [({"rate": 0.0}, "rate_per_s"),
+                                         ({"tpot_slo_s": -1.0}, "tpot_slo_s"),
+                                         ({"attainment": 1.0}, "attainment"),
+                                         ({"tp": 0}, "tp"), ({"tp": 3}, "tp"),
+                                         ({"output_tokens": np.ones(3)}, "prompt_tokens")])
+def test_bad_input_names_the_field(kw, field):
+    with pytest.raises(AdorError) as err:
+        estimate(population().take([0, 1]), **kw)
+    assert err.value.field == field
+
+
+def test_a_tp_the_model_cannot_use_gives_nothing_for_that_design_only():
+    d = population().take(np.arange(3))
+    est = estimate(d, tp=np.array([1, 64, 2]))  # 64 does not divide llama3-8b's 32 heads
+    assert est.feasible.tolist() == [True, False, True]
+    assert est.goodput_per_s[1] == 0 and est.max_throughput_per_s[1] == 0
+    assert est.kv_capacity_tokens[1] == 0 and np.isinf(est.ttft_p99_s[1])
+    assert np.all(est.goodput_per_s[[0, 2]] > 0)
+
+
+def test_one_scheduler_per_design():
+    d = population().take(np.arange(4))
+    mixed = estimate(d, scheduler=[SchedulerConfig(name=n)
+                                   for n in ("vllm", "sarathi", "vllm", "trtllm")])
+    for k, name in enumerate(("vllm", "sarathi", "vllm")):
+        alone = estimate(d.take([k]), scheduler=name)
+        assert mixed.goodput_per_s[k] == pytest.approx(alone.goodput_per_s[0], rel=1e-9)
 
 
 @pytest.mark.parametrize("sched", ["vllm", "sarathi"])
@@ -86,8 +117,11 @@ def test_physical_bounds(sched):
     assert np.all(est.max_throughput_per_s * flops <= peak)
     decode_steps = est.max_throughput_per_s * np.mean(np.maximum(o - 1, 0))
     assert np.all(decode_steps <= est.max_running * d.hbm_bw / weights)
-    assert np.any(est.goodput_per_s > 0) and np.any(est.kv_capacity_tokens == 0)
-    assert np.all(est.max_throughput_per_s[est.kv_capacity_tokens == 0] == 0)
+    assert np.all(est.goodput_per_s > 0)
+    small = estimate(dataclasses.replace(d, hbm_bytes=np.minimum(d.hbm_bytes, 16e9)),
+                     scheduler=sched)  # llama3-8b's 16 GB of weights leave no KV cache
+    assert np.all(small.kv_capacity_tokens == 0)
+    assert np.all(small.max_throughput_per_s == 0) and np.all(small.goodput_per_s == 0)
 
 
 @pytest.mark.parametrize("sched", ["vllm", "sarathi"])
@@ -107,8 +141,8 @@ def test_monotone(sched):
 
 
 def test_population_equals_one_design_at_a_time():
-    d = population().take(np.arange(5))
-    tp = np.array([1, 2, 1, 2, 1])
+    d = population().take(np.arange(4))
+    tp = np.array([1, 2, 1, 2])
     for sched in ("vllm", "sarathi"):
         whole = estimate(d, tp=tp, scheduler=sched)
         for k in range(d.n):
@@ -118,17 +152,17 @@ def test_population_equals_one_design_at_a_time():
                                            rtol=1e-12, err_msg=f.name)
 
 
-@pytest.mark.parametrize("hw", TEMPLATES)
-@pytest.mark.parametrize("sched", ["vllm", "sarathi"])
+@pytest.mark.parametrize(("hw", "sched"), [("a100-sxm-80gb", "vllm"),
+                                         ("h100-sxm-80gb", "sarathi")])
 def test_agrees_with_the_simulator_at_a_mid_rate(hw, sched):
-    """Poisson arrivals at half the estimated max throughput: mean TPOT within 15 %, P99
-    TTFT and TPOT within 40 % of the simulator (measured: a few % for the mean, the P99s
-    low by up to about 30 %)."""
+    """Poisson arrivals (1,000 requests) at half the estimated max throughput: mean TPOT
+    within 15 %, P99 TTFT and TPOT within 40 % of the simulator (measured: within 10 %
+    on these two; 1,500 requests at 0.3-0.7 of the max on a100: within 20 %)."""
     d = DesignArrays.from_specs([hardware(hw)])
-    top = estimate(d, scheduler=sched).max_throughput_per_s[0]
+    top = estimate(d, scheduler=sched, requests=1000).max_throughput_per_s[0]
     rate = 0.5 * top
-    est = estimate(d, scheduler=sched, rate=rate)
-    req = poisson(lengths()[0].size, rate, seed=3)
+    est = estimate(d, scheduler=sched, rate=rate, requests=1000)
+    req = poisson(1000, rate, seed=3)
     res = simulate(requests=req, hardware=hardware(hw), model=model("llama3-8b"),
                    scheduler=SchedulerConfig(name=sched), step_model=step(hw), **SLO)
     s = res.summary
@@ -141,8 +175,8 @@ def test_agrees_with_the_simulator_at_a_mid_rate(hw, sched):
 @pytest.mark.parametrize("hw", TEMPLATES)
 def test_goodput_agrees_with_the_simulator(hw):
     d = DesignArrays.from_specs([hardware(hw)])
-    est = estimate(d, scheduler="vllm")
-    g = find_goodput(requests=poisson(lengths()[0].size, 1.0, seed=3), hardware=hardware(hw),
+    est = estimate(d, scheduler="vllm", requests=1000)
+    g = find_goodput(requests=poisson(1000, 1.0, seed=3), hardware=hardware(hw),
                      model=model("llama3-8b"), scheduler=SchedulerConfig(name="vllm"),
                      step_model=step(hw), **SLO)
     assert est.goodput_per_s[0] == pytest.approx(g.rate_per_s, rel=0.3)
