@@ -114,6 +114,13 @@ def _settings(spec, generations: int | None, pop_size: int | None, workers: int)
     return spec.model_copy(update={"search": search})
 
 
+def _sched_text(s: dict) -> str:
+    if not s:
+        return ""
+    return (f"{s['name']}, chunk {s['chunk_tokens']}, max {s['max_num_seqs']}, "
+            f"KV {s['memory_fraction']}")
+
+
 def serving_section(args, *, static_pareto, static_folder: Path, first: str) -> None:
     """Joint search, then the static winners, the A100 and the H100 simulated on the same
     serving workload; goodput per mm² side by side."""
@@ -126,37 +133,42 @@ def serving_section(args, *, static_pareto, static_folder: Path, first: str) -> 
     tpot_col, eff_col = pre + "tpot_s", pre + "tokens_per_s_per_mm2"
     picks = {"static best tpot": int(np.argmin(static_pareto[tpot_col].values)),
              "static best tok/s/mm²": int(np.argmax(static_pareto[eff_col].values))}
-    rows = [(name, "a100" if name == "A100" else "h100", None) for name in ("A100", "H100")]
-    for label, i in picks.items():
-        row = static_pareto.iloc[i]
-        rows.append((f"{label} ({row['id']})", str(static_folder / row["yaml"]),
-                     float(row["area_mm2"])))
-    base = joint.baselines.set_index("baseline")
-    areas = [float(base.at[hw, "area_mm2"]) if area is None else area
-             for (_, hw, area) in rows]
-    tasks = [ServeArgs(hardware=hw, setup=setup, tp=1, scheduler={}).kwargs()
-             for _, hw, _ in rows]
-    sims = run_pool(tasks, workers=args.workers)
-    cols = serving_columns(
-        goodput_per_s=np.array([r.get("goodput_per_s", np.nan) for r in sims]),
-        chips=np.ones(len(rows)), ttft_p99_s=np.array([r.get("ttft_p99_s", np.nan)
-                                                       for r in sims]),
-        tpot_p99_s=np.array([r.get("tpot_p99_s", np.nan) for r in sims]),
-        static={"area_mm2": np.array(areas), "power_w": np.full(len(rows), np.nan),
-                "cost_usd": np.full(len(rows), np.nan)})
-    table = [(name, areas[k], cols["goodput_per_chip_per_s"][k],
-              cols["goodput_per_s_per_mm2"][k], cols["tpot_p99_s"][k], "vllm defaults")
-             for k, (name, _, _) in enumerate(rows)]
     confirmed = pd.read_csv(joint.folder / FILES["confirmed"])
     mine = confirmed[confirmed["role"] == "pareto"]
-    if not mine.empty:
-        best = mine.loc[mine["sim:goodput_per_s_per_mm2"].idxmax()]
+    best = mine.loc[mine["sim:goodput_per_s_per_mm2"].idxmax()] if not mine.empty else None
+    tuned: dict = {}
+    if best is not None:
         knobs = joint.designs.set_index("id").loc[best["id"]]
-        table.append((f"serving search best ({best['id']})", float(knobs["area_mm2"]),
+        tuned = {"name": knobs["scheduler"], "chunk_tokens": int(knobs["chunk_tokens"]),
+                 "max_num_seqs": int(knobs["max_num_seqs"]),
+                 "memory_fraction": float(knobs["memory_fraction"])}
+    hardware = [("A100", "a100", None), ("H100", "h100", None)]
+    for label, i in picks.items():
+        row = static_pareto.iloc[i]
+        hardware.append((f"{label} ({row['id']})", str(static_folder / row["yaml"]),
+                         float(row["area_mm2"])))
+    base = joint.baselines.set_index("baseline")
+    rows = [(name, hw, float(base.at[hw, "area_mm2"]) if area is None else area, sched)
+            for sched in ([{}, tuned] if tuned else [{}]) for name, hw, area in hardware]
+    tasks = [ServeArgs(hardware=hw, setup=setup, tp=1, scheduler=sched).kwargs()
+             for _, hw, _, sched in rows]
+    sims = run_pool(tasks, workers=args.workers)
+    n = len(rows)
+    cols = serving_columns(
+        goodput_per_s=np.array([r.get("goodput_per_s", np.nan) for r in sims]),
+        chips=np.ones(n), ttft_p99_s=np.array([r.get("ttft_p99_s", np.nan) for r in sims]),
+        tpot_p99_s=np.array([r.get("tpot_p99_s", np.nan) for r in sims]),
+        static={"area_mm2": np.array([r[2] for r in rows]), "power_w": np.full(n, np.nan),
+                "cost_usd": np.full(n, np.nan)})
+    text = _sched_text(tuned)
+    table = [(name, area, cols["goodput_per_chip_per_s"][k], cols["goodput_per_s_per_mm2"][k],
+              cols["tpot_p99_s"][k], text if sched else "vllm defaults")
+             for k, (name, _, area, sched) in enumerate(rows)]
+    if best is not None:
+        table.append((f"serving search best ({best['id']})",
+                      float(joint.designs.set_index("id").at[best["id"], "area_mm2"]),
                       best["sim:goodput_per_chip_per_s"], best["sim:goodput_per_s_per_mm2"],
-                      best["sim:tpot_p99_s"],
-                      f"{knobs['scheduler']}, chunk {knobs['chunk_tokens']}, max "
-                      f"{knobs['max_num_seqs']}, KV {knobs['memory_fraction']}"))
+                      best["sim:tpot_p99_s"], text))
     a100 = table[0][3]
     print(f"\nServing: {setup.model_name} on {setup.workload_ref} (first "
           f"{setup.requests.n} requests, {setup.rate_per_s:.2f} req/s), SLOs TTFT "
