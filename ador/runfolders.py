@@ -64,6 +64,18 @@ def _plain(o: Any) -> Any:
     return o
 
 
+def read_summary(root: Path, name: str) -> Any:
+    """The JSON file ``name`` of the run folder ``root`` (one-line AdorError when the
+    folder is missing or the file unreadable)."""
+    if not root.is_dir():
+        raise AdorError("run folder does not exist", file=str(root))
+    try:
+        return json.loads((root / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise AdorError(f"cannot read the run summary: {err}".splitlines()[0],
+                        file=str(root / name)) from None
+
+
 def read_csv(path: Path, *, missing: str | None = None) -> pd.DataFrame:
     """A run folder's CSV (an empty frame when it has no rows). An absent file is an empty
     frame too, or, with ``missing`` (the rule it breaks), an error naming the folder."""

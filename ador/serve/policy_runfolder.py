@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from ador.errors import AdorError
-from ador.runfolders import create_run_folder, read_csv, write_csv, write_json
+from ador.runfolders import create_run_folder, read_csv, read_summary, write_csv, write_json
 from ador.serve.policy_grid import PolicyGrid
 from ador.serve.requests import RequestSet
 
@@ -108,13 +108,7 @@ def is_policy_run(path: str | Path) -> bool:
 def load_policy_run(path: str | Path) -> PolicyRun:
     """Read a folder written by :func:`write_policy_run` (one-line AdorError otherwise)."""
     root = Path(path)
-    if not root.is_dir():
-        raise AdorError("run folder does not exist", file=str(root))
-    try:
-        summary = json.loads((root / FILES["summary"]).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise AdorError(f"cannot read the run summary: {err}".splitlines()[0],
-                        file=str(root / FILES["summary"])) from None
+    summary = read_summary(root, FILES["summary"])
     if not isinstance(summary, dict) or summary.get("kind") != KIND:
         raise AdorError(f"not a policy comparison (rule: summary.json has kind '{KIND}')",
                         file=str(root / FILES["summary"]), field="kind")

@@ -40,9 +40,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ador.errors import AdorError
 from ador.metrics import E2E, ITL, NORMALIZED_LATENCY, QUEUEING, TPOT, TTFT
-from ador.runfolders import create_run_folder, read_csv, write_csv, write_json
+from ador.runfolders import create_run_folder, read_csv, read_summary, write_csv, write_json
 from ador.spec.io import dump_yaml, write_text_atomic
 
 KIND = "serving"
@@ -176,16 +175,9 @@ def _csv(path: Path, *, required: bool) -> pd.DataFrame:
 
 def load_serving_run(path: str | Path) -> ServingRun:
     """Read a folder written by :func:`write_serving_run` (one-line AdorError otherwise)."""
-    import json
 
     root = Path(path)
-    if not root.is_dir():
-        raise AdorError("run folder does not exist", file=str(root))
-    try:
-        summary = json.loads((root / FILES["summary"]).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise AdorError(f"cannot read the run summary: {err}".splitlines()[0],
-                        file=str(root / FILES["summary"])) from None
+    summary = read_summary(root, FILES["summary"])
     return ServingRun(path=root, summary=summary,
                       requests=_csv(root / FILES["requests"], required=True),
                       timeseries=_csv(root / FILES["timeseries"], required=True),
