@@ -76,33 +76,44 @@ def _stage(*, d: DesignArrays, ops: list[Operator], scenario: Scenario, rate: np
         total = total + (pp - 1) * p2p_send_time(
             d=d, size_bytes=tokens * model.hidden * scenario.activation_precision.bytes)
     shape = (d.n, weights.shape[0])
-
-    def avg(a: np.ndarray) -> np.ndarray:
-        return weighted_sum(a, weights, n=d.n)
-
-    op_times = {name: avg(t) for name, t in times.items()}
+    kinds = matrix_kinds()
+    # every context average of the pass in one batch; an operator without matrix products
+    # puts no work on the matrix units (adding its zeros would change no bit)
+    matrix_ops = [op for op in ops if op.matmuls]
+    means = iter(weighted_sums(
+        [times[op.name] for op in ops] + [total]
+        + [costs[op.name].hbm_bytes for op in ops]
+        + [costs[op.name].sram_bytes for op in ops]
+        + [costs[op.name].shares[k.name] * op.matrix_flops for op in matrix_ops
+           for k in kinds], weights, n=d.n))
+    op_times = {op.name: next(means) for op in ops}
+    span = next(means)
+    op_bytes = {op.name: next(means) * reps[op.name] for op in ops}
+    op_sram_bytes = {op.name: next(means) * reps[op.name] for op in ops}
+    work: dict[str, Any] = {k.name: 0.0 for k in kinds}
+    for op in matrix_ops:
+        for k in kinds:
+            work[k.name] = work[k.name] + next(means) * reps[op.name]
     class_times: dict[str, np.ndarray] = {}
     for op in ops:
         key = op.op_class.value
         class_times[key] = class_times.get(key, 0.0) + op_times[op.name]
-    span = avg(total)
     flops = {op.name: float(np.sum(np.broadcast_to(op.flops, weights.shape) * weights))
              * reps[op.name] for op in ops}
-    op_bytes = {op.name: avg(costs[op.name].hbm_bytes) * reps[op.name] for op in ops}
     mid = weights.shape[0] // 2
     return StageResult(
         time=span,
         op_times=op_times,
         op_flops=flops,
         op_bytes=op_bytes,
-        op_sram_bytes={op.name: avg(costs[op.name].sram_bytes) * reps[op.name] for op in ops},
+        op_sram_bytes=op_sram_bytes,
         op_comm_bytes={op.name: _sent_bytes(op.comm_bytes, scenario.tp) * reps[op.name]
                        for op in ops},
         op_bound={op.name: costs[op.name].bound_at(shape=shape, column=mid) for op in ops},
         op_class={op.name: op.op_class.value for op in ops},
         class_times=class_times,
-        utilisation=_utilisation(d=d, ops=ops, costs=costs, reps=reps, rate=rate,
-                                 span=span, avg=avg, op_bytes=op_bytes, weights=weights),
+        utilisation=_utilisation(d=d, ops=ops, reps=reps, rate=rate, span=span, work=work,
+                                 op_bytes=op_bytes, weights=weights),
         flops=float(sum(flops.values())),
     )
 
@@ -120,6 +131,58 @@ def weighted_sum(a: np.ndarray, weights: np.ndarray, *, n: int) -> np.ndarray:
     terms = np.empty((k, n))
     np.multiply(np.broadcast_to(a, (n, k)).T, weights[:, None], out=terms)
     return _pairwise_rows(terms)
+
+
+# Elements of one block of the batched context sums: its partial sums stay in the caches.
+_BLOCK = 8192
+
+
+def weighted_sums(arrays: list[Any], weights: np.ndarray, *, n: int) -> list[np.ndarray]:
+    """:func:`weighted_sum` of each of ``arrays``, bit for bit, in one batch.
+
+    An array that does not vary over contexts (last axis 1) has the product rows
+    ``a * w_j``, made block by block from the one column instead of laid out in full; the
+    others are summed one by one.
+    """
+    out: list[Any] = [None] * len(arrays)
+    flat = [i for i, a in enumerate(arrays) if np.ndim(a) == 0 or np.shape(a)[-1] == 1]
+    if flat:
+        x = np.empty((len(flat), n))
+        for row, i in enumerate(flat):
+            x[row] = np.broadcast_to(arrays[i], (n, 1))[:, 0]
+        x = x.reshape(-1)
+        sums = np.empty_like(x)
+        for lo in range(0, x.shape[0], _BLOCK):
+            sums[lo:lo + _BLOCK] = _pairwise_scaled(x[lo:lo + _BLOCK], weights)
+        sums = sums.reshape(len(flat), n)
+        for row, i in enumerate(flat):
+            out[i] = sums[row]
+    for i, a in enumerate(arrays):
+        if out[i] is None:
+            out[i] = weighted_sum(a, weights, n=n)
+    return out
+
+
+def _pairwise_scaled(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """:func:`_pairwise_rows` of the rows ``x * w[j]``, each made when it is added."""
+    k = w.shape[0]
+    if k < 8:
+        total = np.zeros(x.shape[0])
+        for wj in w:
+            total = total + x * wj
+        return total
+    if k > 128:
+        half = k // 2 - (k // 2) % 8
+        return _pairwise_scaled(x, w[:half]) + _pairwise_scaled(x, w[half:])
+    r = np.multiply(w[0:8, None], x)
+    step = np.empty_like(r)
+    end = k - k % 8
+    for i in range(8, end, 8):
+        r += np.multiply(w[i:i + 8, None], x, out=step)
+    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    for wj in w[end:]:
+        total = total + x * wj
+    return total
 
 
 def _pairwise_rows(p: np.ndarray) -> np.ndarray:
@@ -150,23 +213,20 @@ def _sent_bytes(payload: Any, p: int) -> float:
     return 2.0 * (p - 1) / p * payload if p > 1 else 0.0
 
 
-def _utilisation(*, d, ops, costs, reps, rate, span, avg, op_bytes, weights
+def _utilisation(*, d, ops, reps, rate, span, work, op_bytes, weights
                  ) -> dict[str, np.ndarray]:
     """Achieved work over peak work during the pass, per unit kind (and HBM bandwidth)."""
     kinds = matrix_kinds()
     peaks = {k.name: 2.0 * k.macs_per_cycle(d) * d.clock_hz * rate[:, 0] for k in kinds}
     vu_peak = d.vu_count * d.vu_lanes * d.clock_hz
-    work: dict[str, Any] = {k.name: 0.0 for k in kinds}
+    # the same for every design: averaged over one row, as every row would be
+    vec = np.zeros((len(ops), weights.shape[0])) + np.array(
+        [np.broadcast_to(op.vector_ops + op.special_ops, weights.shape) for op in ops])
+    vu_each = weighted_sum(vec, weights, n=len(ops)) if ops else vec[:, 0]
     vu_work: Any = 0.0
     hbm: Any = 0.0
-    for op in ops:
-        c, r = costs[op.name], reps[op.name]
-        mf = op.matrix_flops
-        for k in kinds:
-            work[k.name] = work[k.name] + avg(c.shares[k.name] * mf) * r
-        # the same for every design: averaged over one row, as every row would be
-        vec = np.zeros((1, c.time.shape[1])) + op.vector_ops + op.special_ops
-        vu_work = vu_work + weighted_sum(vec, weights, n=1) * r
+    for i, op in enumerate(ops):
+        vu_work = vu_work + vu_each[i:i + 1] * reps[op.name]
         hbm = hbm + op_bytes[op.name]
     with np.errstate(invalid="ignore", divide="ignore"):
         out = {k: np.where(peaks[k] > 0, work[k] / (peaks[k] * span), 0.0) for k in peaks}

@@ -100,6 +100,11 @@ def overlap2(a: np.ndarray, b: np.ndarray, k: np.ndarray) -> np.ndarray:
     return hi * np.where(np.isfinite(k), norm, 1.0)
 
 
+def _finite(a: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(a)``, without the copy where ``a`` is finite already."""
+    return a if np.isfinite(a).all() else np.nan_to_num(a)
+
+
 def _designs(a: np.ndarray, zero: np.ndarray) -> np.ndarray:
     """``a`` as an array with one row per design (``a + zero``, without a copy if it is)."""
     return a if np.ndim(a) == 2 and a.shape[0] == zero.shape[0] else a + zero
@@ -119,7 +124,7 @@ def op_cost(*, d: DesignArrays, op: Operator, rate: np.ndarray, tp: int) -> OpCo
         shares = shares_mm  # the shapes of one operator's products pick the same split
         sram_bytes = sram_bytes + shares_mm[0] * runs[0][1]
         for share_k, (_, sram_k) in zip(shares_mm[1:], runs[1:], strict=True):
-            sram_bytes = sram_bytes + share_k * np.nan_to_num(sram_k)
+            sram_bytes = sram_bytes + share_k * _finite(sram_k)
     eff = col(d.attention_eff) if op.op_class is OpClass.ATTENTION else col(d.matrix_eff)
     eff = eff * np.where(rate >= 2.0, col(d.matrix_eff_8bit), 1.0)
     matrix = matrix / eff

@@ -42,7 +42,8 @@ def mactree_time(*, d: DesignArrays, mm: MatMul, rate: np.ndarray) -> tuple[np.n
     items = mm.m * _cdiv(mm.n, lanes) * mm.groups
     cycles = np.ceil(items / np.maximum(count, 1)) * _cdiv(mm.k, width) + np.log2(width)
     seconds = cycles / (col(d.clock_hz) * rate)
-    seconds = np.where(count > 0, seconds, np.inf)
+    if not (count > 0).all():
+        seconds = np.where(count > 0, seconds, np.inf)
     elems = (mm.n * mm.k + mm.m * mm.k * np.ceil(_cdiv(mm.n, lanes) / np.maximum(count, 1))
              + mm.m * mm.n) * mm.groups
     return seconds, elems * 2.0

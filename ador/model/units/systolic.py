@@ -116,18 +116,33 @@ def systolic_time(*, d: DesignArrays, mm: MatMul, rate: np.ndarray
     ``rate`` is the per-design throughput multiplier of the compute precision (fp8: 2x).
     """
     is_os = col(d.sa_output_stationary) > 0
+    any_os = bool(is_os.any())
+    all_os = any_os and bool(is_os.all())
     # Each dataflow's schedule is only computed when some design in the population uses it.
-    ws = systolic_ws_cycles(d=d, mm=mm) if not is_os.all() else 0.0
-    os_cycles, os_elems = systolic_os_cycles(d=d, mm=mm) if is_os.any() else (0.0, 0.0)
-    cycles = np.where(is_os, os_cycles, ws)
+    ws = systolic_ws_cycles(d=d, mm=mm) if not all_os else 0.0
+    os_cycles, os_elems = systolic_os_cycles(d=d, mm=mm) if any_os else (0.0, 0.0)
     # weight-stationary: weights once, activations broadcast to the arrays that share a
     # K block, outputs once.
     ws_elems = (mm.n * mm.k + mm.m * mm.k * np.ceil(
-        _cdiv(mm.n, col(d.sa_cols)) / np.maximum(col(d.sa_count), 1)) + mm.m * mm.n) * mm.groups
-    elems = np.where(is_os, os_elems, ws_elems)
+        _cdiv(mm.n, col(d.sa_cols)) / np.maximum(col(d.sa_count), 1)) + mm.m * mm.n
+                ) * mm.groups if not all_os else 0.0
+    cycles = _pick(is_os, any_os, all_os, os_cycles, ws)
+    elems = _pick(is_os, any_os, all_os, os_elems, ws_elems)
     seconds = cycles / (col(d.clock_hz) * rate)
-    seconds = np.where(col(d.sa_count) > 0, seconds, np.inf)
+    present = col(d.sa_count) > 0
+    if not present.all():
+        seconds = np.where(present, seconds, np.inf)
     return seconds, elems * 2.0
+
+
+def _pick(is_os: np.ndarray, any_os: bool, all_os: bool, os_value, ws_value) -> np.ndarray:
+    """``np.where(is_os, os_value, ws_value)``, without the copy when one dataflow is used
+    throughout (the same array, so the same bits)."""
+    chosen = os_value if all_os else ws_value if not any_os else None
+    if chosen is not None and np.shape(chosen) == np.broadcast_shapes(
+            is_os.shape, np.shape(os_value), np.shape(ws_value)):
+        return np.asarray(chosen, dtype=np.float64)
+    return np.where(is_os, os_value, ws_value)
 
 
 
