@@ -134,7 +134,7 @@ def weighted_sum(a: np.ndarray, weights: np.ndarray, *, n: int) -> np.ndarray:
 
 
 # Elements of one block of the batched context sums: its partial sums stay in the caches.
-_BLOCK = 8192
+_BLOCK = 32768
 
 
 def weighted_sums(arrays: list[Any], weights: np.ndarray, *, n: int) -> list[np.ndarray]:
@@ -147,16 +147,15 @@ def weighted_sums(arrays: list[Any], weights: np.ndarray, *, n: int) -> list[np.
     out: list[Any] = [None] * len(arrays)
     flat = [i for i, a in enumerate(arrays) if np.ndim(a) == 0 or np.shape(a)[-1] == 1]
     if flat:
-        x = np.empty((len(flat), n))
+        cols = np.empty((len(flat), n))
         for row, i in enumerate(flat):
-            x[row] = np.broadcast_to(arrays[i], (n, 1))[:, 0]
-        x = x.reshape(-1)
+            cols[row] = np.broadcast_to(arrays[i], (n, 1))[:, 0]
+        x = cols.reshape(-1)
         sums = np.empty_like(x)
         for lo in range(0, x.shape[0], _BLOCK):
             sums[lo:lo + _BLOCK] = _pairwise_scaled(x[lo:lo + _BLOCK], weights)
-        sums = sums.reshape(len(flat), n)
         for row, i in enumerate(flat):
-            out[i] = sums[row]
+            out[i] = sums[row * n:(row + 1) * n]
     for i, a in enumerate(arrays):
         if out[i] is None:
             out[i] = weighted_sum(a, weights, n=n)

@@ -24,6 +24,7 @@ import numpy as np
 
 from ador.model.arrays import col
 from ador.model.design import DesignArrays
+from ador.model.heap import keep_freed_memory
 from ador.model.interconnect import allreduce_time
 from ador.model.memory import offchip_activation_bytes, op_hbm_bytes
 from ador.model.units import best_matrix_time, matrix_kinds
@@ -31,6 +32,8 @@ from ador.model.units.vector import vector_time
 from ador.workload.operators import OpClass, Operator
 
 CHUNKS = 4
+
+keep_freed_memory()  # the operator costs make many large temporaries (see ador.model.heap)
 
 
 @dataclass(frozen=True)
