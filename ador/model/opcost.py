@@ -67,6 +67,9 @@ class OpCost:
         """:attr:`bound` of the arrays broadcast to ``shape``, at one column only (cheap:
         an argmax across the parts is slow over whole (designs, contexts) arrays)."""
         def at(a: np.ndarray) -> np.ndarray:
+            if (isinstance(column, int) and np.ndim(a) == 2 and a.shape[0] == shape[0]
+                    and a.shape[1] in (1, shape[1])):  # a column or a full array
+                return a[:, 0] if a.shape[1] == 1 else a[:, column]
             return np.broadcast_to(a, shape)[:, column]
         limits = np.stack([np.maximum(at(self.matrix), at(self.vector)), at(self.hbm),
                            at(self.sram), at(self.comm)])
