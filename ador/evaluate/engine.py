@@ -14,7 +14,7 @@ from ador.model.arrays import col
 from ador.model.design import DesignArrays
 from ador.model.interconnect import p2p_send_time
 from ador.model.memory import footprint
-from ador.model.opcost import op_cost, overlap_collective
+from ador.model.opcost import bounds_at, design_terms, op_cost, overlap_collective
 from ador.model.units import matrix_kinds
 from ador.spec.hardware import HardwareSpec
 from ador.spec.io import context_rule
@@ -109,7 +109,8 @@ def _stage(*, d: DesignArrays, p: _Pass, scenario: Scenario, rate: np.ndarray,
            model: ModelSpec) -> StageResult:
     """Time of one pass; arrays are (n, k) over designs and decode contexts until averaged."""
     ops, reps, weights = p.ops, p.reps, p.weights
-    costs = {op.name: op_cost(d=d, op=op, rate=rate, tp=scenario.tp) for op in ops}
+    terms = design_terms(d=d, rate=rate)
+    costs = {op.name: op_cost(d=d, op=op, rate=rate, tp=scenario.tp, terms=terms) for op in ops}
     times = {}
     for op in ops:
         t = costs[op.name].time
@@ -153,7 +154,8 @@ def _stage(*, d: DesignArrays, p: _Pass, scenario: Scenario, rate: np.ndarray,
         op_bytes=op_bytes,
         op_sram_bytes=op_sram_bytes,
         op_comm_bytes=dict(p.comm_bytes),
-        op_bound={op.name: costs[op.name].bound_at(shape=shape, column=mid) for op in ops},
+        op_bound=dict(zip(costs, bounds_at(list(costs.values()), shape=shape, column=mid),
+                          strict=True)),
         op_class=dict(p.op_class),
         class_times=class_times,
         utilisation=_utilisation(d=d, rate=rate, span=span, work=work,

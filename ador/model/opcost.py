@@ -66,17 +66,25 @@ class OpCost:
     def bound_at(self, *, shape: tuple[int, ...], column: int | slice) -> np.ndarray:
         """:attr:`bound` of the arrays broadcast to ``shape``, at one column only (cheap:
         an argmax across the parts is slow over whole (designs, contexts) arrays)."""
-        def at(a: np.ndarray) -> np.ndarray:
-            if (isinstance(column, int) and np.ndim(a) == 2 and a.shape[0] == shape[0]
-                    and a.shape[1] in (1, shape[1])):  # a column or a full array
-                return a[:, 0] if a.shape[1] == 1 else a[:, column]
-            return np.broadcast_to(a, shape)[:, column]
-        limits = np.stack([np.maximum(at(self.matrix), at(self.vector)), at(self.hbm),
-                           at(self.sram), at(self.comm)])
-        return np.where(at(self.overhead) > at(self.busy), 4, limits.argmax(axis=0))
+        return bounds_at([self], shape=shape, column=column)[0]
 
     def _limits(self) -> tuple[np.ndarray, ...]:
         return (self.matrix, self.vector, self.hbm, self.sram, self.comm)
+
+
+def bounds_at(costs: list[OpCost], *, shape: tuple[int, ...], column: int | slice
+              ) -> list[np.ndarray]:
+    """:meth:`OpCost.bound_at` of several operators at once (one argmax for all)."""
+    def at(a: np.ndarray) -> np.ndarray:
+        if (isinstance(column, int) and np.ndim(a) == 2 and a.shape[0] == shape[0]
+                and a.shape[1] in (1, shape[1])):  # a column or a full array
+            return a[:, 0] if a.shape[1] == 1 else a[:, column]
+        return np.broadcast_to(a, shape)[:, column]
+    parts = np.stack([np.stack([at(c.matrix), at(c.vector), at(c.hbm), at(c.sram), at(c.comm),
+                                at(c.overhead), at(c.busy)]) for c in costs])
+    limits = np.stack([np.maximum(parts[:, 0], parts[:, 1]), parts[:, 2], parts[:, 3],
+                       parts[:, 4]], axis=1)
+    return list(np.where(parts[:, 5] > parts[:, 6], 4, limits.argmax(axis=1)))
 
 
 def _zeros(d: DesignArrays) -> np.ndarray:
@@ -116,9 +124,38 @@ def _designs(a: np.ndarray, zero: np.ndarray) -> np.ndarray:
     return a if np.ndim(a) == 2 and a.shape[0] == zero.shape[0] else a + zero
 
 
-def op_cost(*, d: DesignArrays, op: Operator, rate: np.ndarray, tp: int) -> OpCost:
-    zero = _zeros(d)
-    hbm_bw = col(d.hbm_bw) * col(d.hbm_eff)
+@dataclass(frozen=True)
+class DesignTerms:
+    """Per-design columns that every operator's cost uses: the same for all operators of a
+    population at one compute rate, so an evaluation makes them once (:func:`design_terms`)."""
+
+    zero: np.ndarray
+    hbm_bw: np.ndarray  # usable HBM bytes/s of matrix and attention kernels
+    elementwise_bw: np.ndarray  # ... of vector and memory kernels
+    matrix_eff: np.ndarray  # matrix-unit efficiency at the compute rate
+    attention_eff: np.ndarray
+    sram_bw: np.ndarray
+    overlap_exp: np.ndarray
+    overhead: np.ndarray
+    min_kernel: np.ndarray
+
+
+def design_terms(*, d: DesignArrays, rate: np.ndarray) -> DesignTerms:
+    eff_8bit = np.where(rate >= 2.0, col(d.matrix_eff_8bit), 1.0)
+    return DesignTerms(
+        zero=_zeros(d), hbm_bw=col(d.hbm_bw) * col(d.hbm_eff),
+        elementwise_bw=col(d.hbm_bw) * col(d.elementwise_eff),
+        matrix_eff=col(d.matrix_eff) * eff_8bit, attention_eff=col(d.attention_eff) * eff_8bit,
+        sram_bw=col(d.sram_bw), overlap_exp=col(d.overlap_exp),
+        overhead=col(d.kernel_overhead_s), min_kernel=col(d.min_kernel_s))
+
+
+def op_cost(*, d: DesignArrays, op: Operator, rate: np.ndarray, tp: int,
+            terms: DesignTerms | None = None) -> OpCost:
+    """Cost of one execution of ``op`` on every design; ``terms``, when given, are
+    ``design_terms(d=d, rate=rate)`` made once for many operators."""
+    c = design_terms(d=d, rate=rate) if terms is None else terms
+    zero = c.zero
     kinds = matrix_kinds()
     matrix = zero
     shares: list[np.ndarray] = [zero] * len(kinds)
@@ -131,31 +168,27 @@ def op_cost(*, d: DesignArrays, op: Operator, rate: np.ndarray, tp: int) -> OpCo
         sram_bytes = sram_bytes + shares_mm[0] * runs[0][1]
         for share_k, (_, sram_k) in zip(shares_mm[1:], runs[1:], strict=True):
             sram_bytes = sram_bytes + share_k * _finite(sram_k)
-    eff = col(d.attention_eff) if op.op_class is OpClass.ATTENTION else col(d.matrix_eff)
-    eff = eff * np.where(rate >= 2.0, col(d.matrix_eff_8bit), 1.0)
-    matrix = matrix / eff
+    matrix = matrix / (c.attention_eff if op.op_class is OpClass.ATTENTION else c.matrix_eff)
     vec = vector_time(d=d, ops=op.vector_ops, special=op.special_ops) if (
         np.any(np.asarray(op.vector_ops) > 0)) else zero
-    if op.op_class in (OpClass.VECTOR, OpClass.MEMORY):
+    elementwise = op.op_class in (OpClass.VECTOR, OpClass.MEMORY)
+    if elementwise:
         on_chip = (op.act_in_bytes + op.act_out_bytes
                    - offchip_activation_bytes(d=d, act_bytes=op.act_in_bytes)
                    - offchip_activation_bytes(d=d, act_bytes=op.act_out_bytes))
         sram_bytes = sram_bytes + on_chip
     hbm_bytes = op_hbm_bytes(d=d, op=op) + zero
-    if op.op_class in (OpClass.VECTOR, OpClass.MEMORY):
-        hbm_bw = col(d.hbm_bw) * col(d.elementwise_eff)
-    hbm = hbm_bytes / hbm_bw
-    sram = sram_bytes / col(d.sram_bw)
+    hbm = hbm_bytes / (c.elementwise_bw if elementwise else c.hbm_bw)
+    sram = sram_bytes / c.sram_bw
     comm = allreduce_time(d=d, size_bytes=op.comm_bytes, p=tp) if (
         op.op_class is OpClass.COLLECTIVE) else zero
-    busy = np.maximum(overlap2(np.maximum(matrix, vec), hbm, col(d.overlap_exp)), sram) + comm
-    overhead = col(d.kernel_overhead_s)
-    time = np.maximum(busy + overhead, col(d.min_kernel_s))
+    busy = np.maximum(overlap2(np.maximum(matrix, vec), hbm, c.overlap_exp), sram) + comm
+    time = np.maximum(busy + c.overhead, c.min_kernel)
     return OpCost(time=time, matrix=_designs(matrix, zero),
                   shares={k.name: _designs(s, zero) for k, s in zip(kinds, shares, strict=True)},
                   vector=_designs(vec, zero), hbm=hbm, sram=_designs(sram, zero),
                   sram_bytes=_designs(sram_bytes, zero), comm=_designs(comm, zero),
-                  hbm_bytes=hbm_bytes, busy=busy, overhead=overhead)
+                  hbm_bytes=hbm_bytes, busy=busy, overhead=c.overhead)
 
 
 def overlap_collective(*, d: DesignArrays, producer: np.ndarray, collective: np.ndarray
