@@ -187,8 +187,9 @@ def weighted_sums(arrays: list[Any], weights: np.ndarray, *, n: int) -> list[np.
     """:func:`weighted_sum` of each of ``arrays``, bit for bit, in one batch.
 
     An array that does not vary over contexts (last axis 1) has the product rows
-    ``a * w_j``, made block by block from the one column instead of laid out in full; the
-    others are summed one by one.
+    ``a * w_j``, made block by block from the one column instead of laid out in full; a
+    column with the same bits for every design is summed once. The others are summed one
+    by one.
     """
     out: list[Any] = [None] * len(arrays)
     flat = [i for i, a in enumerate(arrays) if np.ndim(a) == 0 or np.shape(a)[-1] == 1]
@@ -197,12 +198,19 @@ def weighted_sums(arrays: list[Any], weights: np.ndarray, *, n: int) -> list[np.
         for row, i in enumerate(flat):
             a = arrays[i]
             cols[row] = a[:, 0] if np.shape(a) == (n, 1) else np.broadcast_to(a, (n, 1))[:, 0]
-        x = cols.reshape(-1)
-        sums = np.empty_like(x)
-        for lo in range(0, x.shape[0], _BLOCK):
-            sums[lo:lo + _BLOCK] = _pairwise_scaled(x[lo:lo + _BLOCK], weights)
+        bits = cols.view(np.int64)
+        same = (bits == bits[:, :1]).all(axis=1)
+        sums = np.empty_like(cols)
+        if same.any():
+            sums[same] = _pairwise_scaled(cols[same, 0], weights)[:, None]
+        if not same.all():
+            x = cols[~same].reshape(-1)
+            varying = np.empty_like(x)
+            for lo in range(0, x.shape[0], _BLOCK):
+                varying[lo:lo + _BLOCK] = _pairwise_scaled(x[lo:lo + _BLOCK], weights)
+            sums[~same] = varying.reshape(-1, n)
         for row, i in enumerate(flat):
-            out[i] = sums[row * n:(row + 1) * n]
+            out[i] = sums[row]
     for i, a in enumerate(arrays):
         if out[i] is None:
             out[i] = weighted_sum(a, weights, n=n)
