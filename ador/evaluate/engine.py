@@ -14,7 +14,7 @@ from ador.model.arrays import col
 from ador.model.design import DesignArrays
 from ador.model.interconnect import p2p_send_time
 from ador.model.memory import footprint
-from ador.model.opcost import bounds_at, design_terms, op_cost, overlap_collective
+from ador.model.opcost import bounds_at, design_terms, op_costs, overlap_collective
 from ador.model.units import matrix_kinds
 from ador.spec.hardware import HardwareSpec
 from ador.spec.io import context_rule
@@ -110,7 +110,8 @@ def _stage(*, d: DesignArrays, p: _Pass, scenario: Scenario, rate: np.ndarray,
     """Time of one pass; arrays are (n, k) over designs and decode contexts until averaged."""
     ops, reps, weights = p.ops, p.reps, p.weights
     terms = design_terms(d=d, rate=rate)
-    costs = {op.name: op_cost(d=d, op=op, rate=rate, tp=scenario.tp, terms=terms) for op in ops}
+    costs = dict(zip((op.name for op in ops), op_costs(d=d, ops=ops, rate=rate, tp=scenario.tp,
+                                                        terms=terms), strict=True))
     times = {}
     for op in ops:
         t = costs[op.name].time

@@ -18,7 +18,8 @@ Overlap assumptions (stated once, used everywhere):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ from ador.model.interconnect import allreduce_time
 from ador.model.memory import offchip_activation_bytes, op_hbm_bytes
 from ador.model.units import best_matrix_time, matrix_kinds
 from ador.model.units.vector import vector_time
-from ador.workload.operators import OpClass, Operator
+from ador.workload.operators import MatMul, OpClass, Operator
 
 CHUNKS = 4
 
@@ -189,6 +190,64 @@ def op_cost(*, d: DesignArrays, op: Operator, rate: np.ndarray, tp: int,
                   vector=_designs(vec, zero), hbm=hbm, sram=_designs(sram, zero),
                   sram_bytes=_designs(sram_bytes, zero), comm=_designs(comm, zero),
                   hbm_bytes=hbm_bytes, busy=busy, overhead=c.overhead)
+
+
+# Operator fields that may become one vector over a batch of operators of one class.
+_NUMBERS = ("weight_bytes", "act_in_bytes", "act_out_bytes", "kv_read_bytes",
+            "kv_write_bytes", "vector_ops", "special_ops", "comm_bytes")
+_BATCHED = (OpClass.GEMM, OpClass.VECTOR)
+
+
+def op_costs(*, d: DesignArrays, ops: list[Operator], rate: np.ndarray, tp: int,
+             terms: DesignTerms | None = None) -> list[OpCost]:
+    """:func:`op_cost` of each of ``ops``, bit for bit. Weight GEMMs (one product each) and
+    elementwise operators whose sizes are plain numbers are costed together, one operator
+    per column: the same arithmetic on every element, in far fewer array operations."""
+    c = design_terms(d=d, rate=rate) if terms is None else terms
+    out: list[OpCost | None] = [None] * len(ops)
+    groups: dict[tuple, list[int]] = {}
+    for i, op in enumerate(ops):
+        key = _batch_key(op)
+        if key is None:
+            out[i] = op_cost(d=d, op=op, rate=rate, tp=tp, terms=c)
+        else:
+            groups.setdefault(key, []).append(i)
+    for members in groups.values():
+        if len(members) == 1:
+            out[members[0]] = op_cost(d=d, op=ops[members[0]], rate=rate, tp=tp, terms=c)
+            continue
+        batch = [ops[i] for i in members]
+        fields: dict[str, Any] = {f: np.array([getattr(op, f) for op in batch],
+                                              dtype=np.float64) for f in _NUMBERS}
+        matmuls = tuple(MatMul(**{f: np.array([getattr(op.matmuls[0], f) for op in batch],
+                                              dtype=np.float64)
+                                  for f in ("m", "n", "k", "groups")})
+                        for _ in batch[0].matmuls)
+        whole = op_cost(d=d, op=replace(batch[0], matmuls=matmuls, **fields), rate=rate,
+                        tp=tp, terms=c)
+        for j, i in enumerate(members):
+            out[i] = _one_column(whole, j)
+    return [o for o in out if o is not None]
+
+
+def _batch_key(op: Operator) -> tuple | None:
+    """Operators with the same key are costed together (None: alone)."""
+    if op.op_class not in _BATCHED or len(op.matmuls) > 1 or any(
+            np.ndim(getattr(op, f)) for f in _NUMBERS) or any(
+            np.ndim(getattr(mm, f)) for mm in op.matmuls for f in ("m", "n", "k", "groups")):
+        return None
+    return (op.op_class, len(op.matmuls), bool(np.any(np.asarray(op.vector_ops) > 0)))
+
+
+def _one_column(whole: OpCost, j: int) -> OpCost:
+    def pick(a: np.ndarray) -> np.ndarray:
+        return a if a.shape[1] == 1 else a[:, j:j + 1]
+    return OpCost(time=pick(whole.time), matrix=pick(whole.matrix),
+                  shares={k: pick(v) for k, v in whole.shares.items()},
+                  vector=pick(whole.vector), hbm=pick(whole.hbm), sram=pick(whole.sram),
+                  sram_bytes=pick(whole.sram_bytes), comm=pick(whole.comm),
+                  hbm_bytes=pick(whole.hbm_bytes), busy=pick(whole.busy),
+                  overhead=pick(whole.overhead))
 
 
 def overlap_collective(*, d: DesignArrays, producer: np.ndarray, collective: np.ndarray
