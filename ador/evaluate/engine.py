@@ -14,7 +14,14 @@ from ador.model.arrays import col
 from ador.model.design import DesignArrays
 from ador.model.interconnect import p2p_send_time
 from ador.model.memory import footprint
-from ador.model.opcost import bounds_at, design_terms, op_costs, overlap_collective
+from ador.model.opcost import (
+    CostPlan,
+    bounds_at,
+    cost_plan,
+    design_terms,
+    op_costs,
+    overlap_collective,
+)
 from ador.model.units import matrix_kinds
 from ador.spec.hardware import HardwareSpec
 from ador.spec.io import context_rule
@@ -71,6 +78,7 @@ class _Pass:
     comm_bytes: dict[str, float]
     op_class: dict[str, str]
     vector_work: np.ndarray  # vector-lane and special ops per pass, context-averaged
+    plan: CostPlan  # which operators are costed together
 
 
 def _pass(ops: list[Operator], weights: np.ndarray, *, tokens: int, scenario: Scenario
@@ -92,7 +100,7 @@ def _pass(ops: list[Operator], weights: np.ndarray, *, tokens: int, scenario: Sc
         comm_bytes={op.name: _sent_bytes(op.comm_bytes, scenario.tp) * reps[op.name]
                     for op in ops},
         op_class={op.name: op.op_class.value for op in ops},
-        vector_work=vector_work)
+        vector_work=vector_work, plan=cost_plan(ops))
 
 
 @functools.lru_cache(maxsize=64)
@@ -110,8 +118,8 @@ def _stage(*, d: DesignArrays, p: _Pass, scenario: Scenario, rate: np.ndarray,
     """Time of one pass; arrays are (n, k) over designs and decode contexts until averaged."""
     ops, reps, weights = p.ops, p.reps, p.weights
     terms = design_terms(d=d, rate=rate)
-    costs = dict(zip((op.name for op in ops), op_costs(d=d, ops=ops, rate=rate, tp=scenario.tp,
-                                                        terms=terms), strict=True))
+    costs = dict(zip((op.name for op in ops), op_costs(
+        d=d, ops=ops, rate=rate, tp=scenario.tp, terms=terms, plan=p.plan), strict=True))
     times = {}
     for op in ops:
         t = costs[op.name].time

@@ -198,23 +198,22 @@ _NUMBERS = ("weight_bytes", "act_in_bytes", "act_out_bytes", "kv_read_bytes",
 _BATCHED = (OpClass.GEMM, OpClass.VECTOR)
 
 
-def op_costs(*, d: DesignArrays, ops: list[Operator], rate: np.ndarray, tp: int,
-             terms: DesignTerms | None = None) -> list[OpCost]:
-    """:func:`op_cost` of each of ``ops``, bit for bit. Weight GEMMs (one product each) and
-    elementwise operators whose sizes are plain numbers are costed together, one operator
-    per column: the same arithmetic on every element, in far fewer array operations."""
-    c = design_terms(d=d, rate=rate) if terms is None else terms
-    out: list[OpCost | None] = [None] * len(ops)
-    groups: dict[tuple, list[int]] = {}
+@dataclass(frozen=True)
+class CostPlan:
+    """How :func:`op_costs` costs a list of operators: each group is the indices of its
+    operators and, for more than one, the operator whose sizes are their columns."""
+
+    groups: tuple[tuple[tuple[int, ...], Operator | None], ...]
+
+
+def cost_plan(ops: list[Operator]) -> CostPlan:
+    keyed: dict[Any, list[int]] = {}
     for i, op in enumerate(ops):
-        key = _batch_key(op)
-        if key is None:
-            out[i] = op_cost(d=d, op=op, rate=rate, tp=tp, terms=c)
-        else:
-            groups.setdefault(key, []).append(i)
-    for members in groups.values():
+        keyed.setdefault(_batch_key(op) or ("alone", i), []).append(i)
+    groups: list[tuple[tuple[int, ...], Operator | None]] = []
+    for members in keyed.values():
         if len(members) == 1:
-            out[members[0]] = op_cost(d=d, op=ops[members[0]], rate=rate, tp=tp, terms=c)
+            groups.append(((members[0],), None))
             continue
         batch = [ops[i] for i in members]
         fields: dict[str, Any] = {f: np.array([getattr(op, f) for op in batch],
@@ -223,11 +222,26 @@ def op_costs(*, d: DesignArrays, ops: list[Operator], rate: np.ndarray, tp: int,
                                               dtype=np.float64)
                                   for f in ("m", "n", "k", "groups")})
                         for _ in batch[0].matmuls)
-        whole = op_cost(d=d, op=replace(batch[0], matmuls=matmuls, **fields), rate=rate,
-                        tp=tp, terms=c)
+        groups.append((tuple(members), replace(batch[0], matmuls=matmuls, **fields)))
+    return CostPlan(groups=tuple(groups))
+
+
+def op_costs(*, d: DesignArrays, ops: list[Operator], rate: np.ndarray, tp: int,
+             terms: DesignTerms | None = None, plan: CostPlan | None = None) -> list[OpCost]:
+    """:func:`op_cost` of each of ``ops``, bit for bit. Weight GEMMs (one product each) and
+    elementwise operators whose sizes are plain numbers are costed together, one operator
+    per column: the same arithmetic on every element, in far fewer array operations.
+    ``plan``, when given, is ``cost_plan(ops)`` made once for many populations."""
+    c = design_terms(d=d, rate=rate) if terms is None else terms
+    out: list[Any] = [None] * len(ops)
+    for members, batched in (cost_plan(ops) if plan is None else plan).groups:
+        if batched is None:
+            out[members[0]] = op_cost(d=d, op=ops[members[0]], rate=rate, tp=tp, terms=c)
+            continue
+        whole = op_cost(d=d, op=batched, rate=rate, tp=tp, terms=c)
         for j, i in enumerate(members):
             out[i] = _one_column(whole, j)
-    return [o for o in out if o is not None]
+    return out
 
 
 def _batch_key(op: Operator) -> tuple | None:
