@@ -203,10 +203,8 @@ def weighted_sums(arrays: list[Any], weights: np.ndarray, *, n: int) -> list[np.
     out: list[Any] = [None] * len(arrays)
     flat = [i for i, a in enumerate(arrays) if np.ndim(a) == 0 or np.shape(a)[-1] == 1]
     if flat:
-        cols = np.empty((len(flat), n))
-        for row, i in enumerate(flat):
-            a = arrays[i]
-            cols[row] = a[:, 0] if np.shape(a) == (n, 1) else np.broadcast_to(a, (n, 1))[:, 0]
+        cols = np.stack([a[:, 0] if np.shape(a) == (n, 1) else np.broadcast_to(a, (n, 1))[:, 0]
+                         for a in (arrays[i] for i in flat)])
         bits = cols.view(np.int64)
         same = (bits == bits[:, :1]).all(axis=1)
         sums = np.empty_like(cols)

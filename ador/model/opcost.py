@@ -81,8 +81,9 @@ def bounds_at(costs: list[OpCost], *, shape: tuple[int, ...], column: int | slic
                 and a.shape[1] in (1, shape[1])):  # a column or a full array
             return a[:, 0] if a.shape[1] == 1 else a[:, column]
         return np.broadcast_to(a, shape)[:, column]
-    parts = np.stack([np.stack([at(c.matrix), at(c.vector), at(c.hbm), at(c.sram), at(c.comm),
-                                at(c.overhead), at(c.busy)]) for c in costs])
+    parts = np.stack([at(a) for c in costs for a in (
+        c.matrix, c.vector, c.hbm, c.sram, c.comm, c.overhead, c.busy)])
+    parts = parts.reshape((len(costs), 7) + parts.shape[1:])
     limits = np.stack([np.maximum(parts[:, 0], parts[:, 1]), parts[:, 2], parts[:, 3],
                        parts[:, 4]], axis=1)
     return list(np.where(parts[:, 5] > parts[:, 6], 4, limits.argmax(axis=1)))
