@@ -126,8 +126,8 @@ def systolic_time(*, d: DesignArrays, mm: MatMul, rate: np.ndarray
     ws_elems = (mm.n * mm.k + mm.m * mm.k * np.ceil(
         _cdiv(mm.n, col(d.sa_cols)) / np.maximum(col(d.sa_count), 1)) + mm.m * mm.n
                 ) * mm.groups if not all_os else 0.0
-    cycles = _pick(is_os, any_os, all_os, os_cycles, ws)
-    elems = _pick(is_os, any_os, all_os, os_elems, ws_elems)
+    cycles = _pick(is_os, any_os=any_os, all_os=all_os, os_value=os_cycles, ws_value=ws)
+    elems = _pick(is_os, any_os=any_os, all_os=all_os, os_value=os_elems, ws_value=ws_elems)
     seconds = cycles / (col(d.clock_hz) * rate)
     present = col(d.sa_count) > 0
     if not present.all():
@@ -135,7 +135,7 @@ def systolic_time(*, d: DesignArrays, mm: MatMul, rate: np.ndarray
     return seconds, elems * 2.0
 
 
-def _pick(is_os: np.ndarray, any_os: bool, all_os: bool, os_value, ws_value) -> np.ndarray:
+def _pick(is_os: np.ndarray, *, any_os: bool, all_os: bool, os_value, ws_value) -> np.ndarray:
     """``np.where(is_os, os_value, ws_value)``, without the copy when one dataflow is used
     throughout (the same array, so the same bits)."""
     chosen = os_value if all_os else ws_value if not any_os else None
