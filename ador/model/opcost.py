@@ -83,7 +83,7 @@ def bounds_at(costs: list[OpCost], *, shape: tuple[int, ...], column: int | slic
         return np.broadcast_to(a, shape)[:, column]
     parts = np.stack([at(a) for c in costs for a in (
         c.matrix, c.vector, c.hbm, c.sram, c.comm, c.overhead, c.busy)])
-    parts = parts.reshape((len(costs), 7) + parts.shape[1:])
+    parts = parts.reshape((len(costs), 7, *parts.shape[1:]))
     limits = np.stack([np.maximum(parts[:, 0], parts[:, 1]), parts[:, 2], parts[:, 3],
                        parts[:, 4]], axis=1)
     return list(np.where(parts[:, 5] > parts[:, 6], 4, limits.argmax(axis=1)))
