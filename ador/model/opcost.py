@@ -84,9 +84,22 @@ def bounds_at(costs: list[OpCost], *, shape: tuple[int, ...], column: int | slic
     parts = np.stack([at(a) for c in costs for a in (
         c.matrix, c.vector, c.hbm, c.sram, c.comm, c.overhead, c.busy)])
     parts = parts.reshape((len(costs), 7, *parts.shape[1:]))
-    limits = np.stack([np.maximum(parts[:, 0], parts[:, 1]), parts[:, 2], parts[:, 3],
-                       parts[:, 4]], axis=1)
-    return list(np.where(parts[:, 5] > parts[:, 6], 4, limits.argmax(axis=1)))
+    limits = [np.maximum(parts[:, 0], parts[:, 1]), parts[:, 2], parts[:, 3], parts[:, 4]]
+    return list(np.where(parts[:, 5] > parts[:, 6], 4, _first_max(limits)))
+
+
+def _first_max(parts: list[np.ndarray]) -> np.ndarray:
+    """``np.stack(parts, axis=1).argmax(axis=1)``: the index of the first largest part, by
+    comparisons along the designs (argmax across a short middle axis is slow); with a NaN,
+    which argmax takes as the largest, argmax itself."""
+    if any(np.isnan(p).any() for p in parts):
+        return np.stack(parts, axis=1).argmax(axis=1)
+    index = np.zeros(parts[0].shape, dtype=np.intp)
+    best = parts[0]
+    for i, p in enumerate(parts[1:], 1):
+        index[p > best] = i
+        best = np.maximum(best, p)
+    return index
 
 
 def _zeros(d: DesignArrays) -> np.ndarray:

@@ -64,3 +64,17 @@ def test_operators_costed_together_equal_one_by_one_bit_for_bit(tp):
                 for x, y in (zip(a.values(), b.values(), strict=True) if isinstance(a, dict)
                              else [(a, b)]):
                     assert x.shape == y.shape and x.tobytes() == y.tobytes(), (op.name, f.name)
+
+
+def test_first_largest_part_is_numpys_argmax():
+    from ador.model.opcost import _first_max
+
+    rng = np.random.default_rng(11)
+    values = np.array([0.0, -0.0, 1.0, 2.0, np.inf, 1e-300])
+    for nan in (False, True):
+        parts = [rng.choice(values, (5, 400)) for _ in range(4)]
+        if nan:
+            parts[2][1, 7] = np.nan
+        want = np.stack(parts, axis=1).argmax(axis=1)
+        got = _first_max(parts)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
