@@ -3,9 +3,14 @@
 
 Builds N designs around a hardware template (default ador-hetero) by varying systolic-array
 and MAC-tree counts, SRAM capacity, HBM stacks and clock directly in a DesignArrays
-population, then times evaluate_population (median of several repeats). Each part is timed
+population, then times evaluate_population (median of several repeats, after one untimed
+call that builds the scenario's operators once per process). Each part is timed
 separately: loading the specs, building the population, evaluating it, and (for comparison)
 building designs through pydantic specs and DesignArrays.from_specs.
+
+The search evaluates smaller populations per call: a generation of NSGA-II/TPE
+(``pop_size``, default 100) or a chunk of an exhaustive sweep (4096); the designs per second
+at those sizes, where the fixed cost per call weighs more, are reported as well.
 
     .venv/bin/python scripts/bench_evaluate.py            # 10,000 designs
     .venv/bin/python scripts/bench_evaluate.py --profile  # plus a cProfile of one evaluation
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import dataclasses
+import inspect
 import io
 import json
 import os
@@ -29,10 +35,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ador.evaluate import evaluate_population  # noqa: E402
-from ador.model.design import DesignArrays  # noqa: E402
-from ador.spec.io import load_hardware, load_model  # noqa: E402
-from ador.spec.scenario import Scenario  # noqa: E402
+from ador.evaluate import evaluate_population
+from ador.model.design import DesignArrays
+from ador.search.sweep import run_sweep
+from ador.spec.io import load_hardware, load_model
+from ador.spec.problem import SearchSettings
+from ador.spec.scenario import Scenario
 
 
 def build_population(base: DesignArrays, n: int, seed: int) -> DesignArrays:
@@ -72,6 +80,14 @@ def build_from_specs(spec, n: int, seed: int) -> DesignArrays:
     return DesignArrays.from_specs(specs)
 
 
+def search_sizes() -> list[int]:
+    """Designs per evaluation call in the search: the default NSGA-II/TPE population and the
+    exhaustive sweep's chunk (read from their definitions)."""
+    pop = SearchSettings.model_fields["pop_size"].default
+    chunk = inspect.signature(run_sweep).parameters["chunk"].default
+    return sorted({int(pop), int(chunk)})
+
+
 def timed(fn, repeats: int, cpu: list[float] | None = None
           ) -> tuple[float, list[float], object]:
     """Median wall seconds of ``fn`` over ``repeats`` calls, every wall time and the last
@@ -100,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--spec-designs", type=int, default=500,
                     help="designs to build through pydantic specs, for comparison (0: skip)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-search-sizes", dest="search_sizes", action="store_false",
+                    help="skip the timings at the search's population sizes")
     ap.add_argument("--profile", action="store_true", help="cProfile one evaluation")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
@@ -123,6 +141,16 @@ def main(argv: list[str] | None = None) -> int:
     assert result.n == args.n
     finite = bool(np.all(np.isfinite(result.ttft)) and np.all(np.isfinite(result.tpot)))
 
+    searched = {}
+    for size in search_sizes() if args.search_sizes else []:
+        pop = build_population(base, size, args.seed)
+        evaluate_population(designs=pop, model=model, scenario=scenario)
+        reps = max(args.repeats, min(200, 20_000 // size))
+        t_size, _, _ = timed(lambda pop=pop: evaluate_population(
+            designs=pop, model=model, scenario=scenario), reps)
+        searched[size] = {"evaluate_median_s": t_size, "designs_per_s": size / t_size,
+                          "repeats": reps}
+
     t_specs = None
     if args.spec_designs > 0:
         t_specs, _, _ = timed(lambda: build_from_specs(spec, args.spec_designs, args.seed), 1)
@@ -141,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "evaluate_cpu_median_s": c_eval,
         "designs_per_cpu_s": args.n / c_eval,
         "load_average_1min": os.getloadavg()[0],
+        "search_populations": {str(k): v for k, v in searched.items()},
         "spec_path_s_per_design": (t_specs / args.spec_designs) if t_specs else None,
         "all_finite": finite,
         "fits_memory_fraction": float(np.mean(result.fits_memory)),
@@ -158,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  CPU time             {c_eval * 1e3:9.1f} ms (median; "
               f"{args.n / c_eval:,.0f} designs per CPU second; "
               f"load average {os.getloadavg()[0]:.2f})")
+        for size, r in searched.items():
+            print(f"  {size:>6,} designs       {r['designs_per_s']:12,.0f} designs/s "
+                  f"(search population; median of {r['repeats']})")
         if t_specs:
             print(f"  via pydantic specs   {t_specs / args.spec_designs * 1e6:9.1f} us per design "
                   f"to build ({args.spec_designs} built)")

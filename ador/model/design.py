@@ -87,6 +87,19 @@ class DesignArrays:
     def supports_precision(self, precision: Precision) -> np.ndarray:
         return self.supports[:, PRECISIONS.index(precision)] > 0
 
+    def distinct(self, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Groups of designs with the same bits in the fields ``names``: one design of each
+        group and the group of every design, so that what depends on those fields alone is
+        computed once per group. Kept with the population (its arrays are never changed in
+        place; ``take``, ``replace`` and ``concat`` make new populations)."""
+        cache = self.__dict__.setdefault("_distinct", {})
+        if names not in cache:
+            keys = np.ascontiguousarray(np.stack([getattr(self, f) for f in names], axis=1))
+            _, first, group = np.unique(keys.view(np.int64), axis=0, return_index=True,
+                                        return_inverse=True)
+            cache[names] = (first, group.reshape(-1))
+        return cache[names]
+
     def take(self, index) -> DesignArrays:
         """A subset of designs (boolean mask or integer index)."""
         return replace(self, **{f.name: getattr(self, f.name)[index] for f in fields(self)})

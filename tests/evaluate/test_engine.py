@@ -219,3 +219,31 @@ def test_weighted_sum_is_numpys_row_sum_bit_for_bit(k):
               rng.uniform(0, 1, (300, k)), rng.uniform(0, 1, k)):
         want = np.sum(np.broadcast_to(a, (300, k)) * w, axis=1)
         assert weighted_sum(a, w, n=300).tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("k", [1, 3, 8, 13, 32, 33, 200])
+def test_batched_weighted_sums_equal_one_by_one_bit_for_bit(k):
+    """Columns summed block by block (or once, when every design has the same bits), rows
+    over contexts and scalars, all in one batch."""
+    from ador.evaluate import engine
+    from ador.evaluate.engine import weighted_sum, weighted_sums
+
+    rng = np.random.default_rng(k)
+    w = rng.uniform(0, 1, k)
+    w /= w.sum()
+    n = 700
+    arrays = [rng.uniform(0, 1, (n, 1)) * 10.0 ** rng.uniform(-9, 3, (n, 1)),
+              rng.uniform(0, 1, (n, k)), rng.uniform(0, 1, k), np.zeros((n, 1)), 2.5,
+              np.array([[np.inf]]), rng.uniform(0, 1, (1, k)), np.full((n, 1), 3.7),
+              # the same value with other bits (signed zeros), and NaN, are not "the same"
+              np.where(rng.uniform(size=(n, 1)) > 0.5, -0.0, 0.0),
+              np.where(rng.uniform(size=(n, 1)) > 0.9, np.nan, 1.0)]
+    block = engine._BLOCK
+    try:
+        engine._BLOCK = 256  # several blocks, the last one partial
+        got = weighted_sums(arrays, w, n=n)
+    finally:
+        engine._BLOCK = block
+    for a, g in zip(arrays, got, strict=True):
+        assert g.shape == (n,)
+        assert g.tobytes() == weighted_sum(a, w, n=n).tobytes()

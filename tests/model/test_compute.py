@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ador.model.compute import (best_matrix_time, mactree_time, systolic_os_cycles,
-                                systolic_time, systolic_ws_cycles, vector_time)
+from ador.model.compute import (
+    best_matrix_time,
+    mactree_time,
+    systolic_os_cycles,
+    systolic_time,
+    systolic_ws_cycles,
+    vector_time,
+)
 from ador.model.design import DesignArrays
 from ador.workload.operators import MatMul
 from tests.conftest import designs, hardware
@@ -146,3 +152,40 @@ def test_design_arrays_from_specs_and_take():
     assert sub.n == 2 and sub.sa_tile_rows.shape == (2, d.sa_tile_rows.shape[1])
     np.testing.assert_array_equal(DesignArrays.concat([sub, sub]).clock_hz,
                                   np.concatenate([sub.clock_hz, sub.clock_hz]))
+
+
+def test_unit_times_per_geometry_group_equal_every_design_bit_for_bit(monkeypatch):
+    """A large population with few unit geometries is costed once per geometry and
+    gathered: the same bits as costing every design (grouping switched off)."""
+    import dataclasses
+
+    from ador.model import arrays
+    from ador.model.design import DesignArrays
+    from ador.model.units import mactree, systolic
+    from ador.spec.io import load_hardware
+    from ador.workload.operators import MatMul
+
+    base = DesignArrays.from_specs([load_hardware(n) for n in (
+        "ador-hetero", "ador-systolic", "ador-mactree", "a100-sxm-80gb")])
+    rng = np.random.default_rng(5)
+    d = base.take(rng.integers(0, base.n, 900))
+    d = dataclasses.replace(d, clock_hz=rng.uniform(0.8e9, 1.6e9, d.n),
+                            sa_count=rng.choice([0.0, 4.0, 8.0], d.n),
+                            mt_count=rng.choice([0.0, 16.0, 32.0], d.n))
+    first, group = d.distinct(("sa_rows", "sa_cols", "sa_count"))
+    assert first.shape[0] < d.n // 4 and group.shape == (d.n,)
+    assert np.array_equal(d.sa_count[first][group], d.sa_count)
+    rate = np.ones((d.n, 1))
+    ctx = np.arange(1025.0, 1057.0)
+    for mm in (MatMul(m=4, n=ctx, k=128, groups=128.0), MatMul(m=16.0, n=4096, k=4096),
+               MatMul(m=np.array([16.0, 1.0]), n=np.array([6144.0, 128256.0]),
+                      k=np.array([4096.0, 4096.0]))):
+        grouped = [f(d=d, mm=mm, rate=rate) for f in (systolic.systolic_time,
+                                                        mactree.mactree_time)]
+        monkeypatch.setattr(arrays, "MIN_GROUPED", 10**9)
+        direct = [f(d=d, mm=mm, rate=rate) for f in (systolic.systolic_time,
+                                                       mactree.mactree_time)]
+        monkeypatch.undo()
+        for g, w in zip(grouped, direct, strict=True):
+            for a, b in zip(g, w, strict=True):
+                assert a.shape == b.shape and a.tobytes() == b.tobytes()

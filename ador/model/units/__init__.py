@@ -56,6 +56,14 @@ def best_matrix_time(times: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarr
     shares: list[np.ndarray] | None = None  # None: all work on the first kind so far
     with np.errstate(invalid="ignore", divide="ignore"):
         for t in times[1:]:
+            if shares is None:
+                both = total + t
+                if np.isfinite(both).all():
+                    # both kinds on every design (a finite sum has finite parts): the
+                    # branches below reduce to these, bit for bit
+                    total, shares = total * t / both, [t / both]
+                    shares.append(1.0 - shares[0])
+                    continue
             both = np.isfinite(total) & np.isfinite(t)
             split = np.where(both, total * t / (total + t), np.minimum(total, t))
             keep = np.where(np.isfinite(total), np.where(np.isfinite(t), t / (total + t), 1.0),

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ador.model.arrays import cdiv as _cdiv
-from ador.model.arrays import col
+from ador.model.arrays import col, per_group
 from ador.model.design import DesignArrays
 from ador.spec.hardware import MacTree
 from ador.workload.operators import MatMul
@@ -38,14 +38,23 @@ def mactree_time(*, d: DesignArrays, mm: MatMul, rate: np.ndarray) -> tuple[np.n
     adder-tree depth log2(width) is paid once. Weights of a block are held in the tree's
     buffer while all tokens pass, so skinny GEMMs reuse them.
     """
-    count, lanes, width = col(d.mt_count), col(d.mt_lanes), col(d.mt_tree_width)
+    cycles, sram_bytes = per_group(d, ("mt_count", "mt_lanes", "mt_tree_width"),
+                                   lambda count, lanes, width: _cycles_and_bytes(
+                                       mm, count=count, lanes=lanes, width=width))
+    seconds = cycles / (col(d.clock_hz) * rate)
+    count = col(d.mt_count)
+    if not (count > 0).all():
+        seconds = np.where(count > 0, seconds, np.inf)
+    return seconds, sram_bytes
+
+
+def _cycles_and_bytes(mm: MatMul, *, count: np.ndarray, lanes: np.ndarray, width: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
     items = mm.m * _cdiv(mm.n, lanes) * mm.groups
     cycles = np.ceil(items / np.maximum(count, 1)) * _cdiv(mm.k, width) + np.log2(width)
-    seconds = cycles / (col(d.clock_hz) * rate)
-    seconds = np.where(count > 0, seconds, np.inf)
     elems = (mm.n * mm.k + mm.m * mm.k * np.ceil(_cdiv(mm.n, lanes) / np.maximum(count, 1))
              + mm.m * mm.n) * mm.groups
-    return seconds, elems * 2.0
+    return cycles, elems * 2.0
 
 
 

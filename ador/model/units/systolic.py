@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ador.model.arrays import cdiv as _cdiv
-from ador.model.arrays import col
+from ador.model.arrays import col, per_group
 from ador.model.design import MAX_TILES, DesignArrays
 from ador.spec.hardware import Dataflow, SystolicArray
 from ador.workload.operators import MatMul
@@ -59,11 +59,26 @@ def systolic_ws_cycles(*, d: DesignArrays, mm: MatMul) -> np.ndarray:
     a GEMV (M = 1) keeps a 128 x 128 array busy for ~1/384 of the time: edge
     under-utilisation that MAC trees avoid.
     """
-    rows, cols, count = col(d.sa_rows), col(d.sa_cols), col(d.sa_count)
+    return per_group(d, _GEOMETRY, lambda rows, cols, count: (
+        _ws_cycles(mm, rows=rows, cols=cols, count=count),))[0]
+
+
+_GEOMETRY = ("sa_rows", "sa_cols", "sa_count")
+
+
+def _ws_cycles(mm: MatMul, *, rows: np.ndarray, cols: np.ndarray, count: np.ndarray
+               ) -> np.ndarray:
     tiles = _cdiv(mm.k, rows) * _cdiv(mm.n, cols) * mm.groups
     waves = np.ceil(tiles / np.maximum(count, 1))
     per_tile = np.maximum(mm.m, rows) + rows + cols
     return waves * per_tile
+
+
+def _ws_elems(mm: MatMul, *, cols: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Weight-stationary global-buffer elements: weights once, activations broadcast to the
+    arrays that share a K block, outputs once."""
+    return (mm.n * mm.k + mm.m * mm.k * np.ceil(_cdiv(mm.n, cols) / np.maximum(count, 1))
+            + mm.m * mm.n) * mm.groups
 
 
 def systolic_os_cycles(*, d: DesignArrays, mm: MatMul) -> tuple[np.ndarray, np.ndarray]:
@@ -116,18 +131,30 @@ def systolic_time(*, d: DesignArrays, mm: MatMul, rate: np.ndarray
     ``rate`` is the per-design throughput multiplier of the compute precision (fp8: 2x).
     """
     is_os = col(d.sa_output_stationary) > 0
+    any_os = bool(is_os.any())
+    all_os = any_os and bool(is_os.all())
     # Each dataflow's schedule is only computed when some design in the population uses it.
-    ws = systolic_ws_cycles(d=d, mm=mm) if not is_os.all() else 0.0
-    os_cycles, os_elems = systolic_os_cycles(d=d, mm=mm) if is_os.any() else (0.0, 0.0)
-    cycles = np.where(is_os, os_cycles, ws)
-    # weight-stationary: weights once, activations broadcast to the arrays that share a
-    # K block, outputs once.
-    ws_elems = (mm.n * mm.k + mm.m * mm.k * np.ceil(
-        _cdiv(mm.n, col(d.sa_cols)) / np.maximum(col(d.sa_count), 1)) + mm.m * mm.n) * mm.groups
-    elems = np.where(is_os, os_elems, ws_elems)
+    ws, ws_elems = per_group(d, _GEOMETRY, lambda rows, cols, count: (
+        _ws_cycles(mm, rows=rows, cols=cols, count=count),
+        _ws_elems(mm, cols=cols, count=count))) if not all_os else (0.0, 0.0)
+    os_cycles, os_elems = systolic_os_cycles(d=d, mm=mm) if any_os else (0.0, 0.0)
+    cycles = _pick(is_os, any_os=any_os, all_os=all_os, os_value=os_cycles, ws_value=ws)
+    elems = _pick(is_os, any_os=any_os, all_os=all_os, os_value=os_elems, ws_value=ws_elems)
     seconds = cycles / (col(d.clock_hz) * rate)
-    seconds = np.where(col(d.sa_count) > 0, seconds, np.inf)
+    present = col(d.sa_count) > 0
+    if not present.all():
+        seconds = np.where(present, seconds, np.inf)
     return seconds, elems * 2.0
+
+
+def _pick(is_os: np.ndarray, *, any_os: bool, all_os: bool, os_value, ws_value) -> np.ndarray:
+    """``np.where(is_os, os_value, ws_value)``, without the copy when one dataflow is used
+    throughout (the same array, so the same bits)."""
+    chosen = os_value if all_os else ws_value if not any_os else None
+    if chosen is not None and np.shape(chosen) == np.broadcast_shapes(
+            is_os.shape, np.shape(os_value), np.shape(ws_value)):
+        return np.asarray(chosen, dtype=np.float64)
+    return np.where(is_os, os_value, ws_value)
 
 
 
