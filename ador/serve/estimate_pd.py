@@ -62,11 +62,11 @@ from ador.serve.estimate import (
     _configs,
     _gamma_cdf,
     _lengths,
-    _point,
     _Point,
+    _point,
     _quantile,
-    _setup,
     _Setup,
+    _setup,
     _ttft_tail,
 )
 from ador.serve.steptime import memory_terms
@@ -119,8 +119,8 @@ def _whole_prompts(u: _Setup) -> _Setup:
 def _decode_only(u: _Setup) -> _Setup:
     """A decode-only instance: no prefill work (the prompt's KV arrives over the link)."""
     zero = np.zeros_like(u.m_s)
-    none = {k: zero for k in ("m_i", "m_i2", "m_a", "m_a2", "m_ia", "m_s", "m_s2", "m_s3",
-                              "m_i3", "m_i2a", "m_ia2", "m_a3")}
+    none = dict.fromkeys(("m_i", "m_i2", "m_a", "m_a2", "m_ia", "m_s", "m_s2", "m_s3",
+                          "m_i3", "m_i2a", "m_ia2", "m_a3"), zero)
     return replace(u, chunked=np.zeros_like(u.chunked), attn=np.zeros_like(u.attn),
                    whole=np.zeros_like(u.whole), **none)
 

@@ -17,8 +17,8 @@ workload: ``serving.scheduler`` (vllm, sarathi, trtllm, ...), ``serving.chunk_to
 (fields of ``ador.spec.scheduler.SchedulerConfig``), and the deployment
 (``ador.spec.problem.ServingDeployment``): ``serving.policy`` (colocated, disaggregated),
 ``serving.prefill_instances``, ``serving.decode_instances``, ``serving.prefill_hardware``
-and ``serving.decode_hardware`` (``design`` or a hardware template name). Quantities may carry units when
-``unit`` names their dimension (``bytes``, ``bytes_per_s``, ``hz``, ``s``, ``w``).
+and ``serving.decode_hardware`` (``design`` or a hardware template name). Quantities may
+carry units when ``unit`` names their dimension (``bytes``, ``bytes_per_s``, ``hz``, ``s``, ``w``).
 """
 
 from __future__ import annotations
