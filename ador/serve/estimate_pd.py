@@ -10,13 +10,18 @@ colocated estimate (:mod:`ador.serve.estimate`); the simulator confirms chosen d
 Model (all designs solved together; rates are the whole deployment's):
 
 - Poisson arrivals at rate L, split evenly (round robin): each prefill instance sees
-  L / x, each decode instance L / y, both Poisson (thinning).
+  every x-th arrival (rate L / x, Erlang-x inter-arrival times, squared coefficient of
+  variation ca^2 = 1 / x), each decode instance L / y.
 - A prefill instance serves whole prompts FIFO (its scheduler runs them with one output
   token): service S = part(I) + tail(1) + prefill attention(I), a M/G/1 queue; the wait
   is the colocated estimate's prefill wait (probability rho = (L / x) E[S] of waiting,
   Gamma-distributed given a wait, with the Pollaczek-Khinchine / Takacs moments and
-  vLLM's batching stretch). TTFT = wait + S: the simulator emits the first token on the
-  prefill instance when the prefill ends.
+  vLLM's batching stretch), its probability scaled for the smoother round-robin
+  arrivals by the GI/G/1 factor of Kraemer and Langenbach-Belz (Allen-Cunneen's
+  (ca^2 + cs^2) / (1 + cs^2) times exp(-2 (1 - rho) (1 - ca^2)^2 / (3 rho (ca^2 + cs^2))),
+  cs^2 the squared coefficient of variation of S); x = 1 is the M/G/1 wait.
+  TTFT = wait + S: the simulator emits the first token on the prefill instance when the
+  prefill ends.
 - The KV of a prompt of I tokens (``kv_bytes_per_token`` x I, all TP shards) then flows
   over the prefill instance's link (tp x P2P links x per-link bandwidth of the prefill
   chip, plus the link latency, ``ador.serve.cluster.node_link``): T = I kv / bandwidth +
@@ -164,6 +169,20 @@ class _Pd:
                    rho=rho, m_s=u.m_s, m_s2=u.m_s2, m_j2=zero)
         return lp, p
 
+    def _wait(self, lp: np.ndarray, pp: _Point):
+        """The prefill wait of the colocated estimate (M/G/1), its probability scaled by
+        the GI/G/1 factor of Kraemer and Langenbach-Belz (1976) for round-robin arrivals:
+        each instance gets every x-th arrival, inter-arrival times Erlang-x, ca^2 = 1 / x;
+        factor (ca^2 + cs^2) / (1 + cs^2) (Allen-Cunneen) x
+        exp(-2 (1 - rho) (1 - ca^2)^2 / (3 rho (ca^2 + cs^2))) (for ca^2 < 1)."""
+        base, rho, shape, scale = _ttft_tail(self.pre, lp, pp)
+        cs2 = np.maximum(self.pre.m_s2 / np.maximum(self.pre.m_s, 1e-300) ** 2 - 1.0, 0.0)
+        ca2 = 1.0 / self.x
+        load = np.clip(pp.rho, 1e-12, 1.0)
+        klb = np.exp(-2.0 * (1.0 - load) * (1.0 - ca2) ** 2 / (3.0 * load * (ca2 + cs2)))
+        factor = (ca2 + cs2) / (1.0 + cs2) * klb
+        return base, rho * factor[:, None], shape, scale
+
     def _points(self, lam: np.ndarray) -> tuple[np.ndarray, _Point, _Point]:
         lp, pp = self._prefill_point(lam)
         pd = _point(self.dec, lam / self.y)
@@ -172,7 +191,7 @@ class _Pd:
 
     def attainment(self, lam: np.ndarray, *, ttft: float, tpot: float) -> np.ndarray:
         lp, pp, pd = self._points(lam)
-        base, rho, shape, scale = _ttft_tail(self.pre, lp, pp)
+        base, rho, shape, scale = self._wait(lp, pp)
         late = np.where(ttft >= base, rho * (1.0 - _gamma_cdf(shape, scale, ttft - base)), 1.0)
         fast = (pd.t_e[:, None] + self.per_step <= tpot) | (self.dec.steps[None, :] <= 0)
         att = np.mean(self.accepted * (1.0 - late) * fast, axis=1)
@@ -207,7 +226,7 @@ class _Pd:
         lp, pp, pd = self._points(lam)
         acc = self.accepted
         count = np.maximum(acc.sum(axis=1), 1.0)
-        base, rho, shape, scale = _ttft_tail(self.pre, lp, pp)
+        base, rho, shape, scale = self._wait(lp, pp)
 
         def ttft_over(t):
             tail = np.where(t[:, None] >= base, rho * (1.0 - _gamma_cdf(
