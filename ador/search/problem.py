@@ -34,6 +34,7 @@ from ador.spec.hardware import HardwareSpec
 from ador.spec.io import load_hardware, load_model
 from ador.spec.model import ModelSpec
 from ador.spec.problem import ProblemSpec
+from ador.spec.space import DEPLOYMENT_FIELDS
 
 
 @dataclass
@@ -211,7 +212,8 @@ def _refuse_inert_knobs(space: DesignSpace, *, serving: bool) -> None:
 def design_keys(space: DesignSpace, X: np.ndarray) -> list[str]:
     """One key per genome row, equal for functionally identical designs: the same built
     spec at the same tensor-parallel degree (e.g. any systolic-array shape once the array
-    count is 0). Invalid genomes key on their genes."""
+    count is 0, or any pool setting of a colocated deployment). Invalid genomes key on their
+    genes."""
     specs, valid = space.build(X)
     tp = space.tp(X)
     serving = space.serving(X)
@@ -221,8 +223,11 @@ def design_keys(space: DesignSpace, X: np.ndarray) -> list[str]:
             keys.append("invalid:" + X[r].tobytes().hex())
             continue
         body = spec.model_dump_json(exclude={"name", "description"})
-        if serving[r]:
-            body += repr(sorted(serving[r].items()))
+        row = serving[r]
+        if row.get("policy") == "colocated":  # the pool knobs do nothing then
+            row = {k: v for k, v in row.items() if k == "policy" or k not in DEPLOYMENT_FIELDS}
+        if row:
+            body += repr(sorted(row.items()))
         # a 128-bit digest keeps the archive's key table small for large sweeps
         digest = hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
         keys.append(f"{'' if tp is None else int(tp[r])}|{digest}")

@@ -60,6 +60,9 @@ def test_deployment_knobs_set_the_deployment_apart_from_the_scheduler(tmp_path):
     assert problem.serving.schedulers(rows)[1] == problem.serving.scheduler
     keys = design_keys(space, X)
     assert keys[1] != keys[2]  # same chip, other prefill pool
+    # a colocated design's pool knobs are inert: one design, evaluated once
+    Y = np.array([[0, 0, 0, 0, 0], [0, 0, 1, 1, 1]], dtype=float)
+    assert design_keys(space, Y)[0] == design_keys(space, Y)[1]
 
 
 @pytest.mark.parametrize("knob,words", [
