@@ -13,6 +13,7 @@ is reproduced exactly by that command.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,7 @@ from ador.serve.estimate import estimate_serving
 from ador.serve.estimate_pd import estimate_disaggregated
 from ador.serve.requests import RequestSet
 from ador.serve.workloads import apply_overrides, load_workload, requests_from_spec
-from ador.spec.io import load_model, to_data, validate_data
+from ador.spec.io import load_hardware, load_model, to_data, validate_data
 from ador.spec.model import ModelSpec
 from ador.spec.problem import POOL_HARDWARE_DESIGN, ProblemSpec, ServingDeployment
 from ador.spec.scheduler import SchedulerConfig
@@ -82,6 +83,7 @@ class ServingSetup:
                             "a workload with an slo block", file=file, field="serving.slo",
                             value=None)
         first = spec.scenarios[0]
+        check_pool_hardware(sv.deployment, file=file)
         own = to_data(workload.scheduler or SchedulerConfig(), exclude_none=True)
         base = validate_data(SchedulerConfig, own | to_data(sv.scheduler, exclude_none=True),
                              file=file)
@@ -177,18 +179,35 @@ class ServingSetup:
 def pool_arrays(designs: DesignArrays, rows: np.ndarray, hardware: list[str]
                 ) -> DesignArrays:
     """One pool's chips of each of ``rows``: the design's own (``design``) or a template's."""
-    from ador.spec.io import load_hardware
-
     parts, order = [], []
     for name in dict.fromkeys(hardware):
         mine = np.flatnonzero([h == name for h in hardware])
         if name == POOL_HARDWARE_DESIGN:
             parts.append(designs.take(rows[mine]))
         else:
-            one = DesignArrays.from_specs([load_hardware(name)])
-            parts.append(one.take(np.zeros(mine.size, dtype=int)))
+            parts.append(_template(name).take(np.zeros(mine.size, dtype=int)))
         order.append(mine)
     return DesignArrays.concat(parts).take(np.argsort(np.concatenate(order), kind="stable"))
+
+
+@functools.lru_cache(maxsize=64)
+def _template(name: str) -> DesignArrays:
+    """A hardware template's chip as one design row (loaded once per process)."""
+    return DesignArrays.from_specs([load_hardware(name)])
+
+
+def check_pool_hardware(dep: ServingDeployment, *, file: str) -> None:
+    """The problem's own pool hardware must be ``design`` or a template that loads."""
+    for role in ("prefill", "decode"):
+        name = getattr(dep, f"{role}_hardware")
+        if name == POOL_HARDWARE_DESIGN:
+            continue
+        try:
+            load_hardware(name)
+        except SpecError as err:
+            raise SpecError(f"neither '{POOL_HARDWARE_DESIGN}' nor a hardware template that "
+                            f"loads ({err.rule})", file=file,
+                            field=f"serving.deployment.{role}_hardware", value=name) from None
 
 
 def deployment_figures(dep: ServingDeployment, *, tp: int, own: dict[str, float],

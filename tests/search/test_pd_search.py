@@ -80,6 +80,17 @@ def test_bad_deployment_knobs_are_refused_in_one_line(tmp_path, knob, words):
     assert "knobs[0]" in str(err.value) and len(str(err.value).splitlines()) == 1
 
 
+def test_a_bad_pool_template_in_the_problem_is_named(tmp_path, hetero_space):
+    spec = small_problem(space="ador-hetero", objectives=["goodput_per_mm2", "tpot_p99"],
+                         serving=ServingSearch(workload="fixed-512-512", num_requests=200,
+                                               deployment=ServingDeployment(
+                                                   policy="disaggregated",
+                                                   decode_hardware="h1000")))
+    with pytest.raises(SpecError, match=r"serving\.deployment\.decode_hardware") as err:
+        SearchProblem(spec, hetero_space)
+    assert len(str(err.value).splitlines()) == 1
+
+
 def test_disaggregation_needs_fp16_without_pipeline_stages(tmp_path):
     path = _space_file(tmp_path)
     spec = _problem(path).model_copy(update={"scenarios": [ProblemScenario(
