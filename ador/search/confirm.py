@@ -5,10 +5,12 @@ A search with a serving workload ranks designs by the analytical estimate. After
 Pareto set (``serving.confirm_pareto`` designs of it, spread along the first objective,
 all when fewer) and ``serving.confirm_sample`` other designs drawn at random are simulated
 with :func:`ador.serve.runner.serve` (what ``ador serve`` runs: goodput by bisection, then
-the workload at its rate for the P99 latencies). ``confirmed.csv`` of the run folder holds
+the workload at its rate for the P99 latencies); a disaggregated deployment with
+:func:`ador.serve.cluster_run.run_cluster` (what ``ador cluster`` runs, the same two
+figures) on the cluster YAML written beside the design's. ``confirmed.csv`` of the run folder holds
 for each: the estimate (``est:<column>``), the simulation (``sim:<column>``), their
 relative difference (``err:<column>`` = estimate / simulation - 1) and the ``ador serve``
-command that reproduces the simulated figures exactly.
+(or ``ador cluster``) command that reproduces the simulated figures exactly.
 
 The simulations run in a process pool of ``--workers`` processes (the standard library's
 ``concurrent.futures.ProcessPoolExecutor``, spawned: each confirmation is seconds of
@@ -29,6 +31,7 @@ import pandas as pd
 
 from ador.errors import AdorError
 from ador.metrics import SERVING, SLO_ATTAINMENT, TPOT_P99, TTFT_P99
+from ador.search.cluster_args import ClusterArgs
 from ador.search.serving import ServeArgs, serving_columns
 
 ROLE_PARETO, ROLE_SAMPLE = "pareto", "sample"
@@ -64,13 +67,15 @@ def pick_designs(*, F: np.ndarray, feasible: np.ndarray, front: np.ndarray, n_pa
 
 
 def simulate_design(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """One design's ``ador serve`` run: the instance's goodput, chips and P99 latencies
-    (a user-facing error becomes a row with its reason). Runs in a pool process."""
+    """One design's ``ador serve`` run (``ador cluster``'s when the arguments name a
+    ``cluster``): the deployment's goodput, chips and P99 latencies (a user-facing error
+    becomes a row with its reason). Runs in a pool process."""
+    from ador.serve.cluster_run import run_cluster
     from ador.serve.runner import serve
 
     started = time.perf_counter()
     try:
-        out = serve(**kwargs).to_json_dict()
+        out = run_cluster(**kwargs) if "cluster" in kwargs else serve(**kwargs).to_json_dict()
     except AdorError as err:
         return {"error": err.message(), "elapsed_s": time.perf_counter() - started}
     summary = out["summary"]
@@ -92,12 +97,13 @@ def run_pool(tasks: list[dict[str, Any]], *, workers: int) -> list[dict[str, Any
         return list(pool.map(simulate_design, tasks))
 
 
-def confirm(*, picks: list[Pick], args: list[ServeArgs], ids: list[str],
+def confirm(*, picks: list[Pick], args: list[ServeArgs | ClusterArgs], ids: list[str],
             static: dict[str, np.ndarray], estimated: dict[str, np.ndarray],
             workers: int) -> Confirmation:
     """Simulate the picked designs (``args`` and ``ids`` one per pick) and set the
     simulated serving figures beside the estimated ones (``static``/``estimated``: the
-    archive's metric columns, indexed by ``Pick.index``)."""
+    archive's metric columns, indexed by ``Pick.index``; ``static`` holds each design's
+    deployment's mean per-chip figures, :func:`ador.search.serving.deployment_figures`)."""
     started = time.perf_counter()
     results = run_pool([a.kwargs() for a in args], workers=workers)
     idx = np.array([p.index for p in picks], dtype=int)

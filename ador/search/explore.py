@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from ador.errors import AdorError, InfeasibleError
-from ador.metrics import INTEGER_COLUMNS
+from ador.metrics import GOODPUT_PER_FIGURE, INTEGER_COLUMNS
 from ador.runfolders import create_run_folder, write_csv, write_json
 from ador.search.archive import Archive
 from ador.search.backends import BACKENDS, Job
 from ador.search.baselines import comparison_frame, evaluate_baselines, load_baseline
+from ador.search.cluster_args import ClusterArgs, cluster_spec
 from ador.search.confirm import Confirmation, confirm, pick_designs
 from ador.search.hypervolume import fixed_hypervolume, history
 from ador.search.optuna_backend import open_study
@@ -35,11 +36,11 @@ from ador.search.runfolder import (
     write_status,
     write_yaml_spec,
 )
-from ador.search.serving import ServeArgs
+from ador.search.serving import ServeArgs, deployment_figures
 from ador.search.space import DesignSpace, load_design_space
 from ador.spec.io import load_problem
-from ador.spec.problem import ProblemSpec
-from ador.spec.space import SCENARIO_TP
+from ador.spec.problem import ProblemSpec, ServingDeployment
+from ador.spec.space import DEPLOYMENT_FIELDS, SCENARIO_TP
 
 
 @dataclass
@@ -227,17 +228,34 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
                      summary=summary)
 
 
-def _serve_args(*, folder: Path, rel: str, problem: SearchProblem, archive: Archive,
-                designs: pd.DataFrame, i: int) -> ServeArgs:
+def _deployment(problem: SearchProblem, archive: Archive, i: int) -> ServingDeployment:
     assert problem.serving is not None
-    return ServeArgs(hardware=str(folder / rel), setup=problem.serving,
-                     tp=int(designs.at[i, "tp"]),
-                     scheduler=problem.space.serving(archive.X[i:i + 1])[0])
+    return problem.serving.deployments(problem.space.serving(archive.X[i:i + 1]))[0]
+
+
+def _cluster_rel(rel: str) -> str:
+    """The cluster YAML of a disaggregated design, beside its design YAML."""
+    return rel.removesuffix(".yaml") + ".cluster.yaml"
+
+
+def _serve_args(*, folder: Path, rel: str, problem: SearchProblem, archive: Archive,
+                designs: pd.DataFrame, i: int) -> ServeArgs | ClusterArgs:
+    """The simulator run of a design: ``ador serve`` (colocated) or ``ador cluster`` on
+    its cluster YAML (disaggregated)."""
+    assert problem.serving is not None
+    tp = int(designs.at[i, "tp"])
+    if _deployment(problem, archive, i).policy == "disaggregated":
+        return ClusterArgs(cluster=str(folder / _cluster_rel(rel)), setup=problem.serving,
+                           tp=tp)
+    row = problem.space.serving(archive.X[i:i + 1])[0]
+    return ServeArgs(hardware=str(folder / rel), setup=problem.serving, tp=tp,
+                     scheduler={k: v for k, v in row.items() if k not in DEPLOYMENT_FIELDS})
 
 
 def _write_design(*, folder: Path, rel: str, problem: SearchProblem, archive: Archive,
                   designs: pd.DataFrame, i: int, kind: str) -> None:
-    """A design's YAML, its header naming the commands that reproduce its figures."""
+    """A design's YAML, its header naming the commands that reproduce its figures (and,
+    deployed disaggregated, its cluster YAML beside it)."""
     did, run_name = designs.at[i, "id"], folder.name
     tp = int(designs.at[i, "tp"])
     hw = problem.space.spec_of(archive.X[i], name=f"{run_name}-{did}",
@@ -245,8 +263,16 @@ def _write_design(*, folder: Path, rel: str, problem: SearchProblem, archive: Ar
                                            f"(space {problem.space.name})")
     commands = evaluate_commands(problem, f"{folder / rel}", tp)
     if problem.serving is not None:
-        commands.append(_serve_args(folder=folder, rel=rel, problem=problem, archive=archive,
-                                    designs=designs, i=i).command())
+        run = _serve_args(folder=folder, rel=rel, problem=problem, archive=archive,
+                          designs=designs, i=i)
+        commands.append(run.command())
+        if isinstance(run, ClusterArgs):
+            sched = problem.serving.schedulers(problem.space.serving(archive.X[i:i + 1]))[0]
+            cluster = cluster_spec(hardware=str(folder / rel), tp=tp, scheduler=sched,
+                                   deployment=_deployment(problem, archive, i))
+            write_yaml_spec(Path(run.cluster), cluster, header=(
+                f"Disaggregated deployment of {kind.lower()} {did} of run {run_name}. "
+                f"Reproduce its serving figures with:\n{run.command()}"))
     header = (f"{kind} of an ador search. Reproduce its numbers with:\n"
               + "\n".join(commands)
               + "\nKnobs: " + ", ".join(f"{k}={designs.at[i, k]}"
@@ -276,8 +302,27 @@ def _confirm(*, folder: Path, problem: SearchProblem, archive: Archive,
         args.append(_serve_args(folder=folder, rel=rel, problem=problem, archive=archive,
                                 designs=designs, i=p.index))
     return confirm(picks=picks, args=args, ids=[designs.at[p.index, "id"] for p in picks],
-                   static=archive.metrics, estimated=archive.metrics,
-                   workers=spec.search.workers or 1)
+                   static=_deployment_figures(problem, archive, picks),
+                   estimated=archive.metrics, workers=spec.search.workers or 1)
+
+
+def _deployment_figures(problem: SearchProblem, archive: Archive, picks: list
+                        ) -> dict[str, np.ndarray]:
+    """The archive's per-chip figures, a disaggregated pick's replaced by the mean over
+    its deployment's chips (the rule the estimate used)."""
+    out = {k: np.array(v, dtype=float) for k, v in archive.metrics.items()}
+    for p in picks:
+        dep = _deployment(problem, archive, p.index)
+        if dep.policy != "disaggregated":
+            continue
+        tp = int(out["tp"][p.index])
+        _, mean = deployment_figures(
+            dep, tp=tp, own={d.column: float(out[d.column][p.index])
+                             for _, d in GOODPUT_PER_FIGURE},
+            pool_figures=problem.pool_figures)
+        for k, v in mean.items():
+            out[k][p.index] = v
+    return out
 
 
 def _serving_summary(problem: SearchProblem) -> dict:
@@ -286,7 +331,8 @@ def _serving_summary(problem: SearchProblem) -> dict:
     return {"workload": s.workload_ref, "num_requests": int(s.requests.n),
             "rate_per_s": s.rate_per_s, "ttft_slo_s": s.ttft_slo_s, "tpot_slo_s": s.tpot_slo_s,
             "attainment": s.attainment, "model": s.model_name, "precision": s.precision,
-            "scheduler": s.scheduler.model_dump(mode="json", exclude={"grouping"})}
+            "scheduler": s.scheduler.model_dump(mode="json", exclude={"grouping"}),
+            "deployment": s.deployment.model_dump(mode="json")}
 
 
 def _finite(x: float):

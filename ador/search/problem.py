@@ -31,9 +31,10 @@ from ador.search.constraints import (
 from ador.search.serving import ServingSetup
 from ador.search.space import DesignSpace
 from ador.spec.hardware import HardwareSpec
-from ador.spec.io import load_model
+from ador.spec.io import load_hardware, load_model
 from ador.spec.model import ModelSpec
 from ador.spec.problem import ProblemSpec
+from ador.spec.space import DEPLOYMENT_FIELDS
 
 
 @dataclass
@@ -76,6 +77,9 @@ class SearchProblem:
         self.constraints = [c.name for c in self.constraint_defs]
         _refuse_inert_knobs(space, serving=spec.serving is not None)
         self.serving = ServingSetup.load(spec, file=file) if spec.serving is not None else None
+        if self.serving is not None:
+            check_deployment_knobs(space, spec)
+        self._pool_figures: dict[tuple[str, int], dict[str, float]] = {}
 
     @property
     def n_obj(self) -> int:
@@ -110,6 +114,29 @@ class SearchProblem:
         n = len(specs)
         valid = np.ones(n, dtype=bool) if valid is None else valid
         designs = DesignArrays.from_specs(specs)
+        metrics, per, supported, mem_excess = self._static(designs, tp=tp)
+        if self.serving is not None:
+            first = self.spec.scenarios[0].tp
+            rows = serving or [{}] * n
+            metrics.update(self.serving.columns(
+                designs=designs, tp=np.full(n, first) if tp is None else np.asarray(tp),
+                schedulers=self.serving.schedulers(rows),
+                deployments=self.serving.deployments(rows), static=metrics,
+                pool_figures=self.pool_figures))
+        G = constraint_matrix(self.constraint_defs,
+                              Inputs(metrics=metrics, valid=valid, supported=supported,
+                                     mem_excess=mem_excess), self.spec)
+        F = np.column_stack([m.objective_value(metrics[m.column])
+                             for m in self.objective_metrics])
+        F = np.where(np.isfinite(F), F, PENALTY)
+        F[~valid] = PENALTY
+        return Evaluation(F=F, G=G, metrics=metrics,
+                          per_scenario=per if len(per) > 1 else {})
+
+    def _static(self, designs: DesignArrays, *, tp: np.ndarray | None):
+        """The static scenarios' metrics of ``designs`` (aggregated), per scenario, which
+        designs the model supports and the memory excess."""
+        n = designs.n
         per: dict[str, dict[str, np.ndarray]] = {}
         static = [m.column for m in STATIC]
         supported = np.ones(n, dtype=bool)
@@ -132,21 +159,17 @@ class SearchProblem:
             per[sc.label] = cols
         metrics = _aggregate(per)
         metrics[FITS_MEMORY.column] = (mem_excess <= 0).astype(float)
-        if self.serving is not None:
-            first = self.spec.scenarios[0].tp
-            metrics.update(self.serving.columns(
-                designs=designs, tp=np.full(n, first) if tp is None else np.asarray(tp),
-                schedulers=self.serving.schedulers(serving or [{}] * n),
-                static=metrics))
-        G = constraint_matrix(self.constraint_defs,
-                              Inputs(metrics=metrics, valid=valid, supported=supported,
-                                     mem_excess=mem_excess), self.spec)
-        F = np.column_stack([m.objective_value(metrics[m.column])
-                             for m in self.objective_metrics])
-        F = np.where(np.isfinite(F), F, PENALTY)
-        F[~valid] = PENALTY
-        return Evaluation(F=F, G=G, metrics=metrics,
-                          per_scenario=per if len(per) > 1 else {})
+        return metrics, per, supported, mem_excess
+
+    def pool_figures(self, name: str, tp: int) -> dict[str, float]:
+        """Per-chip figures (area, power, cost, ...) of a hardware template's chips at
+        tensor-parallel degree ``tp``, as the static scenarios give a design's."""
+        key = (name, int(tp))
+        if key not in self._pool_figures:
+            metrics = self._static(DesignArrays.from_specs([load_hardware(name)]),
+                                   tp=np.array([int(tp)]))[0]
+            self._pool_figures[key] = {k: float(v[0]) for k, v in metrics.items()}
+        return self._pool_figures[key]
 
 
 # Knob paths no metric depends on: every figure is per chip or per deployment, and a
@@ -155,6 +178,21 @@ class SearchProblem:
 INERT_PATHS = {"system.chips": "every figure is per chip or per deployment, and a "
                "deployment uses tp x pp chips of the system; set system.chips in the base "
                "template to at least the largest tp x pp instead"}
+
+
+def check_deployment_knobs(space: DesignSpace, spec: ProblemSpec) -> None:
+    """A disaggregated deployment (the base's or a ``serving.policy`` knob level) runs on
+    ``ador cluster``'s simulator: fp16 and no pipeline stages."""
+    levels = [spec.serving.deployment.policy] if spec.serving is not None else []
+    for i, fields in space.serving_knobs:
+        if "policy" in fields:
+            levels += list(space.domains[i].levels or [])
+    first = spec.scenarios[0]
+    if "disaggregated" in levels and (first.precision.value != "fp16" or first.pp != 1):
+        raise SpecError("a disaggregated deployment is simulated at fp16 without pipeline "
+                        "stages (ador cluster's pools): give the first scenario precision "
+                        "fp16 and pp 1", file=space.source, field="serving.policy",
+                        value=first.precision.value)
 
 
 def _refuse_inert_knobs(space: DesignSpace, *, serving: bool) -> None:
@@ -174,7 +212,8 @@ def _refuse_inert_knobs(space: DesignSpace, *, serving: bool) -> None:
 def design_keys(space: DesignSpace, X: np.ndarray) -> list[str]:
     """One key per genome row, equal for functionally identical designs: the same built
     spec at the same tensor-parallel degree (e.g. any systolic-array shape once the array
-    count is 0). Invalid genomes key on their genes."""
+    count is 0, or any pool setting of a colocated deployment). Invalid genomes key on their
+    genes."""
     specs, valid = space.build(X)
     tp = space.tp(X)
     serving = space.serving(X)
@@ -184,8 +223,11 @@ def design_keys(space: DesignSpace, X: np.ndarray) -> list[str]:
             keys.append("invalid:" + X[r].tobytes().hex())
             continue
         body = spec.model_dump_json(exclude={"name", "description"})
-        if serving[r]:
-            body += repr(sorted(serving[r].items()))
+        row = serving[r]
+        if row.get("policy") == "colocated":  # the pool knobs do nothing then
+            row = {k: v for k, v in row.items() if k == "policy" or k not in DEPLOYMENT_FIELDS}
+        if row:
+            body += repr(sorted(row.items()))
         # a 128-bit digest keeps the archive's key table small for large sweeps
         digest = hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
         keys.append(f"{'' if tp is None else int(tp[r])}|{digest}")

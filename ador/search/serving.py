@@ -13,23 +13,29 @@ is reproduced exactly by that command.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ador.errors import SpecError
+from ador.errors import AdorError, SpecError
 from ador.metrics import GOODPUT_PER_CHIP, GOODPUT_PER_FIGURE, SERVING, TPOT_P99, TTFT_P99
 from ador.model.design import DesignArrays
 from ador.serve.estimate import estimate_serving
+from ador.serve.estimate_pd import estimate_disaggregated
 from ador.serve.requests import RequestSet
 from ador.serve.workloads import apply_overrides, load_workload, requests_from_spec
-from ador.spec.io import load_model, to_data, validate_data
+from ador.spec.io import load_hardware, load_model, to_data, validate_data
 from ador.spec.model import ModelSpec
-from ador.spec.problem import ProblemSpec
+from ador.spec.problem import POOL_HARDWARE_DESIGN, ProblemSpec, ServingDeployment
 from ador.spec.scheduler import SchedulerConfig
 from ador.spec.serving import ServingWorkloadSpec
-from ador.spec.space import SERVING_FIELDS
+from ador.spec.space import DEPLOYMENT_FIELDS, SERVING_FIELDS
+
+# per-chip figures of a pool's chips the per-figure goodputs divide by
+PoolFigures = Callable[[str, int], dict[str, float]]  # (template name, tp) -> column: value
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,9 @@ class ServingSetup:
     model: ModelSpec
     precision: str
     pp: int
+    deployment: ServingDeployment = field(default_factory=ServingDeployment)  # before knobs
     _schedulers: dict = field(default_factory=dict, compare=False, repr=False)
+    _deployments: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, spec: ProblemSpec, *, file: str) -> ServingSetup:
@@ -75,6 +83,7 @@ class ServingSetup:
                             "a workload with an slo block", file=file, field="serving.slo",
                             value=None)
         first = spec.scenarios[0]
+        check_pool_hardware(sv.deployment, file=file)
         own = to_data(workload.scheduler or SchedulerConfig(), exclude_none=True)
         base = validate_data(SchedulerConfig, own | to_data(sv.scheduler, exclude_none=True),
                              file=file)
@@ -83,42 +92,147 @@ class ServingSetup:
                    rate_given=sv.rate is not None, ttft_slo_s=float(slo.ttft),
                    tpot_slo_s=float(slo.tpot), attainment=float(sv.attainment), scheduler=base,
                    model_name=first.model, model=load_model(first.model),
-                   precision=first.precision.value, pp=first.pp)
+                   precision=first.precision.value, pp=first.pp, deployment=sv.deployment)
 
     def schedulers(self, settings: list[dict[str, Any]], *, file: str = "space"
                    ) -> list[SchedulerConfig]:
         """The scheduler of each design: the base with the design's serving knobs."""
         out = []
         for row in settings:
-            key = tuple(sorted(row.items()))
+            key = tuple(sorted((k, v) for k, v in row.items() if k not in DEPLOYMENT_FIELDS))
             if key not in self._schedulers:
-                data = {**to_data(self.scheduler, exclude_none=True), **row}
+                data = {**to_data(self.scheduler, exclude_none=True), **dict(key)}
                 self._schedulers[key] = validate_data(SchedulerConfig, data, file=file)
             out.append(self._schedulers[key])
         return out
 
+    def deployments(self, settings: list[dict[str, Any]], *, file: str = "space"
+                    ) -> list[ServingDeployment]:
+        """The deployment of each design: the base with the design's deployment knobs."""
+        out = []
+        for row in settings:
+            key = tuple(sorted((k, v) for k, v in row.items() if k in DEPLOYMENT_FIELDS))
+            if key not in self._deployments:
+                data = {**to_data(self.deployment), **dict(key)}
+                self._deployments[key] = validate_data(ServingDeployment, data, file=file)
+            out.append(self._deployments[key])
+        return out
+
     def columns(self, *, designs: DesignArrays, tp: np.ndarray,
-                schedulers: list[SchedulerConfig],
-                static: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The serving metric columns of ``designs`` (estimated), shape (n,) each."""
-        est = estimate_serving(
-            designs=designs, model=self.model, tp=np.asarray(tp, dtype=int), pp=self.pp,
-            precision=self.precision, prompt_tokens=self.requests.prompt_tokens,
-            output_tokens=self.requests.output_tokens, scheduler=schedulers,
-            rate_per_s=self.rate_per_s, ttft_slo_s=self.ttft_slo_s,
-            tpot_slo_s=self.tpot_slo_s, attainment=self.attainment)
-        chips = np.asarray(tp, dtype=float) * self.pp
-        return serving_columns(goodput_per_s=np.asarray(est.goodput_per_s, dtype=float),
-                               chips=chips, ttft_p99_s=np.asarray(est.ttft_p99_s, dtype=float),
-                               tpot_p99_s=np.asarray(est.tpot_p99_s, dtype=float),
-                               static=static)
+                schedulers: list[SchedulerConfig], static: dict[str, np.ndarray],
+                deployments: list[ServingDeployment] | None = None,
+                pool_figures: PoolFigures | None = None) -> dict[str, np.ndarray]:
+        """The serving metric columns of ``designs`` (estimated), shape (n,) each: one
+        colocated instance, or each design's disaggregated deployment (``deployments``;
+        ``pool_figures`` gives the per-chip figures of a template pool's chips)."""
+        tp = np.asarray(tp, dtype=int)
+        deps = deployments or [self.deployment] * designs.n
+        pd = np.array([d.policy == "disaggregated" for d in deps], dtype=bool)
+        goodput, ttft, tpot = (np.zeros(designs.n), np.full(designs.n, np.inf),
+                               np.full(designs.n, np.inf))
+        chips = tp.astype(float) * self.pp
+        figures = {divisor.column: np.array(static[divisor.column], dtype=float)
+                   for _, divisor in GOODPUT_PER_FIGURE}
+        co = np.flatnonzero(~pd)
+        if co.size:
+            est = estimate_serving(
+                designs=designs.take(co), model=self.model, tp=tp[co], pp=self.pp,
+                precision=self.precision, prompt_tokens=self.requests.prompt_tokens,
+                output_tokens=self.requests.output_tokens,
+                scheduler=[schedulers[i] for i in co], rate_per_s=self.rate_per_s,
+                ttft_slo_s=self.ttft_slo_s, tpot_slo_s=self.tpot_slo_s,
+                attainment=self.attainment)
+            goodput[co], ttft[co], tpot[co] = (est.goodput_per_s, est.ttft_p99_s,
+                                               est.tpot_p99_s)
+        rows = np.flatnonzero(pd)
+        if rows.size:
+            if pool_figures is None:
+                raise AdorError("a disaggregated deployment needs its pools' chip figures",
+                                field="pool_figures")
+            pools = {role: pool_arrays(designs, rows, [getattr(deps[r], f"{role}_hardware")
+                                                       for r in rows])
+                     for role in ("prefill", "decode")}
+            pre = pools["prefill"]
+            est = estimate_disaggregated(
+                prefill=pre, decode=pools["decode"], model=self.model, tp=tp[rows],
+                precision=self.precision, prompt_tokens=self.requests.prompt_tokens,
+                output_tokens=self.requests.output_tokens,
+                scheduler=[schedulers[i] for i in rows],
+                prefill_instances=np.array([deps[r].prefill_instances for r in rows]),
+                decode_instances=np.array([deps[r].decode_instances for r in rows]),
+                link_bytes_per_s=tp[rows] * pre.p2p_links * pre.p2p_bw,
+                link_latency_s=pre.p2p_latency_s, rate_per_s=self.rate_per_s,
+                ttft_slo_s=self.ttft_slo_s, tpot_slo_s=self.tpot_slo_s,
+                attainment=self.attainment)
+            goodput[rows], ttft[rows], tpot[rows] = (est.goodput_per_s, est.ttft_p99_s,
+                                                     est.tpot_p99_s)
+            for r in rows:
+                c, mean = deployment_figures(deps[r], tp=int(tp[r]), own={
+                    k: float(v[r]) for k, v in figures.items()}, pool_figures=pool_figures)
+                chips[r] = c
+                for k in figures:
+                    figures[k][r] = mean[k]
+        return serving_columns(goodput_per_s=goodput, chips=chips, ttft_p99_s=ttft,
+                               tpot_p99_s=tpot, static=figures)
+
+
+def pool_arrays(designs: DesignArrays, rows: np.ndarray, hardware: list[str]
+                ) -> DesignArrays:
+    """One pool's chips of each of ``rows``: the design's own (``design``) or a template's."""
+    parts, order = [], []
+    for name in dict.fromkeys(hardware):
+        mine = np.flatnonzero([h == name for h in hardware])
+        if name == POOL_HARDWARE_DESIGN:
+            parts.append(designs.take(rows[mine]))
+        else:
+            parts.append(_template(name).take(np.zeros(mine.size, dtype=int)))
+        order.append(mine)
+    return DesignArrays.concat(parts).take(np.argsort(np.concatenate(order), kind="stable"))
+
+
+@functools.lru_cache(maxsize=64)
+def _template(name: str) -> DesignArrays:
+    """A hardware template's chip as one design row (loaded once per process)."""
+    return DesignArrays.from_specs([load_hardware(name)])
+
+
+def check_pool_hardware(dep: ServingDeployment, *, file: str) -> None:
+    """The problem's own pool hardware must be ``design`` or a template that loads."""
+    for role in ("prefill", "decode"):
+        name = getattr(dep, f"{role}_hardware")
+        if name == POOL_HARDWARE_DESIGN:
+            continue
+        try:
+            load_hardware(name)
+        except SpecError as err:
+            raise SpecError(f"neither '{POOL_HARDWARE_DESIGN}' nor a hardware template that "
+                            f"loads ({err.rule})", file=file,
+                            field=f"serving.deployment.{role}_hardware", value=name) from None
+
+
+def deployment_figures(dep: ServingDeployment, *, tp: int, own: dict[str, float],
+                       pool_figures: PoolFigures) -> tuple[int, dict[str, float]]:
+    """Chips of a disaggregated deployment, (x + y) x tp, and the mean per-chip area, power
+    and cost of all its chips (``own``: the searched design's per-chip figures), so that
+    goodput per chip x chips / (mean figure x chips) = goodput / total figure."""
+    x, y = dep.prefill_instances, dep.decode_instances
+    chips = (x + y) * tp
+
+    def figs(name: str) -> dict[str, float]:
+        return own if name == POOL_HARDWARE_DESIGN else pool_figures(name, tp)
+
+    pre, dec = figs(dep.prefill_hardware), figs(dep.decode_hardware)
+    return chips, {k: (x * pre[k] + y * dec[k]) / (x + y) for k in own}
 
 
 def serving_columns(*, goodput_per_s: np.ndarray, chips: np.ndarray, ttft_p99_s: np.ndarray,
                     tpot_p99_s: np.ndarray, static: dict[str, np.ndarray]
                     ) -> dict[str, np.ndarray]:
-    """The serving metric columns from an instance's goodput and P99 latencies and the
-    designs' per-chip area, power and cost (the same rule for estimate and simulator)."""
+    """The serving metric columns from a deployment's goodput and P99 latencies, its chips
+    and the mean per-chip area, power and cost of its chips (``static``: a colocated
+    instance's are the design's; a disaggregated deployment's the mean over both pools,
+    :func:`deployment_figures`), so that goodput per mm² is goodput over the deployment's
+    total silicon; the same rule for estimate and simulator."""
     per_chip = goodput_per_s / chips
     cols = {GOODPUT_PER_CHIP.column: per_chip, TTFT_P99.column: ttft_p99_s,
             TPOT_P99.column: tpot_p99_s}

@@ -23,8 +23,16 @@ from ador.errors import SpecError, UnitError
 from ador.metrics import METRICS
 from ador.spec.hardware import HardwareSpec
 from ador.spec.io import load_hardware, load_space, space_path, spec_error_from
+from ador.spec.problem import POOL_HARDWARE_DESIGN, ServingDeployment
 from ador.spec.scheduler import SchedulerConfig
-from ador.spec.space import SCENARIO_TP, Knob, SpaceSpec, is_hardware_path, serving_field
+from ador.spec.space import (
+    DEPLOYMENT_FIELDS,
+    SCENARIO_TP,
+    Knob,
+    SpaceSpec,
+    is_hardware_path,
+    serving_field,
+)
 from ador.units import parse_quantity
 
 MAX_LEVELS = 100_000
@@ -100,7 +108,8 @@ class DesignSpace:
         self.serving_knobs = [(i, fs) for i, fs in self.serving_knobs if fs]
         for i, fields in self.serving_knobs:
             for level in self.domains[i].levels or (self.domains[i].low, self.domains[i].high):
-                _check_serving_level(fields, level, file=source, knob=i)
+                _check_serving_level(fields, level, file=source, knob=i,
+                                     name=spec.knobs[i].name)
         for i, d in enumerate(self.domains):  # every level must give a valid spec alone
             for gene in _probe_genes(d):
                 g = self.default_genome()
@@ -326,19 +335,34 @@ def _current(data: dict, path: str) -> Any:
     if path == SCENARIO_TP:
         return 1
     field = serving_field(path)
+    if field in DEPLOYMENT_FIELDS:
+        return getattr(ServingDeployment(), field)
     if field is not None:
         return getattr(SchedulerConfig(), field)
     return _read(data, path)
 
 
-def _check_serving_level(fields: list[str], level: Any, *, file: str, knob: int) -> None:
-    """A serving knob's level must be a valid value of its scheduler fields."""
+def _check_serving_level(fields: list[str], level: Any, *, file: str, knob: int,
+                         name: str) -> None:
+    """A serving knob's level must be a valid value of its scheduler or deployment fields
+    (a pool's hardware: ``design`` or a hardware template that loads)."""
+    deployment = [f for f in fields if f in DEPLOYMENT_FIELDS]
     try:
-        SchedulerConfig.model_validate(dict.fromkeys(fields, level))
+        ServingDeployment.model_validate(dict.fromkeys(deployment, level))
+        SchedulerConfig.model_validate(dict.fromkeys(
+            [f for f in fields if f not in DEPLOYMENT_FIELDS], level))
     except ValidationError as err:
         problem = err.errors()[0]
         raise SpecError(f"value {level!r} is not a valid serving setting: {problem['msg']}",
                         file=file, field=f"knobs[{knob}]", value=None) from None
+    if any(f.endswith("_hardware") for f in deployment) and level != POOL_HARDWARE_DESIGN:
+        try:
+            load_hardware(str(level))
+        except SpecError as err:
+            raise SpecError(f"value {level!r} of knob '{name}' is neither "
+                            f"'{POOL_HARDWARE_DESIGN}' nor a "
+                            f"hardware template that loads ({err.rule})", file=file,
+                            field=f"knobs[{knob}]", value=None) from None
 
 
 def _probe_genes(d: Domain) -> list[float]:

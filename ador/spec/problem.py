@@ -87,6 +87,24 @@ class ServingScheduler(Spec):
     memory_fraction: Annotated[float, Field(gt=0, le=1)] | None = None  # of the free HBM
 
 
+POOL_HARDWARE_DESIGN = "design"  # a pool of the searched design's chips
+
+
+class ServingDeployment(Spec):
+    """How a design serves the workload: ``colocated`` (one instance running prefill and
+    decode) or ``disaggregated`` (``prefill_instances`` prefill-only and
+    ``decode_instances`` decode-only instances, DistServe-style, the KV moving over the
+    prefill chips' P2P links within a node). A pool's ``*_hardware`` is ``design`` (the
+    searched design) or a hardware template name or YAML path (``h100``). Colocated
+    deployments use none of the pool fields. ``serving.<field>`` knobs vary them."""
+
+    policy: Literal["colocated", "disaggregated"] = "colocated"
+    prefill_instances: Annotated[int, Field(ge=1, le=64, strict=True)] = 1
+    decode_instances: Annotated[int, Field(ge=1, le=64, strict=True)] = 1
+    prefill_hardware: Annotated[str, Field(min_length=1)] = POOL_HARDWARE_DESIGN
+    decode_hardware: Annotated[str, Field(min_length=1)] = POOL_HARDWARE_DESIGN
+
+
 class ServingSearch(Spec):
     """The serving workload a search simulates (``ador explore --serving``).
 
@@ -109,6 +127,8 @@ class ServingSearch(Spec):
     # share of requests that must meet both SLOs at the goodput rate
     attainment: Annotated[float, Field(gt=0, le=1)] = 0.9
     scheduler: ServingScheduler = ServingScheduler()  # over the workload's scheduler
+    # colocated (default) or prefill/decode disaggregated; ``serving.*`` knobs vary it
+    deployment: ServingDeployment = ServingDeployment()
     # Pareto designs the simulator confirms, spread along the first objective
     confirm_pareto: Annotated[int, Field(ge=0, le=10_000, strict=True)] = 16
     # other feasible designs, drawn at random, the simulator confirms

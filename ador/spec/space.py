@@ -14,8 +14,11 @@ removes that unit group), and ``scenario.tp``: the tensor-parallel degree the de
 evaluated at. ``serving.<field>`` varies the serving scheduler of a search with a serving
 workload: ``serving.scheduler`` (vllm, sarathi, trtllm, ...), ``serving.chunk_tokens``,
 ``serving.max_num_seqs``, ``serving.max_batched_tokens`` and ``serving.memory_fraction``
-(fields of ``ador.spec.scheduler.SchedulerConfig``). Quantities may carry units when
-``unit`` names their dimension (``bytes``, ``bytes_per_s``, ``hz``, ``s``, ``w``).
+(fields of ``ador.spec.scheduler.SchedulerConfig``), and the deployment
+(``ador.spec.problem.ServingDeployment``): ``serving.policy`` (colocated, disaggregated),
+``serving.prefill_instances``, ``serving.decode_instances``, ``serving.prefill_hardware``
+and ``serving.decode_hardware`` (``design`` or a hardware template name). Quantities may
+carry units when ``unit`` names their dimension (``bytes``, ``bytes_per_s``, ``hz``, ``s``, ``w``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ SERVING_ROOT = "serving."
 SERVING_FIELDS = {"scheduler": "name", "chunk_tokens": "chunk_tokens",
                   "max_num_seqs": "max_num_seqs", "max_batched_tokens": "max_batched_tokens",
                   "memory_fraction": "memory_fraction"}
+# serving knob paths of the deployment (fields of ``ador.spec.problem.ServingDeployment``)
+DEPLOYMENT_FIELDS = ("policy", "prefill_instances", "decode_instances", "prefill_hardware",
+                     "decode_hardware")
 
 
 def is_hardware_path(path: str) -> bool:
@@ -47,10 +53,12 @@ def is_hardware_path(path: str) -> bool:
 
 
 def serving_field(path: str) -> str | None:
-    """The SchedulerConfig field a ``serving.*`` knob path sets (None for other paths)."""
+    """The SchedulerConfig or ServingDeployment field a ``serving.*`` knob path sets (None
+    for other paths)."""
     if not path.startswith(SERVING_ROOT):
         return None
-    return SERVING_FIELDS.get(path.removeprefix(SERVING_ROOT))
+    key = path.removeprefix(SERVING_ROOT)
+    return key if key in DEPLOYMENT_FIELDS else SERVING_FIELDS.get(key)
 
 
 class Knob(Spec):
@@ -156,7 +164,8 @@ def _known_root(path: str) -> None:
     if path.startswith(SERVING_ROOT):
         if serving_field(path) is None:
             raise ValueError(f"serving knob path '{path}' must be one of "
-                             + ", ".join(SERVING_ROOT + k for k in SERVING_FIELDS))
+                             + ", ".join(SERVING_ROOT + k for k in (*SERVING_FIELDS,
+                                                                    *DEPLOYMENT_FIELDS)))
         return
     if path != SCENARIO_TP and not path.startswith(("chip.", "system.")):
         raise ValueError(f"path '{path}' must start with 'chip.', 'system.' or "

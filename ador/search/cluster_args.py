@@ -1,0 +1,76 @@
+"""One disaggregated design's ``ador cluster`` run: its cluster YAML and the arguments of
+:func:`ador.serve.cluster_run.run_cluster` (what ``ador cluster`` runs), with the command
+line that passes the same values, so that a confirmed figure is reproduced exactly by
+that command (as :class:`ador.search.serving.ServeArgs` does for a colocated design)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ador.search.serving import ServingSetup, _quote, _seconds
+from ador.spec.cluster import ClusterSpec, LinkSpec, PoolSpec
+from ador.spec.problem import POOL_HARDWARE_DESIGN, ServingDeployment
+from ador.spec.scheduler import SchedulerConfig
+from ador.spec.serving import parse_rate
+
+# options of ``ador cluster`` the search leaves at their defaults (the cluster YAML holds
+# the deployment): passed as None, as the command line passes options it is not given
+CLUSTER_OPTIONS = ("policy", "router", "offload_ratio", "executor_share", "prefill_share",
+                   "decode_share", "controller", "window_requests", "switch_delay",
+                   "redundancy", "layerwise")
+
+
+def cluster_spec(*, hardware: str, tp: int, deployment: ServingDeployment,
+                 scheduler: SchedulerConfig) -> ClusterSpec:
+    """The disaggregated cluster of a design (its YAML at ``hardware``): both pools run
+    the design's scheduler; the KV moves over the prefill chips' P2P links (node)."""
+
+    def pool(name: str, count: int) -> PoolSpec:
+        return PoolSpec(hardware=hardware if name == POOL_HARDWARE_DESIGN else name, tp=tp,
+                        count=count, scheduler=scheduler)
+
+    return ClusterSpec(policy="disaggregated",
+                       prefill=pool(deployment.prefill_hardware, deployment.prefill_instances),
+                       decode=pool(deployment.decode_hardware, deployment.decode_instances),
+                       link=LinkSpec(placement="node"))
+
+
+@dataclass(frozen=True)
+class ClusterArgs:
+    """A design's ``ador cluster`` run: ``cluster`` is its cluster YAML's path."""
+
+    cluster: str
+    setup: ServingSetup
+    tp: int
+
+    def kwargs(self) -> dict[str, Any]:
+        s = self.setup
+        rate = parse_rate(self._rate()) if s.rate_given else None
+        return {"cluster": self.cluster, "workload": s.workload_ref, "model": s.model_name,
+                "options": dict.fromkeys(CLUSTER_OPTIONS),
+                "overrides": {"rate": rate, "num_requests": self._num_requests(),
+                              "seed": None},
+                "ttft_slo": _seconds(s.ttft_slo_s), "tpot_slo": _seconds(s.tpot_slo_s),
+                "goodput": True, "attainment": s.attainment}
+
+    def _rate(self) -> str:
+        return repr(self.setup.rate_per_s) + "/s"
+
+    def _num_requests(self) -> int:
+        s = self.setup
+        return int(s.workload.num_requests or s.requests.n)
+
+    def command(self) -> str:
+        kw = self.kwargs()
+        parts = ["ador cluster", "--workload", _quote(kw["workload"]), "--cluster",
+                 _quote(kw["cluster"]), "--model", kw["model"], "--num-requests",
+                 str(self._num_requests())]
+        if self.setup.rate_given:
+            parts += ["--rate", self._rate()]
+        parts += ["--ttft-slo", _quote(kw["ttft_slo"]), "--tpot-slo", _quote(kw["tpot_slo"]),
+                  "--goodput", "--attainment", repr(kw["attainment"]), "--json"]
+        return " ".join(parts)
+
+
+__all__ = ["ClusterArgs", "cluster_spec"]
