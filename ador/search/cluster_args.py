@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ador.search.serving import ServingSetup, _quote, _seconds
+from ador.search.serving import ServingSetup, seconds_text, shell_word
 from ador.spec.cluster import ClusterSpec, LinkSpec, PoolSpec
 from ador.spec.problem import POOL_HARDWARE_DESIGN, ServingDeployment
 from ador.spec.scheduler import SchedulerConfig
@@ -51,7 +51,7 @@ class ClusterArgs:
                 "options": dict.fromkeys(CLUSTER_OPTIONS),
                 "overrides": {"rate": rate, "num_requests": self._num_requests(),
                               "seed": None},
-                "ttft_slo": _seconds(s.ttft_slo_s), "tpot_slo": _seconds(s.tpot_slo_s),
+                "ttft_slo": seconds_text(s.ttft_slo_s), "tpot_slo": seconds_text(s.tpot_slo_s),
                 "goodput": True, "attainment": s.attainment}
 
     def _rate(self) -> str:
@@ -63,13 +63,14 @@ class ClusterArgs:
 
     def command(self) -> str:
         kw = self.kwargs()
-        parts = ["ador cluster", "--workload", _quote(kw["workload"]), "--cluster",
-                 _quote(kw["cluster"]), "--model", kw["model"], "--num-requests",
+        parts = ["ador cluster", "--workload", shell_word(kw["workload"]), "--cluster",
+                 shell_word(kw["cluster"]), "--model", kw["model"], "--num-requests",
                  str(self._num_requests())]
         if self.setup.rate_given:
             parts += ["--rate", self._rate()]
-        parts += ["--ttft-slo", _quote(kw["ttft_slo"]), "--tpot-slo", _quote(kw["tpot_slo"]),
-                  "--goodput", "--attainment", repr(kw["attainment"]), "--json"]
+        parts += ["--ttft-slo", shell_word(kw["ttft_slo"]),
+                  "--tpot-slo", shell_word(kw["tpot_slo"]), "--goodput",
+                  "--attainment", repr(kw["attainment"]), "--json"]
         return " ".join(parts)
 
 

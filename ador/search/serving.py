@@ -273,22 +273,23 @@ class ServeArgs:
         sched = {k: base[k] for k in COMMAND_FIELDS if k in base} | self.scheduler
         return {"hardware": self.hardware, "model": s.model_name, "workload": s.workload_ref,
                 "overrides": overrides, "scheduler": sched, "tp": self.tp, "pp": s.pp,
-                "precision": s.precision, "ttft_slo": _seconds(s.ttft_slo_s),
-                "tpot_slo": _seconds(s.tpot_slo_s), "goodput": True,
+                "precision": s.precision, "ttft_slo": seconds_text(s.ttft_slo_s),
+                "tpot_slo": seconds_text(s.tpot_slo_s), "goodput": True,
                 "attainment": s.attainment}
 
     def command(self) -> str:
         kw = self.kwargs()
-        parts = ["ador serve", _quote(kw["hardware"]), "--model", kw["model"], "--workload",
-                 _quote(kw["workload"]), "--num-requests", str(kw["overrides"]["num_requests"])]
+        parts = ["ador serve", shell_word(kw["hardware"]), "--model", kw["model"], "--workload",
+                 shell_word(kw["workload"]), "--num-requests", str(kw["overrides"]["num_requests"])]
         if "rate" in kw["overrides"]:
             parts += ["--rate", kw["overrides"]["rate"]]
         parts += ["--tp", str(kw["tp"]), "--pp", str(kw["pp"]), "--precision", kw["precision"]]
         for key, value in kw["scheduler"].items():
             option = "--scheduler" if key == "name" else "--" + key.replace("_", "-")
             parts += [option, str(value)]
-        parts += ["--ttft-slo", _quote(kw["ttft_slo"]), "--tpot-slo", _quote(kw["tpot_slo"]),
-                  "--goodput", "--attainment", repr(kw["attainment"]), "--json"]
+        parts += ["--ttft-slo", shell_word(kw["ttft_slo"]),
+                  "--tpot-slo", shell_word(kw["tpot_slo"]), "--goodput",
+                  "--attainment", repr(kw["attainment"]), "--json"]
         return " ".join(parts)
 
 
@@ -296,13 +297,16 @@ class ServeArgs:
 COMMAND_FIELDS = tuple(SERVING_FIELDS.values())
 
 
-def _seconds(x: float) -> str:
+def seconds_text(x: float) -> str:
+    """A duration as an option value with its unit, exact on reading back."""
     return f"{x!r} s"
 
 
-def _quote(text: str) -> str:
+def shell_word(text: str) -> str:
+    """The text as one shell word (quoted when it holds spaces or quotes)."""
     return f"'{text}'" if any(c in text for c in " '\"$") else text
 
 
-__all__ = ["COMMAND_FIELDS", "ServeArgs", "ServingSetup", "arrival_rate",
-           "serving_columns"]
+__all__ = ["COMMAND_FIELDS", "ServeArgs", "ServingSetup", "arrival_rate", "check_pool_hardware",
+           "deployment_figures", "pool_arrays", "seconds_text", "serving_columns",
+           "shell_word"]
