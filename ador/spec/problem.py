@@ -147,7 +147,7 @@ class ServingSearch(Spec):
     # share of requests that must meet both SLOs at the goodput rate
     attainment: Annotated[float, Field(gt=0, le=1)] = 0.9
     scheduler: ServingScheduler = ServingScheduler()  # over the workload's scheduler
-    # colocated (default) or prefill/decode disaggregated; ``serving.*`` knobs vary it
+    # colocated (default), prefill/decode disaggregated or semi-PD; ``serving.*`` knobs vary it
     deployment: ServingDeployment = ServingDeployment()
     # Pareto designs the simulator confirms, spread along the first objective
     confirm_pareto: Annotated[int, Field(ge=0, le=10_000, strict=True)] = 16
