@@ -15,15 +15,24 @@ taken at its share, as the simulator's step view does (``ador.serve.stepviews.Sh
   alone would get its whole share); so does the estimate.
 - Prefill worker: every iteration prefills, and a prefill-bearing iteration is
   compute-bound: its whole step time scales by 1 / x' (ShareStep's prefill factor, exponent
-  1). The prefill service S of a prompt and its moments scale accordingly (E[S^k] by
-  x'^-k); prompts queue FIFO on the worker: the M/G/1 wait of the colocated estimate
-  (Poisson arrivals to one worker). TTFT = wait + S (the first token comes from the
-  prefill worker when its prefill ends).
+  1). The prefill service S of a prompt is a whole prompt's iteration (vLLM) or, with a
+  chunked scheduler (the worker runs the design's scheduler, Sarathi-Serve's chunks
+  included), its share I / C of full iterations of the token budget C plus its prefill
+  attention (tokens of waiting prompts packed into each iteration); S and its moments
+  scale by 1 / x' (E[S^k] by x'^-k). Prompts queue FIFO on the worker: the M/G/1 wait of
+  the colocated estimate (Poisson arrivals to one worker). TTFT = wait + S (the first
+  token comes from the prefill worker when its prefill ends).
 - Decode worker: decode-only continuous batching that prefills never stall; a decode
   iteration is bandwidth-bound and takes t_e(B) / bandwidth_share(y')
   (``ador.serve.stepviews.bandwidth_share``: the HBM bandwidth a share of the compute
   units reaches, 1 - (1 - y')^4.1). Little's law B = L E[O - 1] t_e(B) as in the
-  disaggregated estimate; TPOT of a request = t_e(B) (no transfer, no stalls).
+  disaggregated estimate; TPOT of a request = t_e(B) (no transfer, no stalls). A chunked
+  decode worker (Sarathi-Serve, TensorRT-LLM) takes a request's prompt in, at no compute
+  (its KV is in place), in chunks of the budget left by the decodes, one iteration each:
+  its first decode comes ceil(I / (C - B)) iterations after its first token, TPOT =
+  t_e(B) (1 + ceil(I / (C - B)) / (O - 1)) (the simulator's decode worker runs the
+  design's scheduler; vLLM takes the prompt in one iteration without decodes, at no
+  cost).
 - KV: each worker is capped by the chip's KV cache, as the simulator gives each worker
   view the chip's pool (the prefill worker holds a prompt's KV only until its first token,
   then the decode worker takes it over in place).
@@ -48,6 +57,7 @@ from ador.serve.estimate import (
     _check_inputs,
     _configs,
     _lengths,
+    _Point,
     _Setup,
     _setup,
 )
@@ -90,9 +100,9 @@ def estimate_semi_pd(
                                   configs=configs)
         bw = np.array([bandwidth_share(float(s)) for s in y])
         one = np.ones(n)
-        pd = _Pd(pre=_slowed(_whole_prompts(pre), 1.0 / x),
-                 dec=_slowed(_decode_only(dec), 1.0 / bw), x=one, y=one,
-                 transfer=np.zeros((n, dec.prompt.size)))
+        pd = _SemiPd(pre=_slowed(_prefill_worker(pre), 1.0 / x),
+                     dec=_slowed(_decode_only(dec), 1.0 / bw), x=one, y=one,
+                     transfer=np.zeros((n, dec.prompt.size)), chunked=dec.chunked)
         return pd.estimate(rate=rate, capacity=capacity, ttft=ttft_slo_s, tpot=tpot_slo_s,
                            target=attainment)
 
@@ -113,6 +123,38 @@ def effective_shares(*, n: int, prefill_share: float | np.ndarray,
              for a, b in zip(*out, strict=True)]
     return (np.array([p for p, _ in pairs], dtype=np.float64),
             np.array([d for _, d in pairs], dtype=np.float64))
+
+
+def _prefill_worker(u: _Setup) -> _Setup:
+    """The prefill worker at full speed: whole prompts FIFO (vLLM), or, for a chunked
+    scheduler (Sarathi-Serve, TensorRT-LLM), prompt tokens packed into iterations of the
+    token budget C: a prompt of I tokens takes I / C full iterations t_f (part(C) + tail
+    + one decode's attention, the estimate's chunked iteration at the smallest batch) plus
+    its prefill attention, S = a I + A with a = t_f / C, and E[S^k] from the sample's joint
+    moments of I and A (as the colocated estimate's chunked prefill path)."""
+    ch = u.chunked
+    a = (u.step[:, 0] + u.fill[:, 0]) / np.maximum(u.budget, 1.0)
+    whole = np.where(ch[:, None], a[:, None] * u.prompt[None, :] + u.attn, u.whole)
+    m_s = np.where(ch, a * u.m_i + u.m_a, u.m_s)
+    m_s2 = np.where(ch, a**2 * u.m_i2 + 2 * a * u.m_ia + u.m_a2, u.m_s2)
+    m_s3 = np.where(ch, a**3 * u.m_i3 + 3 * a**2 * u.m_i2a + 3 * a * u.m_ia2 + u.m_a3,
+                    u.m_s3)
+    return replace(_whole_prompts(u), whole=whole, m_s=m_s, m_s2=m_s2, m_s3=m_s3)
+
+
+class _SemiPd(_Pd):
+    """The two workers of every design; a chunked decode worker admits a prompt's KV in
+    chunks of its token budget (see the module)."""
+
+    def __init__(self, *, chunked: np.ndarray, **pools) -> None:
+        super().__init__(**pools)
+        self.chunked = chunked  # (n,) the decode worker's scheduler chunks prompts
+
+    def request_tpot(self, pd: _Point) -> np.ndarray:
+        d = self.dec
+        room = np.maximum(d.budget - pd.batch, 1.0)[:, None]
+        admit = np.where(self.chunked[:, None], np.ceil(d.prompt[None, :] / room), 0.0)
+        return pd.t_e[:, None] * (1.0 + admit / np.maximum(d.steps[None, :], 1.0))
 
 
 def _slowed(u: _Setup, factor: np.ndarray) -> _Setup:

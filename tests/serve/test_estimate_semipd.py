@@ -31,14 +31,15 @@ def _requests(workload: str, n: int):
 
 
 def _estimate(*, hw: str = "a100", x, y, workload: str = "fixed-512-512", n: int = 400,
-              rate=None, ttft: float | None = None, tpot: float | None = None):
+              rate=None, ttft: float | None = None, tpot: float | None = None,
+              scheduler: SchedulerConfig | None = None):
     spec, req = _requests(workload, n)
     x, y = np.atleast_1d(np.asarray(x, dtype=float)), np.atleast_1d(np.asarray(y, dtype=float))
     k = max(x.size, y.size)
     return estimate_semi_pd(
         designs=DesignArrays.from_specs([load_hardware(hw)] * k), model=load_model("llama3-8b"),
         tp=np.ones(k, dtype=int), prompt_tokens=req.prompt_tokens,
-        output_tokens=req.output_tokens, scheduler=SchedulerConfig(),
+        output_tokens=req.output_tokens, scheduler=scheduler or SchedulerConfig(),
         prefill_share=np.broadcast_to(x, (k,)), decode_share=np.broadcast_to(y, (k,)),
         rate_per_s=float(rate if rate is not None else spec.arrivals.rate),
         ttft_slo_s=ttft or float(spec.slo.ttft), tpot_slo_s=tpot or float(spec.slo.tpot))
@@ -85,6 +86,18 @@ def test_semi_pd_is_one_prefill_and_one_decode_worker_at_their_shares():
                                                 rel=1e-3)
 
 
+def test_a_chunked_decode_worker_takes_the_prompt_in_budget_sized_chunks():
+    """fixed-512-512 at a near-zero rate (batch about 0): with Sarathi-Serve's 300-token
+    budget a prompt is taken in ceil(512 / 300) = 2 iterations, with 4,096 in one; each
+    adds one decode iteration to the request's 511 decode steps."""
+    mean = {}
+    for chunk in (300, 4096):
+        est = _estimate(x=0.8, y=1.0, rate=1e-4, n=100,
+                        scheduler=SchedulerConfig(name="sarathi", chunk_tokens=chunk))
+        mean[chunk] = float(est.tpot_mean_s[0])
+    assert mean[300] / mean[4096] == pytest.approx((1 + 2 / 511) / (1 + 1 / 511), rel=1e-4)
+
+
 def test_more_decode_share_never_raises_the_tpot():
     """Prefill share 0.5 (contention never cuts it below 0.74): a larger decode share
     leaves the prefill alone and speeds every decode iteration."""
@@ -117,12 +130,15 @@ def test_goodput_is_within_each_workers_capacity_at_its_share():
     assert np.all(est.max_throughput_per_s <= np.minimum(prefill_cap, decode_cap))
 
 
-# (workload, requests, hardware, prefill share, decode share): semi-PD's defaults on a
-# decode-bound workload, an even split on long prompts, and the defaults on an H100; the
-# estimate leaves out finite-run effects, so the runs are long enough for a steady state
-CASES = [("fixed-512-512", 2000, "a100", 0.8, 1.0),
-         ("lognormal-poisson", 1000, "a100", 0.5, 0.5),
-         ("lognormal-poisson", 1000, "h100", 0.8, 1.0)]
+# (workload, requests, hardware, prefill share, decode share, scheduler): semi-PD's
+# defaults on a decode-bound workload, an even split on long prompts, the defaults on an
+# H100, and Sarathi-Serve's 1,024-token chunks on both workers; the estimate leaves out
+# finite-run effects, so the runs are long enough for a steady state
+SARATHI = SchedulerConfig(name="sarathi", chunk_tokens=1024)
+CASES = [("fixed-512-512", 2000, "a100", 0.8, 1.0, None),
+         ("lognormal-poisson", 1000, "a100", 0.5, 0.5, None),
+         ("lognormal-poisson", 1000, "h100", 0.8, 1.0, None),
+         ("lognormal-poisson", 1000, "a100", 1.0, 0.5, SARATHI)]
 # goodput within 12 %, P99 TTFT within 70 %, P99 TPOT within 20 % at the workload's rate
 # (measured: goodput 5-8 % low, TTFT up to 64 % high at an even split, TPOT up to 15 %
 # low; scripts/check_semipd_estimate.py)
@@ -130,13 +146,15 @@ GOODPUT_TOL, TTFT_TOL, TPOT_TOL = 0.12, 0.70, 0.20
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("workload,n,hw,x,y", CASES)
-def test_estimate_agrees_with_the_cluster_simulator(tmp_path, workload, n, hw, x, y):
+@pytest.mark.parametrize("workload,n,hw,x,y,scheduler", CASES)
+def test_estimate_agrees_with_the_cluster_simulator(tmp_path, workload, n, hw, x, y,
+                                                    scheduler):
     slo = {"ttft": 2.0, "tpot": 0.1} if workload == "lognormal-poisson" else {}
     est = _estimate(hw=hw, x=x, y=y, workload=workload, n=n, ttft=slo.get("ttft"),
-                    tpot=slo.get("tpot"))
+                    tpot=slo.get("tpot"), scheduler=scheduler)
     cluster = tmp_path / "c.yaml"
-    cluster.write_text(dump_yaml(ClusterSpec(policy="semi_pd", pool=PoolSpec(hardware=hw),
+    pool = PoolSpec(hardware=hw, scheduler=scheduler or SchedulerConfig())
+    cluster.write_text(dump_yaml(ClusterSpec(policy="semi_pd", pool=pool,
                                              semi_pd=SemiPdSpec(prefill_share=x,
                                                                 decode_share=y))))
     out = run_cluster(cluster=str(cluster), workload=workload, model="llama3-8b", options={},
