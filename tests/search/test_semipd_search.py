@@ -72,7 +72,8 @@ def test_a_share_outside_0_1_is_refused_in_one_line_naming_the_knob(tmp_path, kn
     with pytest.raises(SpecError, match="not a valid serving setting") as err:
         load_design_space(str(path))
     text = str(err.value)
-    assert "knobs[0]" in text and "share" in text and len(text.splitlines()) == 1
+    name = knob.split(",")[0].split(": ")[1]
+    assert f"knob '{name}'" in text and "knobs[0]" in text and len(text.splitlines()) == 1
 
 
 def test_a_share_outside_0_1_in_the_problem_is_named():
