@@ -1,4 +1,4 @@
-"""One disaggregated design's ``ador cluster`` run: its cluster YAML and the arguments of
+"""One disaggregated or semi-PD design's ``ador cluster`` run: its cluster YAML and the arguments of
 :func:`ador.serve.cluster_run.run_cluster` (what ``ador cluster`` runs), with the command
 line that passes the same values, so that a confirmed figure is reproduced exactly by
 that command (as :class:`ador.search.serving.ServeArgs` does for a colocated design)."""
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ador.search.serving import ServingSetup, seconds_text, shell_word
-from ador.spec.cluster import ClusterSpec, LinkSpec, PoolSpec
+from ador.spec.cluster import ClusterSpec, LinkSpec, PoolSpec, SemiPdSpec
 from ador.spec.problem import POOL_HARDWARE_DESIGN, ServingDeployment
 from ador.spec.scheduler import SchedulerConfig
 from ador.spec.serving import parse_rate
@@ -20,16 +20,25 @@ CLUSTER_OPTIONS = ("policy", "router", "offload_ratio", "executor_share", "prefi
                    "decode_share", "controller", "window_requests", "switch_delay",
                    "redundancy", "layerwise")
 
+# how a cluster YAML's header names each policy's deployment
+DEPLOYMENT_TITLES = {"disaggregated": "Disaggregated", "semi_pd": "Semi-PD"}
+
 
 def cluster_spec(*, hardware: str, tp: int, deployment: ServingDeployment,
                  scheduler: SchedulerConfig) -> ClusterSpec:
-    """The disaggregated cluster of a design (its YAML at ``hardware``): both pools run
-    the design's scheduler; the KV moves over the prefill chips' P2P links (node)."""
+    """The cluster of a design (its YAML at ``hardware``): disaggregated, both pools run
+    the design's scheduler and the KV moves over the prefill chips' P2P links (node);
+    semi-PD, one instance of the design with the deployment's worker shares (semi-PD's
+    contention rule on, as ``SemiPdSpec``'s default)."""
 
     def pool(name: str, count: int) -> PoolSpec:
         return PoolSpec(hardware=hardware if name == POOL_HARDWARE_DESIGN else name, tp=tp,
                         count=count, scheduler=scheduler)
 
+    if deployment.policy == "semi_pd":
+        return ClusterSpec(policy="semi_pd", pool=pool(POOL_HARDWARE_DESIGN, 1),
+                           semi_pd=SemiPdSpec(prefill_share=deployment.prefill_share,
+                                              decode_share=deployment.decode_share))
     return ClusterSpec(policy="disaggregated",
                        prefill=pool(deployment.prefill_hardware, deployment.prefill_instances),
                        decode=pool(deployment.decode_hardware, deployment.decode_instances),
@@ -74,4 +83,4 @@ class ClusterArgs:
         return " ".join(parts)
 
 
-__all__ = ["ClusterArgs", "cluster_spec"]
+__all__ = ["DEPLOYMENT_TITLES", "ClusterArgs", "cluster_spec"]

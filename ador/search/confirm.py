@@ -5,7 +5,7 @@ A search with a serving workload ranks designs by the analytical estimate. After
 Pareto set (``serving.confirm_pareto`` designs of it, spread along the first objective,
 all when fewer) and ``serving.confirm_sample`` other designs drawn at random are simulated
 with :func:`ador.serve.runner.serve` (what ``ador serve`` runs: goodput by bisection, then
-the workload at its rate for the P99 latencies); a disaggregated deployment with
+the workload at its rate for the P99 latencies); a disaggregated or semi-PD deployment with
 :func:`ador.serve.cluster_run.run_cluster` (what ``ador cluster`` runs, the same two
 figures) on the cluster YAML written beside the design's. ``confirmed.csv`` of the run folder holds
 for each: the estimate (``est:<column>``), the simulation (``sim:<column>``), their

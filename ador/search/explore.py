@@ -21,7 +21,7 @@ from ador.runfolders import create_run_folder, write_csv, write_json
 from ador.search.archive import Archive
 from ador.search.backends import BACKENDS, Job
 from ador.search.baselines import comparison_frame, evaluate_baselines, load_baseline
-from ador.search.cluster_args import ClusterArgs, cluster_spec
+from ador.search.cluster_args import DEPLOYMENT_TITLES, ClusterArgs, cluster_spec
 from ador.search.confirm import Confirmation, confirm, pick_designs
 from ador.search.hypervolume import fixed_hypervolume, history
 from ador.search.optuna_backend import open_study
@@ -39,7 +39,7 @@ from ador.search.runfolder import (
 from ador.search.serving import ServeArgs, deployment_figures
 from ador.search.space import DesignSpace, load_design_space
 from ador.spec.io import load_problem
-from ador.spec.problem import ProblemSpec, ServingDeployment
+from ador.spec.problem import CLUSTER_POLICIES, ProblemSpec, ServingDeployment
 from ador.spec.space import DEPLOYMENT_FIELDS, SCENARIO_TP
 
 
@@ -234,17 +234,17 @@ def _deployment(problem: SearchProblem, archive: Archive, i: int) -> ServingDepl
 
 
 def _cluster_rel(rel: str) -> str:
-    """The cluster YAML of a disaggregated design, beside its design YAML."""
+    """The cluster YAML of a disaggregated or semi-PD design, beside its design YAML."""
     return rel.removesuffix(".yaml") + ".cluster.yaml"
 
 
 def _serve_args(*, folder: Path, rel: str, problem: SearchProblem, archive: Archive,
                 designs: pd.DataFrame, i: int) -> ServeArgs | ClusterArgs:
     """The simulator run of a design: ``ador serve`` (colocated) or ``ador cluster`` on
-    its cluster YAML (disaggregated)."""
+    its cluster YAML (disaggregated, semi-PD)."""
     assert problem.serving is not None
     tp = int(designs.at[i, "tp"])
-    if _deployment(problem, archive, i).policy == "disaggregated":
+    if _deployment(problem, archive, i).policy in CLUSTER_POLICIES:
         return ClusterArgs(cluster=str(folder / _cluster_rel(rel)), setup=problem.serving,
                            tp=tp)
     row = problem.space.serving(archive.X[i:i + 1])[0]
@@ -255,7 +255,7 @@ def _serve_args(*, folder: Path, rel: str, problem: SearchProblem, archive: Arch
 def _write_design(*, folder: Path, rel: str, problem: SearchProblem, archive: Archive,
                   designs: pd.DataFrame, i: int, kind: str) -> None:
     """A design's YAML, its header naming the commands that reproduce its figures (and,
-    deployed disaggregated, its cluster YAML beside it)."""
+    deployed disaggregated or semi-PD, its cluster YAML beside it)."""
     did, run_name = designs.at[i, "id"], folder.name
     tp = int(designs.at[i, "tp"])
     hw = problem.space.spec_of(archive.X[i], name=f"{run_name}-{did}",
@@ -271,7 +271,8 @@ def _write_design(*, folder: Path, rel: str, problem: SearchProblem, archive: Ar
             cluster = cluster_spec(hardware=str(folder / rel), tp=tp, scheduler=sched,
                                    deployment=_deployment(problem, archive, i))
             write_yaml_spec(Path(run.cluster), cluster, header=(
-                f"Disaggregated deployment of {kind.lower()} {did} of run {run_name}. "
+                f"{DEPLOYMENT_TITLES[cluster.policy]} deployment of {kind.lower()} {did} "
+                f"of run {run_name}. "
                 f"Reproduce its serving figures with:\n{run.command()}"))
     header = (f"{kind} of an ador search. Reproduce its numbers with:\n"
               + "\n".join(commands)

@@ -33,7 +33,7 @@ from ador.search.space import DesignSpace
 from ador.spec.hardware import HardwareSpec
 from ador.spec.io import load_hardware, load_model
 from ador.spec.model import ModelSpec
-from ador.spec.problem import ProblemSpec
+from ador.spec.problem import CLUSTER_POLICIES, POLICY_FIELDS, ProblemSpec
 from ador.spec.space import DEPLOYMENT_FIELDS
 
 
@@ -181,15 +181,16 @@ INERT_PATHS = {"system.chips": "every figure is per chip or per deployment, and 
 
 
 def check_deployment_knobs(space: DesignSpace, spec: ProblemSpec) -> None:
-    """A disaggregated deployment (the base's or a ``serving.policy`` knob level) runs on
-    ``ador cluster``'s simulator: fp16 and no pipeline stages."""
+    """A disaggregated or semi-PD deployment (the base's or a ``serving.policy`` knob
+    level) runs on ``ador cluster``'s simulator: fp16 and no pipeline stages."""
     levels = [spec.serving.deployment.policy] if spec.serving is not None else []
     for i, fields in space.serving_knobs:
         if "policy" in fields:
             levels += list(space.domains[i].levels or [])
     first = spec.scenarios[0]
-    if "disaggregated" in levels and (first.precision.value != "fp16" or first.pp != 1):
-        raise SpecError("a disaggregated deployment is simulated at fp16 without pipeline "
+    clustered = [p for p in CLUSTER_POLICIES if p in levels]
+    if clustered and (first.precision.value != "fp16" or first.pp != 1):
+        raise SpecError(f"a {clustered[0]} deployment is simulated at fp16 without pipeline "
                         "stages (ador cluster's pools): give the first scenario precision "
                         "fp16 and pp 1", file=space.source, field="serving.policy",
                         value=first.precision.value)
@@ -224,8 +225,10 @@ def design_keys(space: DesignSpace, X: np.ndarray) -> list[str]:
             continue
         body = spec.model_dump_json(exclude={"name", "description"})
         row = serving[r]
-        if row.get("policy") == "colocated":  # the pool knobs do nothing then
-            row = {k: v for k, v in row.items() if k == "policy" or k not in DEPLOYMENT_FIELDS}
+        if "policy" in row:  # the other policies' deployment knobs do nothing then
+            own = POLICY_FIELDS[row["policy"]]
+            row = {k: v for k, v in row.items()
+                   if k == "policy" or k in own or k not in DEPLOYMENT_FIELDS}
         if row:
             body += repr(sorted(row.items()))
         # a 128-bit digest keeps the archive's key table small for large sweeps

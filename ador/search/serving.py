@@ -25,6 +25,7 @@ from ador.metrics import GOODPUT_PER_CHIP, GOODPUT_PER_FIGURE, SERVING, TPOT_P99
 from ador.model.design import DesignArrays
 from ador.serve.estimate import estimate_serving
 from ador.serve.estimate_pd import estimate_disaggregated
+from ador.serve.estimate_semipd import estimate_semi_pd
 from ador.serve.requests import RequestSet
 from ador.serve.workloads import apply_overrides, load_workload, requests_from_spec
 from ador.spec.io import load_hardware, load_model, to_data, validate_data
@@ -123,17 +124,18 @@ class ServingSetup:
                 deployments: list[ServingDeployment] | None = None,
                 pool_figures: PoolFigures | None = None) -> dict[str, np.ndarray]:
         """The serving metric columns of ``designs`` (estimated), shape (n,) each: one
-        colocated instance, or each design's disaggregated deployment (``deployments``;
+        colocated or semi-PD instance, or each design's disaggregated deployment (``deployments``;
         ``pool_figures`` gives the per-chip figures of a template pool's chips)."""
         tp = np.asarray(tp, dtype=int)
         deps = deployments or [self.deployment] * designs.n
         pd = np.array([d.policy == "disaggregated" for d in deps], dtype=bool)
+        semi = np.array([d.policy == "semi_pd" for d in deps], dtype=bool)
         goodput, ttft, tpot = (np.zeros(designs.n), np.full(designs.n, np.inf),
                                np.full(designs.n, np.inf))
         chips = tp.astype(float) * self.pp
         figures = {divisor.column: np.array(static[divisor.column], dtype=float)
                    for _, divisor in GOODPUT_PER_FIGURE}
-        co = np.flatnonzero(~pd)
+        co = np.flatnonzero(~pd & ~semi)
         if co.size:
             est = estimate_serving(
                 designs=designs.take(co), model=self.model, tp=tp[co], pp=self.pp,
@@ -144,6 +146,19 @@ class ServingSetup:
                 attainment=self.attainment)
             goodput[co], ttft[co], tpot[co] = (est.goodput_per_s, est.ttft_p99_s,
                                                est.tpot_p99_s)
+        rows = np.flatnonzero(semi)
+        if rows.size:  # one instance of the design: tp chips, the design's own figures
+            est = estimate_semi_pd(
+                designs=designs.take(rows), model=self.model, tp=tp[rows],
+                precision=self.precision, prompt_tokens=self.requests.prompt_tokens,
+                output_tokens=self.requests.output_tokens,
+                scheduler=[schedulers[i] for i in rows],
+                prefill_share=np.array([deps[r].prefill_share for r in rows]),
+                decode_share=np.array([deps[r].decode_share for r in rows]),
+                rate_per_s=self.rate_per_s, ttft_slo_s=self.ttft_slo_s,
+                tpot_slo_s=self.tpot_slo_s, attainment=self.attainment)
+            goodput[rows], ttft[rows], tpot[rows] = (est.goodput_per_s, est.ttft_p99_s,
+                                                     est.tpot_p99_s)
         rows = np.flatnonzero(pd)
         if rows.size:
             if pool_figures is None:

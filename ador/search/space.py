@@ -353,7 +353,8 @@ def _check_serving_level(fields: list[str], level: Any, *, file: str, knob: int,
             [f for f in fields if f not in DEPLOYMENT_FIELDS], level))
     except ValidationError as err:
         problem = err.errors()[0]
-        raise SpecError(f"value {level!r} is not a valid serving setting: {problem['msg']}",
+        raise SpecError(f"knob '{name}': value {level!r} is not a valid serving setting: "
+                        f"{problem['msg']}",
                         file=file, field=f"knobs[{knob}]", value=None) from None
     if any(f.endswith("_hardware") for f in deployment) and level != POOL_HARDWARE_DESIGN:
         try:

@@ -159,6 +159,11 @@ class _Pd:
         self.per_step = np.where(dec.steps[None, :] > 0,
                                  transfer / np.maximum(dec.steps[None, :], 1.0), 0.0)
 
+    def request_tpot(self, pd: _Point) -> np.ndarray:
+        """TPOT of each (sampled) request at the decode operating point ``pd``, (n, m):
+        the decode iteration plus the request's transfer spread over its decode steps."""
+        return pd.t_e[:, None] + self.per_step
+
     def _prefill_point(self, lam: np.ndarray) -> tuple[np.ndarray, _Point]:
         """Per-instance rate and the M/G/1 point of a prefill instance."""
         lp = lam / self.x
@@ -193,7 +198,7 @@ class _Pd:
         lp, pp, pd = self._points(lam)
         base, rho, shape, scale = self._wait(lp, pp)
         late = np.where(ttft >= base, rho * (1.0 - _gamma_cdf(shape, scale, ttft - base)), 1.0)
-        fast = (pd.t_e[:, None] + self.per_step <= tpot) | (self.dec.steps[None, :] <= 0)
+        fast = (self.request_tpot(pd) <= tpot) | (self.dec.steps[None, :] <= 0)
         att = np.mean(self.accepted * (1.0 - late) * fast, axis=1)
         return np.where(pd.ok, att, 0.0)
 
@@ -237,7 +242,7 @@ class _Pd:
             (shape * scale + 12.0 * np.sqrt(shape) * scale)[:, 0])
         ttft99 = _quantile(ttft_over, np.zeros_like(hi), hi)
         ttft_mean = (np.sum(acc * base, axis=1) / count + (rho * shape * scale)[:, 0])
-        tpot = np.where(self.decoding > 0, pd.t_e[:, None] + self.per_step, np.nan)
+        tpot = np.where(self.decoding > 0, self.request_tpot(pd), np.nan)
         tpot99 = _nan_quantile(tpot, P99)
         inf = np.full(lam.shape, np.inf)
         return (np.where(pd.ok, ttft99, inf), np.where(pd.ok, tpot99, inf),
@@ -249,7 +254,7 @@ class _Pd:
         good = self.goodput(lam_max, ttft=ttft, tpot=tpot, target=target)
         ttft99, tpot99, ttft_mean = self.p99s(rate)
         _, pp, pd = self._points(rate)
-        mean_tpot = np.sum(self.decoding * (pd.t_e[:, None] + self.per_step), axis=1) / (
+        mean_tpot = np.sum(self.decoding * (self.request_tpot(pd)), axis=1) / (
             np.maximum(self.decoding.sum(axis=1), 1.0))
         return ServingEstimate(
             goodput_per_s=good, ttft_p99_s=ttft99, tpot_p99_s=tpot99,

@@ -92,17 +92,37 @@ POOL_HARDWARE_DESIGN = "design"  # a pool of the searched design's chips
 
 class ServingDeployment(Spec):
     """How a design serves the workload: ``colocated`` (one instance running prefill and
-    decode) or ``disaggregated`` (``prefill_instances`` prefill-only and
+    decode), ``disaggregated`` (``prefill_instances`` prefill-only and
     ``decode_instances`` decode-only instances, DistServe-style, the KV moving over the
-    prefill chips' P2P links within a node). A pool's ``*_hardware`` is ``design`` (the
-    searched design) or a hardware template name or YAML path (``h100``). Colocated
-    deployments use none of the pool fields. ``serving.<field>`` knobs vary them."""
+    prefill chips' P2P links within a node) or ``semi_pd`` (semi-PD, arXiv 2504.19867:
+    one instance of the design whose prefill and decode workers hold ``prefill_share`` and
+    ``decode_share`` of its compute units, one weight copy, no KV transfer; as
+    ``ador.spec.cluster.SemiPdSpec``, with its contention rule). A pool's ``*_hardware`` is
+    ``design`` (the searched design) or a hardware template name or YAML path (``h100``).
+    Each policy uses only its own fields (``POLICY_FIELDS``); ``serving.<field>`` knobs
+    vary them."""
 
-    policy: Literal["colocated", "disaggregated"] = "colocated"
+    policy: Literal["colocated", "disaggregated", "semi_pd"] = "colocated"
     prefill_instances: Annotated[int, Field(ge=1, le=64, strict=True)] = 1
     decode_instances: Annotated[int, Field(ge=1, le=64, strict=True)] = 1
     prefill_hardware: Annotated[str, Field(min_length=1)] = POOL_HARDWARE_DESIGN
     decode_hardware: Annotated[str, Field(min_length=1)] = POOL_HARDWARE_DESIGN
+    # semi-PD's workers' shares of the compute units (its defaults: prefill 80%, decode
+    # 100%, the sum above 1 resolved by ador.serve.policies.semi_pd_shares); a decode
+    # share of 0 never decodes, so both lie in (0, 1]
+    prefill_share: Annotated[float, Field(gt=0, le=1)] = 0.8
+    decode_share: Annotated[float, Field(gt=0, le=1)] = 1.0
+
+
+# the deployment fields each policy uses (the others are inert for it)
+POLICY_FIELDS: dict[str, tuple[str, ...]] = {
+    "colocated": (),
+    "disaggregated": ("prefill_instances", "decode_instances", "prefill_hardware",
+                      "decode_hardware"),
+    "semi_pd": ("prefill_share", "decode_share"),
+}
+# policies the simulator of ``ador cluster`` confirms (colocated: ``ador serve``)
+CLUSTER_POLICIES = ("disaggregated", "semi_pd")
 
 
 class ServingSearch(Spec):
@@ -127,7 +147,7 @@ class ServingSearch(Spec):
     # share of requests that must meet both SLOs at the goodput rate
     attainment: Annotated[float, Field(gt=0, le=1)] = 0.9
     scheduler: ServingScheduler = ServingScheduler()  # over the workload's scheduler
-    # colocated (default) or prefill/decode disaggregated; ``serving.*`` knobs vary it
+    # colocated (default), prefill/decode disaggregated or semi-PD; ``serving.*`` knobs vary it
     deployment: ServingDeployment = ServingDeployment()
     # Pareto designs the simulator confirms, spread along the first objective
     confirm_pareto: Annotated[int, Field(ge=0, le=10_000, strict=True)] = 16

@@ -15,9 +15,11 @@ evaluated at. ``serving.<field>`` varies the serving scheduler of a search with 
 workload: ``serving.scheduler`` (vllm, sarathi, trtllm, ...), ``serving.chunk_tokens``,
 ``serving.max_num_seqs``, ``serving.max_batched_tokens`` and ``serving.memory_fraction``
 (fields of ``ador.spec.scheduler.SchedulerConfig``), and the deployment
-(``ador.spec.problem.ServingDeployment``): ``serving.policy`` (colocated, disaggregated),
-``serving.prefill_instances``, ``serving.decode_instances``, ``serving.prefill_hardware``
-and ``serving.decode_hardware`` (``design`` or a hardware template name). Quantities may
+(``ador.spec.problem.ServingDeployment``): ``serving.policy`` (colocated, disaggregated,
+semi_pd), ``serving.prefill_instances``, ``serving.decode_instances``,
+``serving.prefill_hardware`` and ``serving.decode_hardware`` (``design`` or a hardware
+template name), and semi-PD's worker shares ``serving.prefill_share`` and
+``serving.decode_share`` (in (0, 1]). Quantities may
 carry units when ``unit`` names their dimension (``bytes``, ``bytes_per_s``, ``hz``, ``s``, ``w``).
 """
 
@@ -43,7 +45,7 @@ SERVING_FIELDS = {"scheduler": "name", "chunk_tokens": "chunk_tokens",
                   "memory_fraction": "memory_fraction"}
 # serving knob paths of the deployment (fields of ``ador.spec.problem.ServingDeployment``)
 DEPLOYMENT_FIELDS = ("policy", "prefill_instances", "decode_instances", "prefill_hardware",
-                     "decode_hardware")
+                     "decode_hardware", "prefill_share", "decode_share")
 
 
 def is_hardware_path(path: str) -> bool:

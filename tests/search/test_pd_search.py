@@ -70,7 +70,7 @@ def test_deployment_knobs_set_the_deployment_apart_from_the_scheduler(tmp_path):
      "knob 'pre_hw' is neither 'design' nor a hardware template"),
     ("{name: n, path: serving.decode_instances, type: int, values: [0, 1]}",
      "not a valid serving setting"),
-    ("{name: p, path: serving.policy, type: choice, values: [colocated, semi_pd]}",
+    ("{name: p, path: serving.policy, type: choice, values: [colocated, adrenaline]}",
      "not a valid serving setting"),
 ])
 def test_bad_deployment_knobs_are_refused_in_one_line(tmp_path, knob, words):
