@@ -128,67 +128,82 @@ class ServingSetup:
         ``pool_figures`` gives the per-chip figures of a template pool's chips)."""
         tp = np.asarray(tp, dtype=int)
         deps = deployments or [self.deployment] * designs.n
-        pd = np.array([d.policy == "disaggregated" for d in deps], dtype=bool)
-        semi = np.array([d.policy == "semi_pd" for d in deps], dtype=bool)
-        goodput, ttft, tpot = (np.zeros(designs.n), np.full(designs.n, np.inf),
-                               np.full(designs.n, np.inf))
+        policy = np.array([d.policy for d in deps])
+        # rows: goodput, P99 TTFT, P99 TPOT (none where no policy estimated the design)
+        out = np.vstack([np.zeros(designs.n), np.full((2, designs.n), np.inf)])
+        for name, estimator in ESTIMATORS.items():
+            rows = np.flatnonzero(policy == name)
+            if rows.size:
+                out[:, rows] = np.vstack(estimator(
+                    self, designs=designs, rows=rows, tp=tp,
+                    schedulers=[schedulers[i] for i in rows],
+                    deployments=[deps[i] for i in rows]))
         chips = tp.astype(float) * self.pp
         figures = {divisor.column: np.array(static[divisor.column], dtype=float)
                    for _, divisor in GOODPUT_PER_FIGURE}
-        co = np.flatnonzero(~pd & ~semi)
-        if co.size:
-            est = estimate_serving(
-                designs=designs.take(co), model=self.model, tp=tp[co], pp=self.pp,
-                precision=self.precision, prompt_tokens=self.requests.prompt_tokens,
-                output_tokens=self.requests.output_tokens,
-                scheduler=[schedulers[i] for i in co], rate_per_s=self.rate_per_s,
-                ttft_slo_s=self.ttft_slo_s, tpot_slo_s=self.tpot_slo_s,
-                attainment=self.attainment)
-            goodput[co], ttft[co], tpot[co] = (est.goodput_per_s, est.ttft_p99_s,
-                                               est.tpot_p99_s)
-        rows = np.flatnonzero(semi)
-        if rows.size:  # one instance of the design: tp chips, the design's own figures
-            est = estimate_semi_pd(
-                designs=designs.take(rows), model=self.model, tp=tp[rows],
-                precision=self.precision, prompt_tokens=self.requests.prompt_tokens,
-                output_tokens=self.requests.output_tokens,
-                scheduler=[schedulers[i] for i in rows],
-                prefill_share=np.array([deps[r].prefill_share for r in rows]),
-                decode_share=np.array([deps[r].decode_share for r in rows]),
-                rate_per_s=self.rate_per_s, ttft_slo_s=self.ttft_slo_s,
-                tpot_slo_s=self.tpot_slo_s, attainment=self.attainment)
-            goodput[rows], ttft[rows], tpot[rows] = (est.goodput_per_s, est.ttft_p99_s,
-                                                     est.tpot_p99_s)
-        rows = np.flatnonzero(pd)
-        if rows.size:
+        for r in np.flatnonzero(policy == "disaggregated"):
             if pool_figures is None:
                 raise AdorError("a disaggregated deployment needs its pools' chip figures",
                                 field="pool_figures")
-            pools = {role: pool_arrays(designs, rows, [getattr(deps[r], f"{role}_hardware")
-                                                       for r in rows])
-                     for role in ("prefill", "decode")}
-            pre = pools["prefill"]
-            est = estimate_disaggregated(
-                prefill=pre, decode=pools["decode"], model=self.model, tp=tp[rows],
-                precision=self.precision, prompt_tokens=self.requests.prompt_tokens,
-                output_tokens=self.requests.output_tokens,
-                scheduler=[schedulers[i] for i in rows],
-                prefill_instances=np.array([deps[r].prefill_instances for r in rows]),
-                decode_instances=np.array([deps[r].decode_instances for r in rows]),
-                link_bytes_per_s=tp[rows] * pre.p2p_links * pre.p2p_bw,
-                link_latency_s=pre.p2p_latency_s, rate_per_s=self.rate_per_s,
-                ttft_slo_s=self.ttft_slo_s, tpot_slo_s=self.tpot_slo_s,
-                attainment=self.attainment)
-            goodput[rows], ttft[rows], tpot[rows] = (est.goodput_per_s, est.ttft_p99_s,
-                                                     est.tpot_p99_s)
-            for r in rows:
-                c, mean = deployment_figures(deps[r], tp=int(tp[r]), own={
-                    k: float(v[r]) for k, v in figures.items()}, pool_figures=pool_figures)
-                chips[r] = c
-                for k in figures:
-                    figures[k][r] = mean[k]
-        return serving_columns(goodput_per_s=goodput, chips=chips, ttft_p99_s=ttft,
-                               tpot_p99_s=tpot, static=figures)
+            c, mean = deployment_figures(deps[r], tp=int(tp[r]), own={
+                k: float(v[r]) for k, v in figures.items()}, pool_figures=pool_figures)
+            chips[r] = c
+            for k in figures:
+                figures[k][r] = mean[k]
+        return serving_columns(goodput_per_s=out[0], chips=chips, ttft_p99_s=out[1],
+                               tpot_p99_s=out[2], static=figures)
+
+    def common(self) -> dict[str, Any]:
+        """The estimate keywords every deployment shares (model, lengths, rate, SLOs)."""
+        return {"model": self.model, "precision": self.precision,
+                "prompt_tokens": self.requests.prompt_tokens,
+                "output_tokens": self.requests.output_tokens, "rate_per_s": self.rate_per_s,
+                "ttft_slo_s": self.ttft_slo_s, "tpot_slo_s": self.tpot_slo_s,
+                "attainment": self.attainment}
+
+
+Estimate = tuple[np.ndarray, np.ndarray, np.ndarray]  # goodput, P99 TTFT, P99 TPOT
+
+
+def _colocated(setup: ServingSetup, *, designs: DesignArrays, rows: np.ndarray,
+               tp: np.ndarray, schedulers: list[SchedulerConfig],
+               deployments: list[ServingDeployment]) -> Estimate:
+    """One instance running both phases (ador.serve.estimate)."""
+    est = estimate_serving(designs=designs.take(rows), tp=tp[rows], pp=setup.pp,
+                           scheduler=schedulers, **setup.common())
+    return est.goodput_per_s, est.ttft_p99_s, est.tpot_p99_s
+
+
+def _semi_pd(setup: ServingSetup, *, designs: DesignArrays, rows: np.ndarray,
+             tp: np.ndarray, schedulers: list[SchedulerConfig],
+             deployments: list[ServingDeployment]) -> Estimate:
+    """One instance of two workers sharing the chip (ador.serve.estimate_semipd)."""
+    est = estimate_semi_pd(designs=designs.take(rows), tp=tp[rows], scheduler=schedulers,
+                           prefill_share=np.array([d.prefill_share for d in deployments]),
+                           decode_share=np.array([d.decode_share for d in deployments]),
+                           **setup.common())
+    return est.goodput_per_s, est.ttft_p99_s, est.tpot_p99_s
+
+
+def _disaggregated(setup: ServingSetup, *, designs: DesignArrays, rows: np.ndarray,
+                   tp: np.ndarray, schedulers: list[SchedulerConfig],
+                   deployments: list[ServingDeployment]) -> Estimate:
+    """Prefill and decode pools joined by the prefill chips' P2P links
+    (ador.serve.estimate_pd)."""
+    pre, dec = (pool_arrays(designs, rows, [getattr(d, f"{role}_hardware")
+                                            for d in deployments])
+                for role in ("prefill", "decode"))
+    est = estimate_disaggregated(
+        prefill=pre, decode=dec, tp=tp[rows], scheduler=schedulers,
+        prefill_instances=np.array([d.prefill_instances for d in deployments]),
+        decode_instances=np.array([d.decode_instances for d in deployments]),
+        link_bytes_per_s=tp[rows] * pre.p2p_links * pre.p2p_bw,
+        link_latency_s=pre.p2p_latency_s, **setup.common())
+    return est.goodput_per_s, est.ttft_p99_s, est.tpot_p99_s
+
+
+# The estimate of each deployment policy (ServingDeployment.policy), one entry each.
+ESTIMATORS = {"colocated": _colocated, "semi_pd": _semi_pd, "disaggregated": _disaggregated}
 
 
 def pool_arrays(designs: DesignArrays, rows: np.ndarray, hardware: list[str]
