@@ -16,13 +16,12 @@ import numpy as np
 import pandas as pd
 
 from ador.errors import AdorError, InfeasibleError
-from ador.metrics import GOODPUT_PER_FIGURE, INTEGER_COLUMNS
+from ador.metrics import INTEGER_COLUMNS
 from ador.runfolders import create_run_folder, write_csv, write_json
 from ador.search.archive import Archive
 from ador.search.backends import BACKENDS, Job
 from ador.search.baselines import comparison_frame, evaluate_baselines, load_baseline
-from ador.search.cluster_args import DEPLOYMENT_TITLES, ClusterArgs, cluster_spec
-from ador.search.confirm import Confirmation, confirm, pick_designs
+from ador.search.designfiles import confirm_designs, serving_summary, write_design
 from ador.search.hypervolume import fixed_hypervolume, history
 from ador.search.optuna_backend import open_study
 from ador.search.problem import SearchProblem
@@ -34,13 +33,11 @@ from ador.search.runfolder import (
     check_resume,
     write_config,
     write_status,
-    write_yaml_spec,
 )
-from ador.search.serving import ServeArgs, deployment_figures
 from ador.search.space import DesignSpace, load_design_space
 from ador.spec.io import load_problem
-from ador.spec.problem import CLUSTER_POLICIES, ProblemSpec, ServingDeployment
-from ador.spec.space import DEPLOYMENT_FIELDS, SCENARIO_TP
+from ador.spec.problem import ProblemSpec
+from ador.spec.space import SCENARIO_TP
 
 
 @dataclass
@@ -140,17 +137,6 @@ def designs_frame(problem: SearchProblem, archive: Archive) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def evaluate_commands(problem: SearchProblem, yaml_name: str, tp: int) -> list[str]:
-    cmds = []
-    for sc in problem.spec.scenarios:
-        t = tp if problem.space.tp_knob is not None else sc.tp
-        kv = f" --kv-precision {sc.kv_precision.value}" if sc.kv_precision else ""
-        cmds.append(f"ador evaluate {yaml_name} --model {sc.model} --batch {sc.batch} "
-                    f"--input-len {sc.input_len} --output-len {sc.output_len} --tp {t} "
-                    f"--pp {sc.pp} --precision {sc.precision.value}{kv}")
-    return cmds
-
-
 def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, algorithm: str,
                   elapsed_s: float, baselines: list | None = None) -> RunResult:
     spec = problem.spec
@@ -162,7 +148,7 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
     yaml_of: dict[int, str] = {}
     for i in front:
         rel = f"{FILES['pareto_dir']}/{designs.at[i, 'id']}.yaml"
-        _write_design(folder=folder, rel=rel, problem=problem, archive=archive,
+        write_design(folder=folder, rel=rel, problem=problem, archive=archive,
                       designs=designs, i=i, kind="Pareto design")
         paths.append(rel)
         yaml_of[int(i)] = rel
@@ -170,7 +156,7 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
     pareto["yaml"] = paths
     confirmation = None
     if problem.serving is not None and spec.serving is not None:
-        confirmation = _confirm(folder=folder, problem=problem, archive=archive,
+        confirmation = confirm_designs(folder=folder, problem=problem, archive=archive,
                                 designs=designs, front=front, yaml_of=yaml_of)
     baseline_frame = evaluate_baselines(problem, baselines)
     comparison = comparison_frame(pareto, baseline_frame)
@@ -221,119 +207,11 @@ def write_results(folder: Path, problem: SearchProblem, archive: Archive, *, alg
         "files": FILES,
     }
     if confirmation is not None:
-        summary["serving"] = _serving_summary(problem) | {"confirmation": confirmation.summary}
+        summary["serving"] = serving_summary(problem) | {"confirmation": confirmation.summary}
     write_json(folder / FILES["summary"], summary)
     return RunResult(folder=folder, problem=problem, archive=archive, designs=designs,
                      pareto=pareto, baselines=baseline_frame, comparison=comparison,
                      summary=summary)
-
-
-def _deployment(problem: SearchProblem, archive: Archive, i: int) -> ServingDeployment:
-    assert problem.serving is not None
-    return problem.serving.deployments(problem.space.serving(archive.X[i:i + 1]))[0]
-
-
-def _cluster_rel(rel: str) -> str:
-    """The cluster YAML of a disaggregated or semi-PD design, beside its design YAML."""
-    return rel.removesuffix(".yaml") + ".cluster.yaml"
-
-
-def _serve_args(*, folder: Path, rel: str, problem: SearchProblem, archive: Archive,
-                designs: pd.DataFrame, i: int) -> ServeArgs | ClusterArgs:
-    """The simulator run of a design: ``ador serve`` (colocated) or ``ador cluster`` on
-    its cluster YAML (disaggregated, semi-PD)."""
-    assert problem.serving is not None
-    tp = int(designs.at[i, "tp"])
-    if _deployment(problem, archive, i).policy in CLUSTER_POLICIES:
-        return ClusterArgs(cluster=str(folder / _cluster_rel(rel)), setup=problem.serving,
-                           tp=tp)
-    row = problem.space.serving(archive.X[i:i + 1])[0]
-    return ServeArgs(hardware=str(folder / rel), setup=problem.serving, tp=tp,
-                     scheduler={k: v for k, v in row.items() if k not in DEPLOYMENT_FIELDS})
-
-
-def _write_design(*, folder: Path, rel: str, problem: SearchProblem, archive: Archive,
-                  designs: pd.DataFrame, i: int, kind: str) -> None:
-    """A design's YAML, its header naming the commands that reproduce its figures (and,
-    deployed disaggregated or semi-PD, its cluster YAML beside it)."""
-    did, run_name = designs.at[i, "id"], folder.name
-    tp = int(designs.at[i, "tp"])
-    hw = problem.space.spec_of(archive.X[i], name=f"{run_name}-{did}",
-                               description=f"{kind} {did} of run {run_name} "
-                                           f"(space {problem.space.name})")
-    commands = evaluate_commands(problem, f"{folder / rel}", tp)
-    if problem.serving is not None:
-        run = _serve_args(folder=folder, rel=rel, problem=problem, archive=archive,
-                          designs=designs, i=i)
-        commands.append(run.command())
-        if isinstance(run, ClusterArgs):
-            sched = problem.serving.schedulers(problem.space.serving(archive.X[i:i + 1]))[0]
-            cluster = cluster_spec(hardware=str(folder / rel), tp=tp, scheduler=sched,
-                                   deployment=_deployment(problem, archive, i))
-            write_yaml_spec(Path(run.cluster), cluster, header=(
-                f"{DEPLOYMENT_TITLES[cluster.policy]} deployment of {kind.lower()} {did} "
-                f"of run {run_name}. "
-                f"Reproduce its serving figures with:\n{run.command()}"))
-    header = (f"{kind} of an ador search. Reproduce its numbers with:\n"
-              + "\n".join(commands)
-              + "\nKnobs: " + ", ".join(f"{k}={designs.at[i, k]}"
-                                         for k in problem.space.names))
-    write_yaml_spec(folder / rel, hw, header=header)
-
-
-def _confirm(*, folder: Path, problem: SearchProblem, archive: Archive,
-             designs: pd.DataFrame, front: np.ndarray, yaml_of: dict[int, str]
-             ) -> Confirmation:
-    """Simulate the chosen designs (module ador.search.confirm); sampled designs get a
-    YAML of their own in the ``confirmed`` folder."""
-    spec = problem.spec
-    assert spec.serving is not None
-    picks = pick_designs(F=archive.F, feasible=archive.feasible, front=front,
-                         n_pareto=spec.serving.confirm_pareto,
-                         n_sample=spec.serving.confirm_sample, seed=spec.search.seed)
-    args = []
-    for p in picks:
-        rel = yaml_of.get(p.index)
-        if rel is None:
-            rel = f"{FILES['confirmed_dir']}/{designs.at[p.index, 'id']}.yaml"
-            (folder / FILES["confirmed_dir"]).mkdir(exist_ok=True)
-            _write_design(folder=folder, rel=rel, problem=problem, archive=archive,
-                          designs=designs, i=p.index,
-                          kind="Design (sampled for the simulator's confirmation)")
-        args.append(_serve_args(folder=folder, rel=rel, problem=problem, archive=archive,
-                                designs=designs, i=p.index))
-    return confirm(picks=picks, args=args, ids=[designs.at[p.index, "id"] for p in picks],
-                   static=_deployment_figures(problem, archive, picks),
-                   estimated=archive.metrics, workers=spec.search.workers or 1)
-
-
-def _deployment_figures(problem: SearchProblem, archive: Archive, picks: list
-                        ) -> dict[str, np.ndarray]:
-    """The archive's per-chip figures, a disaggregated pick's replaced by the mean over
-    its deployment's chips (the rule the estimate used)."""
-    out = {k: np.array(v, dtype=float) for k, v in archive.metrics.items()}
-    for p in picks:
-        dep = _deployment(problem, archive, p.index)
-        if dep.policy != "disaggregated":
-            continue
-        tp = int(out["tp"][p.index])
-        _, mean = deployment_figures(
-            dep, tp=tp, own={d.column: float(out[d.column][p.index])
-                             for _, d in GOODPUT_PER_FIGURE},
-            pool_figures=problem.pool_figures)
-        for k, v in mean.items():
-            out[k][p.index] = v
-    return out
-
-
-def _serving_summary(problem: SearchProblem) -> dict:
-    s = problem.serving
-    assert s is not None
-    return {"workload": s.workload_ref, "num_requests": int(s.requests.n),
-            "rate_per_s": s.rate_per_s, "ttft_slo_s": s.ttft_slo_s, "tpot_slo_s": s.tpot_slo_s,
-            "attainment": s.attainment, "model": s.model_name, "precision": s.precision,
-            "scheduler": s.scheduler.model_dump(mode="json", exclude={"grouping"}),
-            "deployment": s.deployment.model_dump(mode="json")}
 
 
 def _finite(x: float):
