@@ -22,6 +22,17 @@ files and columns, never rename or remove them)::
                        scale, reference, basis), ``elapsed_s``, ``best`` (per objective),
                        ``baselines`` (tp, usable, reason, over_budget), ``best_ratios`` (per
                        usable baseline and ratio: value, id), ``files``
+    confirmed.csv      (serving search only) the designs the discrete-event simulator re-ran:
+                       ``id``, ``role`` (pareto or sample), ``tp``, per serving metric
+                       ``est:<column>``, ``sim:<column>`` and ``err:<column>`` (estimate /
+                       simulation - 1), ``sim:slo_attainment``, ``sim_elapsed_s``,
+                       ``sim_error`` (why a run gave no figures) and ``command`` (the
+                       ``ador serve`` or ``ador cluster`` command that reproduces them);
+                       ``summary.json`` then has ``serving`` (workload, requests, rate, SLOs,
+                       scheduler, deployment, ``confirmation`` with its error table)
+    confirmed/<id>.yaml  (serving search only) each sampled, non-Pareto confirmed design;
+                       ``<id>.cluster.yaml`` beside a design's YAML (here or in pareto/)
+                       holds its disaggregated or semi-PD deployment for ``ador cluster``
     study.db           (Optuna backend only, default storage) the SQLite study; ``--resume``
                        continues it
     status.json        ``status``: ``incomplete`` from the start of a run (or a resume)
