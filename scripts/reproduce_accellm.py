@@ -20,16 +20,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
+from ador.calibration.data import shared_dir
 from ador.serve import RequestSet, SchedulerConfig
 from ador.serve.policies import simulate_cluster
 from ador.spec.cluster import AccellmSpec, ClusterSpec, LinkSpec, PoolSpec
 from ador.spec.io import load_model
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "workloads"
+SHARED = shared_dir() / "workloads"  # ../shared or $ADOR_SHARED
 HW = "h100-sxm-80gb"
 NOTES = """
 Where ador differs and why:

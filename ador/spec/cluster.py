@@ -75,14 +75,21 @@ class AccellmSpec(Spec):
     """Paired instances with alternating roles: ``redundancy`` of the requests get their
     KV duplicated layer by layer to the partner during prefill (0: static disaggregation
     with dynamic roles; 1: every request has two copies) and decode on the less loaded
-    holder; ``prefill_time_share`` of each instance's time goes to the prefill role (None:
-    the role controller sets it from the workload's prefill and decode demand);
+    holder; roles are dynamic per chip, so the share of time in the prefill role is
+    measured, not set (``prefill_time_share`` is refused);
     ``evict_under_pressure``: copies never block admission (the redundant copy is evicted
     first), else copies take KV room (capacity / (1 + redundancy))."""
 
     redundancy: Share = 1.0
-    prefill_time_share: Fraction | None = None
+    prefill_time_share: Fraction | None = None  # refused: roles are dynamic
     evict_under_pressure: bool = True
+
+    @model_validator(mode="after")
+    def _roles_dynamic(self) -> AccellmSpec:
+        if self.prefill_time_share is not None:
+            raise ValueError("roles are dynamic now: the prefill time share is measured "
+                             "(limits prefill_time_share), not set; remove the field")
+        return self
 
 
 class ClusterSpec(Spec):
