@@ -156,7 +156,8 @@ def run_stage(*, instances: list[Instance], ids: np.ndarray, arrival_s: np.ndarr
     order = np.argsort(arrival_s, kind="stable")
     ids, arrival_s, prompt, output = ids[order], arrival_s[order], prompt[order], output[order]
     targets = [route_target(x, max_context) for x in instances]
-    where = (route or ROUTERS[router])(arrival_s=arrival_s, prompt=prompt, output=output, targets=targets)
+    where = (route or ROUTERS[router])(arrival_s=arrival_s, prompt=prompt, output=output,
+                                       targets=targets)
     for k, inst in enumerate(instances):
         mine = np.flatnonzero(where == k)
         if mine.size == 0:

@@ -26,7 +26,7 @@ from itertools import pairwise
 import numpy as np
 
 from ador.metrics import TPOT, TTFT
-from ador.serve.accellm import accellm_plan, copied_mask, pair_prefill_router, prefill_time_shares
+from ador.serve.accellm import accellm_plan, pair_prefill_router, prefill_time_shares
 from ador.serve.api import default_step_model
 from ador.serve.cluster import (
     Disaggregated,
@@ -44,8 +44,8 @@ from ador.serve.results import ServingResult
 from ador.serve.stepviews import (
     KvLoadStep,
     OffloadStep,
-    ShareStep,
     RoleStep,
+    ShareStep,
     bandwidth_share,
     executor_prefill_view,
 )
