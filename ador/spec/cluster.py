@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ador.spec.base import Spec
 from ador.spec.quantities import BytesPerS, Fraction, PositiveInt, Seconds
@@ -84,12 +84,13 @@ class AccellmSpec(Spec):
     prefill_time_share: Fraction | None = None  # refused: roles are dynamic
     evict_under_pressure: bool = True
 
-    @model_validator(mode="after")
-    def _roles_dynamic(self) -> AccellmSpec:
-        if self.prefill_time_share is not None:
+    @field_validator("prefill_time_share")
+    @classmethod
+    def _roles_dynamic(cls, v: float | None) -> float | None:
+        if v is not None:
             raise ValueError("roles are dynamic now: the prefill time share is measured "
                              "(limits prefill_time_share), not set; remove the field")
-        return self
+        return v
 
 
 class ClusterSpec(Spec):
