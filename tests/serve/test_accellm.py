@@ -22,9 +22,9 @@ M = "llama3-8b"
 WINDOWS = (np.array([1.0, 3.0]), np.array([2.0, 3.5]))
 
 
-def spec(r: float = 1.0, count: int = 2) -> ClusterSpec:
+def spec(r: float = 1.0, count: int = 2, evict: bool = True) -> ClusterSpec:
     return ClusterSpec(policy="accellm", router="least_work", pool=PoolSpec(count=count),
-                       accellm=AccellmSpec(redundancy=r))
+                       accellm=AccellmSpec(redundancy=r, evict_under_pressure=evict))
 
 
 def test_role_step_waits_for_and_stretches_over_prefill_windows_by_hand():
@@ -86,14 +86,20 @@ def _chip_checks(res, count: int) -> None:
         assert np.all(ts.busy_s[dec] >= -1e-12)
 
 
-@pytest.mark.parametrize("r", [0.0, 0.5, 1.0])
-def test_accellm_every_request_once_decode_outside_prefill_windows_kv_within(r):
+@pytest.mark.parametrize("r,evict", [(0.0, True), (0.5, True), (1.0, True), (1.0, False)])
+def test_accellm_every_request_once_decode_outside_prefill_windows_kv_within(r, evict):
     rq = poisson(200, 12.0, mean_in=600, mean_out=150, max_in=3000, max_out=600)
-    res = simulate_cluster(cluster=spec(r, count=4), model=model(M), requests=rq)
+    res = simulate_cluster(cluster=spec(r, count=4, evict=evict), model=model(M),
+                           requests=rq)
     np.testing.assert_array_equal(np.diff(res.requests.token_offsets), rq.output_tokens)
     assert not res.requests.rejected.any() and np.all(np.isfinite(res.requests.finish_s))
     ts = res.timeseries
     assert np.all(ts.kv_used_tokens <= ts.kv_capacity_tokens)
+    # copies kept (no eviction) take 1 / (1 + r) of each decode instance's KV room
+    ref = simulate_cluster(cluster=spec(r, count=4), model=model(M), requests=rq).timeseries
+    ratio = ts.kv_capacity_tokens[ts.instance >= 4].max() / ref.kv_capacity_tokens[
+        ref.instance >= 4].max()
+    assert ratio == pytest.approx(1.0 if evict else 1.0 / (1.0 + r), rel=1e-3)
     _chip_checks(res, 4)
     assert 0.0 < res.limits["prefill_time_share"] <= res.limits["prefill_time_share_max"] < 1
     assert res.limits["prefill_instances"] == 4
