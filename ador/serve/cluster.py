@@ -143,17 +143,21 @@ def route_target(inst: Instance, max_context: int) -> RouteTarget:
 def run_stage(*, instances: list[Instance], ids: np.ndarray, arrival_s: np.ndarray,
               prompt: np.ndarray, output: np.ndarray, n: int, router: str, max_context: int,
               reference: bool = False, offset: int = 0,
-              hold_until_s: np.ndarray | None = None) -> StageOut:
-    """Route requests ``ids`` (arriving at ``arrival_s``) to ``instances`` and run each
-    instance's share through the event loop; results scattered to global indices.
-    ``hold_until_s`` (by global index): keep a completed request's KV until then."""
+              hold_until_s: np.ndarray | None = None,
+              route: Callable[..., np.ndarray] | None = None) -> StageOut:
+    """Route requests ``ids`` (arriving at ``arrival_s``) to ``instances`` (by ``route``,
+    else the named ``router``) and run each instance's share through the event loop;
+    results scattered to global indices. ``hold_until_s`` (by global index): keep a
+    completed request's KV until then. A step view with ``decode_busy`` (``RoleStep``)
+    records as busy only its iterations' time outside the chip's prefill windows."""
     out = StageOut(n)
     if ids.size == 0:
         return out
     order = np.argsort(arrival_s, kind="stable")
     ids, arrival_s, prompt, output = ids[order], arrival_s[order], prompt[order], output[order]
     targets = [route_target(x, max_context) for x in instances]
-    where = ROUTERS[router](arrival_s=arrival_s, prompt=prompt, output=output, targets=targets)
+    where = (route or ROUTERS[router])(arrival_s=arrival_s, prompt=prompt, output=output,
+                                       targets=targets)
     for k, inst in enumerate(instances):
         mine = np.flatnonzero(where == k)
         if mine.size == 0:
@@ -187,6 +191,9 @@ def run_stage(*, instances: list[Instance], ids: np.ndarray, arrival_s: np.ndarr
         for j, gi in enumerate(g.tolist()):
             out.tokens[gi] = raw.token_times_s[raw.token_offsets[j]:raw.token_offsets[j + 1]]
         series = dict(raw.series)
+        own = getattr(inst.step, "decode_busy", None)
+        if own is not None:
+            series["busy_s"] = own(series["t_s"], series["busy_s"])
         series["instance"] = np.full(series["t_s"].shape[0], k + offset, np.int64)
         out.series.append(series)
         for why, c in raw.reject_reasons.items():
@@ -234,6 +241,21 @@ class Disaggregated:
     # copied request's KV flows to dst when dst != src (AcceLLM's duplication: the flow is
     # made for every copied request, counted in kv_transferred_bytes)
     plan: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
+    # custom prefill routing, as a router (AcceLLM: the pair's chip free sooner)
+    prefill_route: Callable[..., np.ndarray] | None = None
+    # decode instances built from each prefill stage run (AcceLLM: each chip's decode view
+    # knows that chip's prefill windows, ``prefill_windows``); None: ``decode``
+    decode_views: Callable[[StageOut], list] | None = None
+
+
+def prefill_windows(pre: StageOut, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of prefill instance k's busy iterations in a prefill stage run."""
+    own = [x for x in pre.series if x["instance"].size and x["instance"][0] == k]
+    if not own:
+        return np.zeros(0), np.zeros(0)
+    t, busy = own[0]["t_s"], own[0]["busy_s"]
+    on = busy > 0
+    return t[on] - busy[on], t[on]
 
 
 def simulate_disaggregated(*, setup: Disaggregated, requests: RequestSet, max_context: int,
@@ -353,7 +375,7 @@ def _prefill_stage(*, setup: Disaggregated, requests: RequestSet, max_context: i
     return run_stage(instances=setup.prefill, ids=np.arange(n), arrival_s=requests.arrival_s,
                      prompt=requests.prompt_tokens, output=np.ones(n, np.int64), n=n,
                      router=router, max_context=max_context, reference=reference,
-                     hold_until_s=hold_until_s)
+                     hold_until_s=hold_until_s, route=setup.prefill_route)
 
 
 @dataclass
@@ -372,7 +394,8 @@ def _decode_stage(*, setup: Disaggregated, requests: RequestSet, max_context: in
     nbytes = requests.prompt_tokens * setup.kv_bytes_per_token
     # decode routing happens when the KV is ready; the flow's destination follows it
     ready = pre.first[go]
-    targets = [route_target(x, max_context) for x in setup.decode]
+    decode = setup.decode if setup.decode_views is None else setup.decode_views(pre)
+    targets = [route_target(x, max_context) for x in decode]
     order = np.argsort(ready, kind="stable")
     dst = np.empty(go.size, np.int64)
     copied = np.ones(go.size, dtype=bool)
@@ -396,7 +419,7 @@ def _decode_stage(*, setup: Disaggregated, requests: RequestSet, max_context: in
         arrive = np.where(moved, flows, ready)
     dec = StageOut(n)
     P = len(setup.prefill)
-    for k, inst in enumerate(setup.decode):
+    for k, inst in enumerate(decode):
         mine = dst == k
         part = run_stage(instances=[inst], ids=go[mine], arrival_s=arrive[mine],
                          prompt=requests.prompt_tokens[go][mine],

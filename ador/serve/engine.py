@@ -7,8 +7,10 @@ model gives its time, and the engine state applies it. The state is either the f
 with aggregate decode state (``ador.serve.aggregate.FastState``) or the object-per-request
 reference (``ador.serve.reference.ReferenceState``); both give identical results.
 A step model (or view) with an ``at(t)`` method is told the time before each iteration
-(semi-PD's share schedule); a bulk run of decode-only iterations keeps the speed at its
-start. KV swapping (swap preemption) is a transfer over the host link whose time is added to the
+(semi-PD's share schedule, AcceLLM's prefill windows); a bulk run of decode-only
+iterations takes its times from the view's ``decode_times`` after ``at(start)``: a view
+whose speed changes within a run (``RoleStep``) answers them as if stepped one at a time.
+KV swapping (swap preemption) is a transfer over the host link whose time is added to the
 iteration that starts it (the GPU waits for the copy, as vLLM's swap does).
 ``hold_until_s`` keeps a completed request's KV blocks allocated until that time (a PD
 prefill instance holding a prompt's KV until a decode instance takes it); an instance whose

@@ -10,12 +10,11 @@ a ``ClusterSpec`` and runs them through the cluster layer (one event loop for al
   instances) when its max-length KV fits their spare KV and the offloaded share stays
   within the offload bound (``ador.serve.offload``), the prefill running on the remaining
   SMs and HBM bandwidth (``ExecutorSharedStep``).
-- ``accellm``: AcceLLM (arXiv 2411.05555): instances in pairs; at any time one chip of a
-  pair runs prefills at full speed (the prefill role passes between the two), the decode
-  role gets the rest of the pair's time (each chip decodes at 1 - ``prefill_time_share`` of
-  its speed: a fluid average of the role switches; prefill time share = the pair's prefill
-  demand over its two chips); KV duplicated layer by layer to the partner for a
-  ``redundancy`` share of the requests, each of those decoding on the less loaded holder.
+- ``accellm``: AcceLLM (arXiv 2411.05555): instances in pairs, roles per chip and dynamic:
+  a prompt goes to the pair's chip free sooner, which prefills at full speed while its
+  decodes wait (``ador.serve.accellm``); KV duplicated layer by layer to the partner for a
+  ``redundancy`` share of the requests, each of those decoding on the less loaded holder;
+  the share of time in the prefill role is measured (``prefill_time_share`` in limits).
 """
 
 from __future__ import annotations
@@ -27,12 +26,14 @@ from itertools import pairwise
 import numpy as np
 
 from ador.metrics import TPOT, TTFT
+from ador.serve.accellm import accellm_plan, pair_prefill_router, prefill_time_shares
 from ador.serve.api import default_step_model
 from ador.serve.cluster import (
     Disaggregated,
     Instance,
     network_link,
     node_link,
+    prefill_windows,
     run_stage,
     simulate_colocated,
     simulate_disaggregated,
@@ -43,8 +44,8 @@ from ador.serve.results import ServingResult
 from ador.serve.stepviews import (
     KvLoadStep,
     OffloadStep,
+    RoleStep,
     ShareStep,
-    TimeShareStep,
     bandwidth_share,
     executor_prefill_view,
 )
@@ -385,82 +386,29 @@ def run_adrenaline(ctx: RunContext, requests: RequestSet) -> ServingResult:
                                        "offload_budget_tokens": budget}))
 
 
-ROLE_SHARE_BOUNDS = (0.05, 0.5)  # one chip of a pair prefills at a time
-
-
-def role_share(ctx: RunContext, requests: RequestSet) -> float:
-    """AcceLLM's role controller as a fluid average: the share of a chip's time in the
-    prefill role = the prefill chip-seconds the workload needs (speeds from
-    ``route_target``) over the pairs' chip-seconds during the arrivals, at most prefill
-    demand / (prefill + decode demand) (overload); per pair, spread over all pairs."""
-    from ador.serve.cluster import route_target
-    p = ctx.spec.main_pool
-    t = route_target(Instance(pool_step(p, ctx.model), p.scheduler, p.tp),
-                     ctx.model.max_context)
-    dp = float(requests.prompt_tokens.sum()) / t.prefill_tokens_per_s
-    dd = float(requests.output_tokens.sum()) / t.decode_tokens_per_s
-    span = float(requests.arrival_s[-1] - requests.arrival_s[0])
-    # the chips spend dp of their count x span chip-seconds prefilling; under overload,
-    # the demand mix decides
-    share = dp / (dp + dd)
-    if span > 0:
-        share = min(share, dp / (ctx.spec.main_pool.count * span))
-    lo, hi = ROLE_SHARE_BOUNDS
-    return min(hi, max(lo, share))
-
-
-def copied_mask(n: int, redundancy: float) -> np.ndarray:
-    """Which of n requests get a copy: evenly spread, exactly floor(n x redundancy)."""
-    i = np.arange(n)
-    return np.floor((i + 1) * redundancy) > np.floor(i * redundancy)
-
-
-def accellm_plan(redundancy: float):
-    """Decode placement: a copied request decodes on the less loaded of its two holders
-    (fluid backlog of decode seconds, as ``least_work``), the others where they were
-    prefilled (the pair's chips take the prefill role in turn)."""
-    def plan(*, pair, ready_s, prompt, output, targets):
-        copied = copied_mask(pair.shape[0], redundancy)
-        # the chip in the prefill role alternates within the pair
-        src = 2 * pair + (np.arange(pair.shape[0]) % 2)
-        ds = np.array([t.decode_tokens_per_s for t in targets])
-        backlog = np.zeros(len(targets))
-        last = 0.0
-        dst = src.copy()
-        for j in np.argsort(ready_s, kind="stable").tolist():
-            dt = ready_s[j] - last
-            last = ready_s[j]
-            backlog = np.maximum(backlog - dt, 0.0)
-            a = int(src[j])
-            if copied[j]:
-                b = a ^ 1  # the partner
-                w = output[j] / ds
-                dst[j] = a if backlog[a] + w[a] <= backlog[b] + w[b] else b
-            backlog[dst[j]] += output[j] / ds[dst[j]]
-        return dst, copied
-    return plan
-
-
 def run_accellm(ctx: RunContext, requests: RequestSet) -> ServingResult:
+    """AcceLLM pairs with dynamic roles per chip (``ador.serve.accellm``): every chip is a
+    prefill instance (prompts to the pair's chip free sooner) and a decode instance whose
+    iterations make way for that chip's prefill windows (``RoleStep``)."""
     s = ctx.spec
     p, ac = s.main_pool, s.accellm
     base = pool_step(p, ctx.model)
-    f = ac.prefill_time_share if ac.prefill_time_share is not None else role_share(
-        ctx, requests)
-    if f >= 1.0:
-        from ador.errors import AdorError
-        raise AdorError("accellm needs time for the decode role", field=
-                        "accellm.prefill_time_share", value=f)
     kv_factor = 1.0 if ac.evict_under_pressure else 1.0 / (1.0 + ac.redundancy)
     link = node_link(load_hardware(p.hardware), tp=p.tp, layerwise=True)
+    dsched = decode_scheduler(p.scheduler)
+
+    def views(pre) -> list:
+        return [Instance(RoleStep(base, windows=prefill_windows(pre, k),
+                                  kv_tokens_factor=kv_factor), dsched, p.tp, "decode")
+                for k in range(p.count)]
+
     setup = Disaggregated(
-        prefill=[Instance(base, p.scheduler, p.tp, "prefill")] * (p.count // 2),
-        decode=[Instance(TimeShareStep(base, share=1.0 - f, kv_load=True,
-                                       kv_tokens_factor=kv_factor),
-                         decode_scheduler(p.scheduler), p.tp,
+        prefill=[Instance(base, p.scheduler, p.tp, "prefill")] * p.count,
+        decode=[Instance(RoleStep(base, kv_tokens_factor=kv_factor), dsched, p.tp,
                          "decode")] * p.count,
         link=link, kv_bytes_per_token=base.kv_bytes_per_token_all, layers=ctx.model.layers,
-        chips=p.tp * p.count, plan=accellm_plan(ac.redundancy))
+        chips=p.tp * p.count, plan=accellm_plan(ac.redundancy),
+        prefill_route=pair_prefill_router(s.router), decode_views=views)
     res = simulate_disaggregated(setup=setup, requests=requests,
                                  max_context=ctx.model.max_context, router=s.router,
                                  ttft_slo_s=ctx.ttft_slo_s, tpot_slo_s=ctx.tpot_slo_s,
@@ -468,7 +416,13 @@ def run_accellm(ctx: RunContext, requests: RequestSet) -> ServingResult:
     from dataclasses import replace
 
     from ador.serve.results import frozen
-    return replace(res, limits=frozen({**res.limits, "prefill_time_share": f,
+    ts = res.timeseries
+    shares = prefill_time_shares({"instance": ts.instance, "busy_s": ts.busy_s,
+                                  "prefill_tokens": ts.prefill_tokens}, chips=p.count,
+                                 span_s=res.summary.get("makespan_s", 0.0))
+    return replace(res, limits=frozen({**res.limits,
+                                       "prefill_time_share": float(shares.mean()),
+                                       "prefill_time_share_max": float(shares.max()),
                                        "redundancy": ac.redundancy}))
 
 

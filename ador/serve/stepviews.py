@@ -256,34 +256,83 @@ class OffloadStep(StepView):
         return t + max(local, remote)
 
 
-class TimeShareStep(StepView):
-    """An instance that spends ``share`` of its time in this role (AcceLLM's alternating
-    roles, as a fluid average): every iteration takes time / share; ``kv_load`` as
-    ``KvLoadStep``; ``kv_tokens_factor`` scales the KV capacity (room taken by copies)."""
+class RoleStep(StepView):
+    """A decode instance on a chip that also takes the prefill role (AcceLLM's dynamic
+    roles): ``windows`` are the chip's prefill busy intervals (sorted, disjoint starts and
+    ends in seconds). Prefill has priority: a decode iteration told (by ``at``) that it
+    starts inside a window waits for its end, and one that a window starts during is
+    stretched by the window. Decode iterations cost the base step model's decode time
+    (prefill chunks cost nothing: the KV came from the prefill, as ``KvLoadStep``);
+    ``kv_tokens_factor`` scales the KV capacity (room taken by copies). Until ``at`` is
+    first called (a router's speed estimate) no window applies."""
 
-    def __init__(self, base: StepModel, *, share: float, kv_load: bool = False,
-                 kv_tokens_factor: float = 1.0) -> None:
+    def __init__(self, base: StepModel, *, windows: tuple[np.ndarray, np.ndarray] = (
+            np.zeros(0), np.zeros(0)), kv_tokens_factor: float = 1.0) -> None:
         super().__init__(base)
-        if not 0.0 < share <= 1.0:
-            raise ValueError(f"share {share} outside (0, 1]")
-        self.factor = 1.0 / share
-        self.kv_load = kv_load
+        self.starts = np.asarray(windows[0], dtype=np.float64)
+        self.ends = np.asarray(windows[1], dtype=np.float64)
+        self.covered = np.concatenate([[0.0], np.cumsum(self.ends - self.starts)])
+        self._s, self._e = self.starts.tolist(), self.ends.tolist()
         self.kv_tokens_factor = kv_tokens_factor
+        self.now: float | None = None
+
+    def at(self, t: float) -> None:
+        self.now = t
 
     def kv_capacity_for(self, *, memory_fraction: float, activation_tokens: int) -> int:
         return int(self.kv_tokens_factor * self.base.kv_capacity_for(
             memory_fraction=memory_fraction, activation_tokens=activation_tokens))
 
+    def finish_after(self, t: float, work_s: float) -> float:
+        """When ``work_s`` of decode work started at ``t`` ends, skipping the windows."""
+        starts, ends = self._s, self._e
+        i = bisect_right(ends, t)
+        n = len(starts)
+        if i < n and starts[i] <= t:
+            t = ends[i]
+            i += 1
+        while i < n and starts[i] < t + work_s:
+            work_s -= starts[i] - t
+            t = ends[i]
+            i += 1
+        return t + work_s
+
+    def _stretched(self, base_s: float) -> float:
+        if self.now is None or not self.starts.size:
+            return base_s
+        return self.finish_after(self.now, base_s) - self.now
+
     def time(self, *, tokens: int, sampled: int, decode_n: int = 0,
              decode_ctx_sum: float = 0.0, chunks=()) -> float:
-        if self.kv_load:
-            if not decode_n:
-                return 0.0
-            return self.factor * self.base.time(tokens=decode_n, sampled=decode_n,
-                                                decode_n=decode_n,
-                                                decode_ctx_sum=decode_ctx_sum)
-        return self.factor * self.base.time(tokens=tokens, sampled=sampled, decode_n=decode_n,
-                                            decode_ctx_sum=decode_ctx_sum, chunks=chunks)
+        if not decode_n:
+            return 0.0
+        return self._stretched(self.base.time(tokens=decode_n, sampled=decode_n,
+                                              decode_n=decode_n,
+                                              decode_ctx_sum=decode_ctx_sum))
 
     def decode_times(self, n: int, ctx_sum: int, k: int) -> np.ndarray:
-        return self.factor * self.base.decode_times(n, ctx_sum, k)
+        """k consecutive decode steps from the time ``at`` gave, each stretched as the
+        engine would stretch it stepping one at a time (same float operations)."""
+        dt = self.base.decode_times(n, ctx_sum, k)
+        if self.now is None or not self.starts.size:
+            return dt
+        out = np.empty_like(dt)
+        t = self.now
+        for j, w in enumerate(dt.tolist()):
+            out[j] = self.finish_after(t, w) - t
+            t = t + out[j]
+        return out
+
+    def covered_before(self, x: np.ndarray) -> np.ndarray:
+        """Seconds of prefill windows before each time in ``x``."""
+        k = np.searchsorted(self.ends, x, side="right")
+        part = np.zeros_like(x, dtype=np.float64)
+        inside = k < self.starts.shape[0]
+        ks = np.minimum(k, max(self.starts.shape[0] - 1, 0))
+        if self.starts.size:
+            part = np.where(inside, np.clip(x - self.starts[ks], 0.0, None), 0.0)
+        return self.covered[k] + part
+
+    def decode_busy(self, t_end: np.ndarray, busy: np.ndarray) -> np.ndarray:
+        """Busy seconds of iterations ending at ``t_end`` less their time in windows."""
+        return busy - (self.covered_before(t_end) - self.covered_before(t_end - busy))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ador.spec.base import Spec
 from ador.spec.quantities import BytesPerS, Fraction, PositiveInt, Seconds
@@ -75,14 +75,22 @@ class AccellmSpec(Spec):
     """Paired instances with alternating roles: ``redundancy`` of the requests get their
     KV duplicated layer by layer to the partner during prefill (0: static disaggregation
     with dynamic roles; 1: every request has two copies) and decode on the less loaded
-    holder; ``prefill_time_share`` of each instance's time goes to the prefill role (None:
-    the role controller sets it from the workload's prefill and decode demand);
+    holder; roles are dynamic per chip, so the share of time in the prefill role is
+    measured, not set (``prefill_time_share`` is refused);
     ``evict_under_pressure``: copies never block admission (the redundant copy is evicted
     first), else copies take KV room (capacity / (1 + redundancy))."""
 
     redundancy: Share = 1.0
-    prefill_time_share: Fraction | None = None
+    prefill_time_share: Fraction | None = None  # refused: roles are dynamic
     evict_under_pressure: bool = True
+
+    @field_validator("prefill_time_share")
+    @classmethod
+    def _roles_dynamic(cls, v: float | None) -> float | None:
+        if v is not None:
+            raise ValueError("roles are dynamic now: the prefill time share is measured "
+                             "(limits prefill_time_share), not set; remove the field")
+        return v
 
 
 class ClusterSpec(Spec):

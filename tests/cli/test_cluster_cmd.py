@@ -59,3 +59,12 @@ def test_bad_input_one_line_exit_2(cli, args, field):
 def test_closed_loop_workload_refused(cli):
     res = cli("cluster", "-w", "closed-loop-16", "-c", "colocated-2")
     assert res.code == 2 and "concurrency" in res.stderr
+
+
+def test_accellm_prefill_time_share_refused_roles_dynamic(cli, tmp_path):
+    bad = tmp_path / "accellm.yaml"
+    bad.write_text("policy: accellm\npool: {hardware: h100-sxm-80gb, count: 2}\n"
+                   "accellm: {redundancy: 1.0, prefill_time_share: 0.3}\n")
+    res = cli("cluster", "-w", "fixed-512-512", "-c", str(bad))
+    assert res.code == 2 and res.stderr.count("\n") == 1
+    assert "accellm.prefill_time_share" in res.stderr and "dynamic" in res.stderr

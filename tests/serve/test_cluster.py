@@ -194,7 +194,7 @@ def test_semi_pd_contention_and_controller():
 
 
 def test_accellm_conserves_requests_and_copies_by_redundancy():
-    from ador.serve.policies import copied_mask
+    from ador.serve.accellm import copied_mask
     assert copied_mask(10, 0.3).sum() == 3 and copied_mask(10, 1.0).all()
     assert not copied_mask(10, 0.0).any()
     rq = reqs(200, 8.0)
