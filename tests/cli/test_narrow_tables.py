@@ -21,6 +21,7 @@ def test_explore_tables_fit_80_columns_uncut(cli, tmp_path):
         assert knob in r.stdout
 
 
+@pytest.mark.slow
 def test_wide_shows_every_column(cli, tmp_path):
     r = cli("explore", *FAST, "--out-dir", tmp_path, "--wide", "--objectives",
             "throughput_per_chip,tokens_per_s_per_mm2,tokens_per_j,energy_per_request")

@@ -15,6 +15,7 @@ def _tuned(env: dict[str, str]) -> str:
                           text=True, check=True, timeout=60).stdout.split()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"])
 def test_a_users_malloc_setting_is_kept(name):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}

@@ -145,6 +145,7 @@ def test_a_template_pool_is_costed_at_the_templates_figures(tmp_path):
     assert per_mm2[1] == pytest.approx(2 * per_chip[1] / (own_area + h100["area_mm2"]))
 
 
+@pytest.mark.slow
 def test_pd_search_confirms_designs_with_ador_cluster_reproducibly(cli, tmp_path):
     path = _space_file(tmp_path)
     spec = _problem(path, confirm_pareto=2, confirm_sample=1).model_copy(update={

@@ -107,6 +107,7 @@ def test_a_semi_pd_designs_figures_are_its_one_instances(tmp_path):
                        est.goodput_per_s / ev.metrics["area_mm2"])
 
 
+@pytest.mark.slow
 def test_semi_pd_search_confirms_designs_with_ador_cluster_reproducibly(cli, tmp_path):
     path = _space_file(tmp_path)
     spec = _problem(path, confirm_pareto=2, confirm_sample=1).model_copy(update={

@@ -111,7 +111,7 @@ def run_fuzz(tmp_path_factory, n: int) -> None:
 
 
 def test_fuzz_spec_files(tmp_path_factory):
-    run_fuzz(tmp_path_factory, 120)  # the slow run below takes 3,000
+    run_fuzz(tmp_path_factory, 80)  # the slow run below takes 3,000
 
 
 @pytest.mark.slow
