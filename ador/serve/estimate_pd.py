@@ -95,10 +95,35 @@ def estimate_disaggregated(
     (goodput, max throughput) are the deployment's; batch and busy figures a decode
     instance's and a prefill instance's."""
     n = prefill.n
-    tp = _check_inputs(n=n, tp=tp, rate=rate_per_s, ttft=ttft_slo_s, tpot=tpot_slo_s,
-                       attainment=attainment)
+    tp, rate, pre, dec, capacity = worker_setups(
+        prefill=prefill, decode=decode, model=model, tp=tp, precision=precision,
+        prompt_tokens=prompt_tokens, output_tokens=output_tokens, scheduler=scheduler,
+        rate_per_s=rate_per_s, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s,
+        attainment=attainment)
     x = np.broadcast_to(np.asarray(prefill_instances, dtype=np.float64), (n,))
     y = np.broadcast_to(np.asarray(decode_instances, dtype=np.float64), (n,))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        pd = _Pd(pre=_whole_prompts(pre), dec=_decode_only(dec), x=x, y=y,
+                 transfer=_transfer(model=model, tp=tp, precision=precision,
+                                    prompt=dec.prompt, bandwidth=link_bytes_per_s,
+                                    latency=link_latency_s))
+        return pd.estimate(rate=rate, capacity=capacity, ttft=ttft_slo_s, tpot=tpot_slo_s,
+                           target=attainment)
+
+
+def worker_setups(*, prefill: DesignArrays, decode: DesignArrays, model: ModelSpec,
+                  tp: np.ndarray, precision: str, prompt_tokens: np.ndarray,
+                  output_tokens: np.ndarray,
+                  scheduler: Sequence[SchedulerConfig] | SchedulerConfig,
+                  rate_per_s: float | np.ndarray, ttft_slo_s: float, tpot_slo_s: float,
+                  attainment: float) -> tuple[np.ndarray, np.ndarray, _Setup, _Setup,
+                                              np.ndarray]:
+    """The checked inputs and the setups of the prefill side (the prompts, one output
+    token each) and the decode side (the requests as given) of a split deployment:
+    (tp, rate per design, prefill setup, decode setup, decode KV capacity)."""
+    n = prefill.n
+    tp = _check_inputs(n=n, tp=tp, rate=rate_per_s, ttft=ttft_slo_s, tpot=tpot_slo_s,
+                       attainment=attainment)
     rate = np.broadcast_to(np.asarray(rate_per_s, dtype=np.float64), (n,)).copy()
     configs = _configs(scheduler, n)
     prompt, output = _lengths(prompt_tokens, output_tokens)
@@ -108,12 +133,7 @@ def estimate_disaggregated(
         dec, capacity, _ = _setup(designs=decode, model=model, tp=tp, pp=1,
                                   precision=precision, prompt=prompt, output=output,
                                   configs=configs)
-        pd = _Pd(pre=_whole_prompts(pre), dec=_decode_only(dec), x=x, y=y,
-                 transfer=_transfer(model=model, tp=tp, precision=precision,
-                                    prompt=dec.prompt, bandwidth=link_bytes_per_s,
-                                    latency=link_latency_s))
-        return pd.estimate(rate=rate, capacity=capacity, ttft=ttft_slo_s, tpot=tpot_slo_s,
-                           target=attainment)
+    return tp, rate, pre, dec, capacity
 
 
 def _whole_prompts(u: _Setup) -> _Setup:

@@ -54,14 +54,10 @@ from ador.errors import AdorError
 from ador.model.design import DesignArrays
 from ador.serve.estimate import (
     ServingEstimate,
-    _check_inputs,
-    _configs,
-    _lengths,
     _Point,
     _Setup,
-    _setup,
 )
-from ador.serve.estimate_pd import _decode_only, _Pd, _whole_prompts
+from ador.serve.estimate_pd import _decode_only, _Pd, _whole_prompts, worker_setups
 from ador.serve.policies import semi_pd_shares
 from ador.serve.stepviews import bandwidth_share
 from ador.spec.model import ModelSpec
@@ -86,18 +82,13 @@ def estimate_semi_pd(
     units, each in (0, 1]) under Poisson arrivals at ``rate_per_s`` requests/s. Batch and
     busy figures are the decode worker's and the prefill worker's."""
     n = designs.n
-    tp = _check_inputs(n=n, tp=tp, rate=rate_per_s, ttft=ttft_slo_s, tpot=tpot_slo_s,
-                       attainment=attainment)
+    tp, rate, pre, dec, capacity = worker_setups(
+        prefill=designs, decode=designs, model=model, tp=tp, precision=precision,
+        prompt_tokens=prompt_tokens, output_tokens=output_tokens, scheduler=scheduler,
+        rate_per_s=rate_per_s, ttft_slo_s=ttft_slo_s, tpot_slo_s=tpot_slo_s,
+        attainment=attainment)
     x, y = effective_shares(n=n, prefill_share=prefill_share, decode_share=decode_share)
-    rate = np.broadcast_to(np.asarray(rate_per_s, dtype=np.float64), (n,)).copy()
-    configs = _configs(scheduler, n)
-    prompt, output = _lengths(prompt_tokens, output_tokens)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        pre, _, _ = _setup(designs=designs, model=model, tp=tp, pp=1, precision=precision,
-                           prompt=prompt, output=np.ones_like(output), configs=configs)
-        dec, capacity, _ = _setup(designs=designs, model=model, tp=tp, pp=1,
-                                  precision=precision, prompt=prompt, output=output,
-                                  configs=configs)
         bw = np.array([bandwidth_share(float(s)) for s in y])
         one = np.ones(n)
         pd = _SemiPd(pre=_slowed(_prefill_worker(pre), 1.0 / x),
