@@ -9,18 +9,21 @@ import shlex
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ador.errors import SpecError
 from ador.metrics import SERVING
-from ador.search.explore import run_search
 from ador.search.problem import SearchProblem, design_keys
 from ador.search.runfolder import FILES
 from ador.search.serving import deployment_figures, serving_columns
 from ador.search.space import load_design_space
-from ador.spec.problem import ProblemScenario, SearchSettings, ServingDeployment, ServingSearch
-from tests.search.conftest import small_problem
+from ador.spec.problem import ProblemScenario, ServingDeployment
+from tests.search.conftest import (
+    cluster_confirmation,
+    reproduced,
+    serving_problem,
+    space_file,
+)
 
 PD_SPACE = """
 name: pd
@@ -35,21 +38,13 @@ knobs:
 
 
 def _space_file(tmp_path: Path, text: str = PD_SPACE) -> Path:
-    path = tmp_path / "pd.yaml"
-    path.write_text(text)
-    return path
-
-
-def _problem(space: Path, **kw):
-    return small_problem(space=str(space), objectives=["goodput_per_mm2", "tpot_p99"],
-                         serving=ServingSearch(workload="fixed-512-512", num_requests=200,
-                                               **kw))
+    return space_file(tmp_path, text, name="pd")
 
 
 def test_deployment_knobs_set_the_deployment_apart_from_the_scheduler(tmp_path):
     path = _space_file(tmp_path)
     space = load_design_space(str(path))
-    problem = SearchProblem(_problem(path), space)
+    problem = SearchProblem(serving_problem(path), space)
     assert problem.serving is not None
     X = np.array([[0, 0, 0, 0, 0], [0, 1, 1, 0, 1], [0, 1, 1, 0, 0]], dtype=float)
     rows = space.serving(X)
@@ -81,11 +76,8 @@ def test_bad_deployment_knobs_are_refused_in_one_line(tmp_path, knob, words):
 
 
 def test_a_bad_pool_template_in_the_problem_is_named(tmp_path, hetero_space):
-    spec = small_problem(space="ador-hetero", objectives=["goodput_per_mm2", "tpot_p99"],
-                         serving=ServingSearch(workload="fixed-512-512", num_requests=200,
-                                               deployment=ServingDeployment(
-                                                   policy="disaggregated",
-                                                   decode_hardware="h1000")))
+    spec = serving_problem("ador-hetero", deployment=ServingDeployment(
+        policy="disaggregated", decode_hardware="h1000"))
     with pytest.raises(SpecError, match=r"serving\.deployment\.decode_hardware") as err:
         SearchProblem(spec, hetero_space)
     assert len(str(err.value).splitlines()) == 1
@@ -93,18 +85,14 @@ def test_a_bad_pool_template_in_the_problem_is_named(tmp_path, hetero_space):
 
 def test_disaggregation_needs_fp16_without_pipeline_stages(tmp_path):
     path = _space_file(tmp_path)
-    spec = _problem(path).model_copy(update={"scenarios": [ProblemScenario(
+    spec = serving_problem(path).model_copy(update={"scenarios": [ProblemScenario(
         batch=32, input_len=128, output_len=128, precision="fp8")]})
     with pytest.raises(SpecError, match="fp16 without pipeline stages"):
         SearchProblem(spec, load_design_space(str(path)))
 
 
 def test_default_deployment_gives_the_colocated_figures_bit_for_bit(tmp_path, hetero_space):
-    plain = SearchProblem(small_problem(space="ador-hetero",
-                                        objectives=["goodput_per_mm2", "tpot_p99"],
-                                        serving=ServingSearch(workload="fixed-512-512",
-                                                              num_requests=200)),
-                          hetero_space)
+    plain = SearchProblem(serving_problem("ador-hetero"), hetero_space)
     X = np.array([hetero_space.default_genome()] * 2)
     a = plain.evaluate(X)
     b = plain.evaluate_specs(hetero_space.build(X)[0], serving=[
@@ -134,7 +122,7 @@ def test_goodput_per_mm2_divides_by_the_deployments_total_silicon():
 def test_a_template_pool_is_costed_at_the_templates_figures(tmp_path):
     path = _space_file(tmp_path)
     space = load_design_space(str(path))
-    problem = SearchProblem(_problem(path), space)
+    problem = SearchProblem(serving_problem(path), space)
     h100 = problem.pool_figures("h100", 1)
     X = np.array([[0, 1, 0, 0, 0], [0, 1, 0, 0, 1]], dtype=float)  # 1P1D: own, h100 prefill
     ev = problem.evaluate(X)
@@ -147,27 +135,14 @@ def test_a_template_pool_is_costed_at_the_templates_figures(tmp_path):
 
 @pytest.mark.slow
 def test_pd_search_confirms_designs_with_ador_cluster_reproducibly(cli, tmp_path):
-    path = _space_file(tmp_path)
-    spec = _problem(path, confirm_pareto=2, confirm_sample=1).model_copy(update={
-        "search": SearchSettings(backend="sweep"), "name": "pd"})
-    result = run_search(spec, out_dir=tmp_path / "runs")
-    folder = result.folder
-    confirmed = pd.read_csv(folder / FILES["confirmed"])
-    cluster_rows = confirmed[confirmed["command"].str.startswith("ador cluster")]
-    assert len(cluster_rows) >= 1, confirmed["command"].tolist()
-    row = cluster_rows.iloc[0]
-    assert row["sim_error"] != row["sim_error"] or not row["sim_error"]  # NaN or empty
+    folder, confirmed, row = cluster_confirmation(_space_file(tmp_path), out=tmp_path / "runs",
+                                                  name="pd")
     words = shlex.split(row["command"])
     cluster_yaml = Path(words[words.index("--cluster") + 1])
     assert cluster_yaml.parent.parent == folder and cluster_yaml.exists()
     design_yaml = cluster_yaml.with_name(cluster_yaml.name.replace(".cluster.yaml", ".yaml"))
     assert row["command"] in design_yaml.read_text()
     assert row["command"] in cluster_yaml.read_text()
-    out = cli(*words[1:])
-    assert out.code == 0, out.stderr
-    data = json.loads(out.stdout)
-    assert data["goodput"]["rate_per_s"] / data["chips"] == row["sim:goodput_per_chip_per_s"]
-    assert data["summary"]["tpot_p99_s"] == row["sim:tpot_p99_s"]
-    assert data["summary"]["ttft_p99_s"] == row["sim:ttft_p99_s"]
+    reproduced(cli, row)
     summary = json.loads((folder / FILES["summary"]).read_text())
     assert summary["serving"]["confirmation"]["designs"] == len(confirmed)

@@ -4,24 +4,25 @@ reproduces exactly."""
 
 from __future__ import annotations
 
-import json
 import shlex
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ador.errors import SpecError
 from ador.model.design import DesignArrays
-from ador.search.explore import run_search
 from ador.search.problem import SearchProblem, design_keys
-from ador.search.runfolder import FILES
 from ador.search.space import load_design_space
 from ador.serve.estimate_semipd import estimate_semi_pd
 from ador.spec.io import load_cluster, to_data, validate_data
-from ador.spec.problem import ProblemSpec, SearchSettings, ServingDeployment, ServingSearch
-from tests.search.conftest import small_problem
+from ador.spec.problem import ProblemSpec, ServingDeployment
+from tests.search.conftest import (
+    cluster_confirmation,
+    reproduced,
+    serving_problem,
+    space_file,
+)
 
 SEMI_SPACE = """
 name: semi
@@ -35,21 +36,13 @@ knobs:
 
 
 def _space_file(tmp_path: Path, text: str = SEMI_SPACE) -> Path:
-    path = tmp_path / "semi.yaml"
-    path.write_text(text)
-    return path
-
-
-def _problem(space: Path, **kw):
-    return small_problem(space=str(space), objectives=["goodput_per_mm2", "tpot_p99"],
-                         serving=ServingSearch(workload="fixed-512-512", num_requests=200,
-                                               **kw))
+    return space_file(tmp_path, text, name="semi")
 
 
 def test_share_knobs_set_the_deployment_and_are_inert_when_colocated(tmp_path):
     path = _space_file(tmp_path)
     space = load_design_space(str(path))
-    problem = SearchProblem(_problem(path), space)
+    problem = SearchProblem(serving_problem(path), space)
     assert problem.serving is not None
     X = np.array([[0, 0, 0, 0], [0, 1, 0, 0], [0, 1, 1, 1]], dtype=float)
     deps = problem.serving.deployments(space.serving(X))
@@ -77,7 +70,7 @@ def test_a_share_outside_0_1_is_refused_in_one_line_naming_the_knob(tmp_path, kn
 
 
 def test_a_share_outside_0_1_in_the_problem_is_named():
-    data = to_data(_problem(Path("semi.yaml")))
+    data = to_data(serving_problem(Path("semi.yaml")))
     data["serving"]["deployment"] = {"policy": "semi_pd", "prefill_share": 1.5}
     with pytest.raises(SpecError, match=r"serving\.deployment\.prefill_share") as err:
         validate_data(ProblemSpec, data, file="p.yaml")
@@ -89,7 +82,7 @@ def test_a_semi_pd_designs_figures_are_its_one_instances(tmp_path):
     chips (one instance of the design; per mm² over the design's own area)."""
     path = _space_file(tmp_path)
     space = load_design_space(str(path))
-    problem = SearchProblem(_problem(path), space)
+    problem = SearchProblem(serving_problem(path), space)
     s = problem.serving
     assert s is not None
     X = np.array([[0, 1, 0, 0], [0, 1, 1, 1]], dtype=float)
@@ -109,25 +102,11 @@ def test_a_semi_pd_designs_figures_are_its_one_instances(tmp_path):
 
 @pytest.mark.slow
 def test_semi_pd_search_confirms_designs_with_ador_cluster_reproducibly(cli, tmp_path):
-    path = _space_file(tmp_path)
-    spec = _problem(path, confirm_pareto=2, confirm_sample=1).model_copy(update={
-        "search": SearchSettings(backend="sweep"), "name": "semi"})
-    result = run_search(spec, out_dir=tmp_path / "runs")
-    folder = result.folder
-    confirmed = pd.read_csv(folder / FILES["confirmed"])
-    rows = confirmed[confirmed["command"].str.startswith("ador cluster")]
-    assert len(rows) >= 1, confirmed["command"].tolist()
-    row = rows.iloc[0]
-    assert row["sim_error"] != row["sim_error"] or not row["sim_error"]  # NaN or empty
+    _, _, row = cluster_confirmation(_space_file(tmp_path), out=tmp_path / "runs", name="semi")
     words = shlex.split(row["command"])
     cluster_yaml = Path(words[words.index("--cluster") + 1])
     cluster = load_cluster(cluster_yaml)
     assert cluster.policy == "semi_pd" and cluster.main_pool.count == 1
     assert "Semi-PD deployment" in cluster_yaml.read_text()
-    out = cli(*words[1:])
-    assert out.code == 0, out.stderr
-    data = json.loads(out.stdout)
-    assert data["goodput"]["rate_per_s"] / data["chips"] == row["sim:goodput_per_chip_per_s"]
-    assert data["summary"]["tpot_p99_s"] == row["sim:tpot_p99_s"]
-    assert data["summary"]["ttft_p99_s"] == row["sim:ttft_p99_s"]
+    data = reproduced(cli, row)
     assert data["chips"] == row["tp"]  # the workers share the instance's chips

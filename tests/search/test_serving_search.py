@@ -20,7 +20,7 @@ from ador.search.serving import ServeArgs, serving_columns
 from ador.search.space import DesignSpace, load_design_space
 from ador.spec.problem import ProblemSpec, ServingSearch
 from tests.conftest import ROOT
-from tests.search.conftest import small_problem
+from tests.search.conftest import small_problem, space_file
 
 SHARED = ROOT.parent / "shared" / "workloads"
 needs_trace = pytest.mark.skipif(not (SHARED / "splitwise_conv.csv").exists(),
@@ -36,9 +36,7 @@ knobs:
 
 
 def _space(tmp_path: Path, text: str = SERVING_KNOBS) -> DesignSpace:
-    path = tmp_path / "space.yaml"
-    path.write_text(text)
-    return load_design_space(str(path))
+    return load_design_space(str(space_file(tmp_path, text)))
 
 
 def test_serving_objectives_and_limits_need_a_serving_workload():
