@@ -35,7 +35,7 @@ with several instances each instance's share has its own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -54,38 +54,36 @@ def uellm_groups(pred: Sequence[float], slo: Sequence[float], cfg: GroupingConfi
     key = [cfg.sort_slo_weight * slo[i] / cfg.slo_scale + cfg.sort_length_weight * pred[i]
            for i in range(n)]
     order = sorted(range(n), key=lambda i: key[i])  # stable, as Python's sorted
-    groups: list[list[int]] = []
-    cur: list[int] = []
-    cur_max = pred[order[0]]
-    for i in order:
-        if len(cur) < cfg.uellm_max_batch and (
-                (pred[i] - cur_max) * (len(cur) + 1) * cfg.padding_factor
-                <= cfg.padding_threshold_tokens):
-            cur.append(i)
-            cur_max = max(cur_max, pred[i])
-        else:
-            groups.append(cur)
-            cur = [i]
-            cur_max = pred[i]
-    groups.append(cur)
-    return [g for g in groups if g]
+
+    def fits(group: list[int], i: int) -> bool:
+        """Within the batch cap, and the padding the newcomer adds within the bound."""
+        top = max((pred[j] for j in group), default=pred[i])
+        return len(group) < cfg.uellm_max_batch and (
+            (pred[i] - top) * (len(group) + 1) * cfg.padding_factor
+            <= cfg.padding_threshold_tokens)
+
+    return _pack(order, fits)
 
 
 def s3_groups(pred: Sequence[float], slo: Sequence[float], cfg: GroupingConfig
               ) -> list[list[int]]:
     """S3-like groups: by predicted length, summed predictions within the token budget."""
     order = sorted(range(len(pred)), key=lambda i: pred[i])
+    return _pack(order, lambda group, i: len(group) < cfg.s3_max_batch and (
+        pred[i] + sum(pred[j] for j in group) <= cfg.s3_token_budget))
+
+
+def _pack(order: list[int], fits: Callable[[list[int], int], bool]) -> list[list[int]]:
+    """Greedy groups in ``order``: an index joins the current group while ``fits(group,
+    index)``, else it starts the next group (empty groups dropped)."""
     groups: list[list[int]] = []
     cur: list[int] = []
-    total = 0.0
     for i in order:
-        if len(cur) < cfg.s3_max_batch and pred[i] + total <= cfg.s3_token_budget:
+        if fits(cur, i):
             cur.append(i)
-            total += pred[i]
         else:
             groups.append(cur)
             cur = [i]
-            total = pred[i]
     groups.append(cur)
     return [g for g in groups if g]
 
